@@ -1,0 +1,144 @@
+# Start-up fix-ups for an image that runs from its frozen heap.  The C side
+# has already re-adopted the main thread, re-run the pre-configuration and
+# installed this run's PyConfig (sys.argv, sys.flags, sys.path...).  What is
+# left is the state python3 builds while it initialises and that the heap
+# froze with the values of the dump: environment, standard streams, signal
+# dispositions, warnings options, site, and a few stdlib caches.
+# `_pyfreeze` (C helpers) is injected into this namespace by the runtime.
+
+import sys
+
+
+def _reload_environ():
+    # os.environ and os.environb wrap posix.environ's dict itself: refill it.
+    import posix
+    fresh = _pyfreeze.environ()
+    posix.environ.clear()
+    posix.environ.update(fresh)
+
+
+def _fd_is_open(fd):
+    import os
+    try:
+        os.close(os.dup(fd))
+    except OSError:
+        return False
+    return True
+
+
+def _make_stdio(io, fd, writing, name, encoding, errors, buffered):
+    # The same construction as CPython's create_stdio().
+    if not _fd_is_open(fd):
+        return None
+    buffering = 0 if (writing and not buffered) else -1
+    buffer = io.open(fd, "wb" if writing else "rb", buffering, None, None, None, False)
+    raw = buffer.raw if buffering else buffer
+    raw.name = name
+    line_buffering = buffered and (raw.isatty() or fd == 2)
+    stream = io.TextIOWrapper(buffer, encoding, errors, "\n", line_buffering, not buffered)
+    stream.mode = "w" if writing else "r"
+    return stream
+
+
+def _rebuild_stdio(config):
+    import io
+    encoding = config["stdio_encoding"]
+    errors = config["stdio_errors"]
+    buffered = config["buffered_stdio"]
+    sys.stdin = sys.__stdin__ = _make_stdio(io, 0, False, "<stdin>", encoding, errors, buffered)
+    sys.stdout = sys.__stdout__ = _make_stdio(io, 1, True, "<stdout>", encoding, errors, buffered)
+    sys.stderr = sys.__stderr__ = _make_stdio(io, 2, True, "<stderr>", encoding, "backslashreplace", buffered)
+
+
+def _reinstall_signals(inherited_ignored):
+    # Dispositions are kernel state and a new process starts with defaults,
+    # except that SIG_IGN survives exec: `nohup` and `cmd &` must still win
+    # over the handlers python3 would install, as they do for python3.
+    import _signal
+    ignore = _signal.SIG_IGN
+    default = _signal.SIG_DFL
+    for signum in range(1, _signal.NSIG):
+        try:
+            handler = _signal.getsignal(signum)
+        except (OSError, ValueError):
+            continue
+        if handler is None:
+            continue
+        python_default = handler == default or handler is _signal.default_int_handler
+        if signum in inherited_ignored and python_default:
+            _signal.signal(signum, ignore)
+        elif handler == ignore or callable(handler):
+            _signal.signal(signum, handler)
+
+
+def _apply_warnoptions(state):
+    options = sys.warnoptions
+    if not options:
+        return
+    warnings = sys.modules.get("warnings")
+    if warnings is None:
+        import warnings  # noqa: F401  (it applies sys.warnoptions itself)
+        return
+    # python3 applies -W options before any module adds filters: keep the
+    # filters frozen modules added in front, as they would be.
+    added = len(warnings.filters) - state["default_warning_filters"]
+    kept = warnings.filters[:added] if added > 0 else []
+    del warnings.filters[:len(kept)]
+    warnings._processoptions(options)
+    warnings.filters[0:0] = kept
+    warnings._filters_mutated()
+
+
+def _rerun_site():
+    site = sys.modules.get("site")
+    if site is None:
+        import site  # noqa: F401  (runs site.main() itself)
+        return
+    # site computed these from the dump's environment: forget them.
+    site.ENABLE_USER_SITE = None
+    site.USER_SITE = None
+    site.USER_BASE = None
+    site.PREFIXES = [sys.prefix, sys.exec_prefix]
+    sys.__dict__.pop("__interactivehook__", None)
+    site.main()
+
+
+def _reseed_stdlib():
+    import time
+    time.tzset()
+    tempfile = sys.modules.get("tempfile")
+    if tempfile is not None:
+        tempfile._name_sequence = None
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging._startTime = time.time()
+    mp_process = sys.modules.get("multiprocessing.process")
+    if mp_process is not None:
+        import os
+        mp_process.current_process()._config["authkey"] = mp_process.AuthenticationString(os.urandom(32))
+
+
+def _run_after_restore():
+    pyfreeze = sys.modules.get("pyfreeze")
+    if pyfreeze is None:
+        return
+    for callback in pyfreeze._after_restore:
+        callback()
+
+
+def restore(inherited_ignored, state):
+    config = _pyfreeze.config()
+    _reload_environ()
+    _rebuild_stdio(config)
+    _reinstall_signals(inherited_ignored)
+    if config["faulthandler"]:
+        import faulthandler
+        faulthandler.enable()
+    _apply_warnoptions(state)
+    digits = sys.flags.int_max_str_digits
+    if digits >= 0:
+        sys.set_int_max_str_digits(digits)
+    if config["site_import"]:
+        _rerun_site()
+    _reseed_stdlib()
+    _run_after_restore()

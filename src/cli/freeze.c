@@ -1,0 +1,236 @@
+#define _GNU_SOURCE
+#include "freeze.h"
+
+#include "../common/image_info.h"
+#include "../elf/image_builder.h"
+#include "../elf/runtime_elf.h"
+#include "../trace/child.h"
+#include "../trace/child_memory.h"
+#include "../trace/proc_maps.h"
+#include "../trace/quiescence.h"
+#include "config.h"
+#include "output_file.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+/* The dump child's whole environment: the builder's must not leak into the
+ * image (PYTHON* variables are ignored by the child's config anyway). */
+static char *const child_environment[] = {
+    "PATH=/usr/local/bin:/usr/bin:/bin",
+    "LC_CTYPE=C.UTF-8",
+    NULL,
+};
+
+struct text {
+    char *bytes;
+    size_t size, capacity;
+};
+
+__attribute__((format(printf, 2, 3)))
+static int text_add(struct text *text, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    int needed = vsnprintf(NULL, 0, format, args);
+    va_end(args);
+    if (needed < 0)
+        return -1;
+    if (text->size + (size_t)needed + 1 > text->capacity) {
+        size_t capacity = (text->capacity + (size_t)needed + 1) * 2;
+        char *grown = realloc(text->bytes, capacity);
+        if (grown == NULL)
+            return -1;
+        text->bytes = grown;
+        text->capacity = capacity;
+    }
+    va_start(args, format);
+    vsnprintf(text->bytes + text->size, (size_t)needed + 1, format, args);
+    va_end(args);
+    text->size += (size_t)needed;
+    return 0;
+}
+
+static unsigned long choose_hash_seed(const struct pf_options *options)
+{
+    if (options->hash_seed_set)
+        return options->hash_seed;
+    uint32_t seed = 0;
+    while (seed == 0) {
+        if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+            seed = (uint32_t)getpid() ^ 0x9e3779b9u;
+    }
+    return seed;
+}
+
+static char **child_arguments(const char *runtime_path, const struct pf_options *options,
+                              unsigned long seed, struct pf_error *error)
+{
+    size_t count = 5 + (size_t)options->module_count + (size_t)options->block_count +
+                   (size_t)options->path_count;
+    char **argv = calloc(count, sizeof(char *));
+    char cwd[PATH_MAX];
+    if (argv == NULL || getcwd(cwd, sizeof cwd) == NULL) {
+        free(argv);
+        pf_fail_errno(error, PF_EXIT_INTERNAL, errno, "preparing the runtime's arguments");
+        return NULL;
+    }
+    size_t n = 0;
+    int ok = asprintf(&argv[n++], "%s", runtime_path) >= 0 &&
+             asprintf(&argv[n++], "--pyfreeze-dump") >= 0 && asprintf(&argv[n++], "%lu", seed) >= 0;
+    /* The working directory first, as python3 -c puts it, then --path. */
+    ok = ok && asprintf(&argv[n++], "@%s", cwd) >= 0;
+    for (int i = 0; ok && i < options->path_count; i++)
+        ok = asprintf(&argv[n++], "@%s", options->paths[i]) >= 0;
+    for (int i = 0; ok && i < options->block_count; i++)
+        ok = asprintf(&argv[n++], "-%s", options->blocks[i]) >= 0;
+    for (int i = 0; ok && i < options->module_count; i++)
+        ok = asprintf(&argv[n++], "+%s", options->modules[i]) >= 0;
+    if (!ok) {
+        pf_fail(error, PF_EXIT_INTERNAL, "preparing the runtime's arguments: out of memory");
+        return NULL;
+    }
+    return argv;
+}
+
+static int build_spec(const struct pf_options *options, unsigned long seed, const char *runtime_path,
+                      struct text *spec)
+{
+    memset(spec, 0, sizeof *spec);
+    int ok = text_add(spec, "format=1\npyfreeze=%s\nruntime=%s\nhash_seed=%lu\n", PF_VERSION,
+                      runtime_path, seed) == 0;
+    for (int i = 0; ok && i < options->module_count; i++)
+        ok = text_add(spec, "module=%s\n", options->modules[i]) == 0;
+    for (int i = 0; ok && i < options->block_count; i++)
+        ok = text_add(spec, "block=%s\n", options->blocks[i]) == 0;
+    for (int i = 0; ok && i < options->path_count; i++)
+        ok = text_add(spec, "path=%s\n", options->paths[i]) == 0;
+    return ok ? 0 : -1;
+}
+
+static enum pf_exit failure_status(uint32_t failure)
+{
+    switch (failure) {
+    case PF_FAIL_IMPORT: return PF_EXIT_IMPORT;
+    case PF_FAIL_NATIVE:
+    case PF_FAIL_STATE: return PF_EXIT_REFUSED;
+    default: return PF_EXIT_INTERNAL;
+    }
+}
+
+/* The heap the runtime reports must be the process's actual break area. */
+static int check_heap(pid_t pid, const struct pf_image_info *info, struct pf_error *error)
+{
+    struct pf_maps maps;
+    if (pf_maps_read(pid, &maps, error) < 0)
+        return -1;
+    int rc = 0;
+    if (info->heap_end > info->heap_start) {
+        const struct pf_mapping *first = pf_maps_find(&maps, info->heap_start);
+        const struct pf_mapping *last = pf_maps_find(&maps, info->heap_end - 1);
+        if (first == NULL || first != last || strcmp(first->path, "[heap]") != 0)
+            rc = pf_fail(error, PF_EXIT_INTERNAL, "the runtime's heap 0x%llx-0x%llx is not its [heap] mapping",
+                         (unsigned long long)info->heap_start, (unsigned long long)info->heap_end);
+    }
+    pf_maps_free(&maps);
+    return rc;
+}
+
+static void progress(const struct pf_options *options, const char *format, ...)
+{
+    if (!options->verbose)
+        return;
+    va_list args;
+    va_start(args, format);
+    fputs("pyfreeze: ", stderr);
+    vfprintf(stderr, format, args);
+    fputc('\n', stderr);
+    va_end(args);
+}
+
+struct session {
+    struct pf_runtime_elf runtime;
+    struct pf_child child;
+    struct pf_image_info info;
+    unsigned char *data, *heap;
+    struct text spec;
+    struct pf_image image;
+};
+
+static int read_snapshot(struct session *s, struct pf_error *error)
+{
+    const Elf64_Phdr *data = &s->runtime.segments[s->runtime.data_segment];
+    uint64_t heap_size = s->info.heap_end - s->info.heap_start;
+    s->data = malloc(data->p_memsz);
+    s->heap = malloc(heap_size ? heap_size : 1);
+    if (s->data == NULL || s->heap == NULL)
+        return pf_fail(error, PF_EXIT_INTERNAL, "reading the child: out of memory");
+    if (pf_child_read(s->child.pid, data->p_vaddr, s->data, data->p_memsz, error) < 0 ||
+        pf_child_read(s->child.pid, s->info.heap_start, s->heap, heap_size, error) < 0)
+        return -1;
+    return 0;
+}
+
+static int run_freeze(struct session *s, const struct pf_options *options, const char *runtime_path,
+                      struct pf_error *error)
+{
+    if (pf_output_check(options->output, runtime_path, error) < 0 ||
+        pf_runtime_elf_load(runtime_path, &s->runtime, error) < 0)
+        return -1;
+    if (s->runtime.info->state != PF_STATE_PRISTINE)
+        return pf_fail(error, PF_EXIT_OUTPUT, "runtime %s is an image, not a runtime", runtime_path);
+    unsigned long seed = choose_hash_seed(options);
+    char **argv = child_arguments(runtime_path, options, seed, error);
+    if (argv == NULL || build_spec(options, seed, runtime_path, &s->spec) < 0)
+        return argv == NULL ? -1 : pf_fail(error, PF_EXIT_INTERNAL, "building the image spec: out of memory");
+
+    progress(options, "starting %s", runtime_path);
+    if (pf_child_spawn(runtime_path, argv, child_environment, &s->child, error) < 0)
+        return -1;
+    uint64_t state_address = s->runtime.info_address + offsetof(struct pf_image_info, state);
+    if (pf_child_run_to_checkpoint(&s->child, state_address, PF_STATE_PRISTINE, options->timeout, error) < 0 ||
+        pf_child_read(s->child.pid, s->runtime.info_address, &s->info, sizeof s->info, error) < 0)
+        return -1;
+    s->info.error[sizeof s->info.error - 1] = '\0';
+    if (s->info.state == PF_STATE_FAILED)
+        return pf_fail(error, failure_status(s->info.failure), "%s", s->info.error);
+    if (s->info.state != PF_STATE_CHECKPOINT)
+        return pf_fail(error, PF_EXIT_INTERNAL, "the runtime stopped in unknown state %u", s->info.state);
+    progress(options, "checkpoint reached: heap of %.1f MiB",
+             (double)(s->info.heap_end - s->info.heap_start) / 1048576.0);
+    if (pf_check_quiescent(s->child.pid, error) < 0 || check_heap(s->child.pid, &s->info, error) < 0 ||
+        read_snapshot(s, error) < 0)
+        return -1;
+    pf_child_kill(&s->child);
+
+    struct pf_snapshot snapshot = {
+        .data = s->data, .heap = s->heap, .heap_start = s->info.heap_start,
+        .heap_size = s->info.heap_end - s->info.heap_start, .spec = s->spec.bytes, .spec_size = s->spec.size,
+    };
+    if (pf_image_build(&s->runtime, &snapshot, &s->image, error) < 0 ||
+        pf_output_write(options->output, s->image.bytes, s->image.size, error) < 0)
+        return -1;
+    progress(options, "wrote %s (%.1f MiB)", options->output, (double)s->image.size / 1048576.0);
+    return 0;
+}
+
+int pf_freeze(const struct pf_options *options, const char *runtime_path, struct pf_error *error)
+{
+    struct session session;
+    memset(&session, 0, sizeof session);
+    int rc = run_freeze(&session, options, runtime_path, error);
+    pf_child_kill(&session.child);
+    pf_image_free(&session.image);
+    pf_runtime_elf_free(&session.runtime);
+    free(session.data);
+    free(session.heap);
+    free(session.spec.bytes);
+    return rc;
+}

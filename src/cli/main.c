@@ -1,0 +1,60 @@
+#define _GNU_SOURCE
+/* pyfreeze: freeze Python modules into a fast-starting executable. */
+#include "../common/error.h"
+#include "config.h"
+#include "freeze.h"
+#include "options.h"
+#include "runtime_locate.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char help_text[] =
+    "Usage: pyfreeze [OPTIONS] -o OUTPUT [MODULE...] [-BLOCKED...]\n"
+    "Freeze Python modules into OUTPUT, an executable that starts with them\n"
+    "already imported and otherwise behaves like python3.11.\n"
+    "\n"
+    "  MODULE               import MODULE before the snapshot (e.g. email.parser)\n"
+    "  -NAME                block NAME: `import NAME` raises ImportError in the image\n"
+    "  -o, --output FILE    write the image to FILE (replaced atomically)\n"
+    "      --block NAME     block NAME (also for names like v, o, h, V)\n"
+    "      --path DIR       also search DIR for modules while freezing\n"
+    "      --runtime PATH   use PATH as the runtime instead of the installed one\n"
+    "      --hash-seed N    fix the image's str hash seed (default: random)\n"
+    "      --timeout SECS   give up if importing takes longer (default 300, 0: never)\n"
+    "  -v, --verbose        report progress on stderr\n"
+    "  -h, --help           show this help and exit\n"
+    "  -V, --version        show the version and exit\n"
+    "\n"
+    "Options are separate words; `--` ends them. The current directory is\n"
+    "searched for modules first. See pyfreeze(1) for exit statuses.\n";
+
+static int report(const struct pf_error *error)
+{
+    fprintf(stderr, "pyfreeze: %s\n", error->message);
+    if (error->status == PF_EXIT_USAGE)
+        fputs("Try 'pyfreeze --help' for more information.\n", stderr);
+    return (int)error->status;
+}
+
+int main(int argc, char **argv)
+{
+    struct pf_options options;
+    struct pf_error error = {0};
+    if (pf_options_parse(argc, argv, &options, &error) < 0)
+        return report(&error);
+    if (options.show_help) {
+        fputs(help_text, stdout);
+        return fflush(stdout) == 0 ? PF_EXIT_OK : PF_EXIT_INTERNAL;
+    }
+    if (options.show_version) {
+        printf("pyfreeze %s (CPython %s runtime)\n", PF_VERSION, PF_PYTHON_VERSION);
+        return fflush(stdout) == 0 ? PF_EXIT_OK : PF_EXIT_INTERNAL;
+    }
+    char runtime[PATH_MAX];
+    if (pf_runtime_locate(options.runtime, runtime, sizeof runtime, &error) < 0 ||
+        pf_freeze(&options, runtime, &error) < 0)
+        return report(&error);
+    return PF_EXIT_OK;
+}

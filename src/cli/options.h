@@ -1,0 +1,35 @@
+/* The command line.  Words are told apart like this:
+ *   - the options below, each a word of its own (`-o FILE`, `--output FILE`
+ *     or `--output=FILE`; short options do not cluster);
+ *   - `-NAME`, where NAME is a module name and not one of the short
+ *     options, blocks NAME (`--block NAME` does the same for any name);
+ *   - any other word is a module to import; after `--` every word is one. */
+#ifndef PYFREEZE_OPTIONS_H
+#define PYFREEZE_OPTIONS_H
+
+#include "../common/error.h"
+
+#define PF_DEFAULT_TIMEOUT 300u
+
+struct pf_options {
+    const char *output;
+    const char *runtime;
+    int verbose;
+    int show_help, show_version;
+    char **modules;
+    int module_count;
+    char **blocks;
+    int block_count;
+    char **paths;
+    int path_count;
+    int hash_seed_set;
+    unsigned long hash_seed;
+    unsigned timeout;
+};
+
+int pf_options_parse(int argc, char **argv, struct pf_options *options, struct pf_error *error);
+
+/* Whether `name` is a dotted Python module name (ASCII identifiers). */
+int pf_valid_module_name(const char *name);
+
+#endif

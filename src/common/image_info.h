@@ -1,0 +1,61 @@
+/* The handshake between the tracer and the runtime, and the record an image
+ * carries about itself.  It lives in its own ELF section so the tracer finds
+ * it by section name in the runtime file and reads it from the stopped child
+ * at that (non-PIE, hence fixed) address, and `pyfreeze info` finds it again
+ * in an image.  Both sides compile this header, so the layout is the
+ * contract: bump PF_INFO_VERSION on any change. */
+#ifndef PYFREEZE_IMAGE_INFO_H
+#define PYFREEZE_IMAGE_INFO_H
+
+#include <stdint.h>
+
+#define PF_INFO_SECTION ".pyfreeze_info"
+#define PF_INFO_MAGIC "pyfreeze-info\0\0"
+#define PF_INFO_VERSION 1u
+
+/* Sections placed far from the rest of the runtime so the linker gives each
+ * its own PT_LOAD header; the image writer re-targets those headers at the
+ * frozen heap and the image's extra data.  Reserving them at link time means
+ * the program header table never has to grow. */
+#define PF_SLOT0_SECTION ".pyfreeze_slot0"
+#define PF_SLOT1_SECTION ".pyfreeze_slot1"
+
+enum pf_state {
+    PF_STATE_PRISTINE = 0,   /* a runtime that has never been dumped */
+    PF_STATE_CHECKPOINT = 1, /* dump child stopped, memory ready to read */
+    PF_STATE_FAILED = 2,     /* dump child stopped after an error */
+    PF_STATE_IMAGE = 3,      /* written into an image by the tracer */
+};
+
+/* Why a dump failed; the tracer maps these to exit statuses. */
+enum pf_failure {
+    PF_FAIL_NONE = 0,
+    PF_FAIL_IMPORT = 1,      /* a module raised while being imported */
+    PF_FAIL_NATIVE = 2,      /* a module loaded a native extension */
+    PF_FAIL_STATE = 3,       /* process state that cannot be frozen */
+    PF_FAIL_INTERNAL = 4,    /* the runtime itself failed */
+};
+
+#define PF_ERROR_MAX 2048
+
+struct pf_image_info {
+    char magic[16];
+    uint32_t version;
+    uint32_t state;           /* enum pf_state */
+    uint32_t failure;         /* enum pf_failure */
+    uint32_t pthread_keys;    /* keys in use at the checkpoint */
+    uint64_t heap_start;      /* frozen heap, [start, end) */
+    uint64_t heap_end;
+    uint64_t tstate;          /* the main PyThreadState at the checkpoint */
+    uint64_t hash_seed;       /* PYTHONHASHSEED the heap was built with */
+    /* Filled in by the image writer. */
+    uint64_t pristine_addr;   /* runtime's own data bytes, for a cold start */
+    uint64_t pristine_size;
+    uint64_t spec_addr;       /* "key=value\n" lines describing the image */
+    uint64_t spec_size;
+    char fs_encoding[32];     /* filesystem encoding baked into the heap */
+    char fs_errors[32];
+    char error[PF_ERROR_MAX]; /* failure message, one line */
+};
+
+#endif

@@ -1,0 +1,33 @@
+/* Lays out an image: the runtime's file with its data segment replaced by
+ * the child's live data, and one extra segment holding the frozen heap, a
+ * pristine copy of the runtime's data (for cold starts) and the image's
+ * spec.  Every part is a file-backed PT_LOAD, so an image maps in O(1)
+ * and pays only for the pages it touches. */
+#ifndef PYFREEZE_IMAGE_BUILDER_H
+#define PYFREEZE_IMAGE_BUILDER_H
+
+#include "../common/error.h"
+#include "runtime_elf.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct pf_snapshot {
+    const unsigned char *data;   /* the data segment, p_memsz bytes from p_vaddr */
+    const unsigned char *heap;
+    uint64_t heap_start, heap_size;
+    const char *spec;            /* "key=value\n" lines */
+    size_t spec_size;
+};
+
+struct pf_image {
+    unsigned char *bytes;
+    size_t size;
+};
+
+int pf_image_build(const struct pf_runtime_elf *runtime, const struct pf_snapshot *snapshot,
+                   struct pf_image *image, struct pf_error *error);
+
+void pf_image_free(struct pf_image *image);
+
+#endif

@@ -1,0 +1,134 @@
+#define _GNU_SOURCE
+#include "runtime_elf.h"
+
+#include "../common/io.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int bad(struct pf_error *error, const char *path, const char *why)
+{
+    return pf_fail(error, PF_EXIT_OUTPUT, "%s is not a pyfreeze runtime: %s", path, why);
+}
+
+static int in_bounds(size_t size, uint64_t offset, uint64_t length)
+{
+    return offset <= size && length <= size - offset;
+}
+
+const Elf64_Shdr *pf_elf_section(const struct pf_runtime_elf *elf, const char *name)
+{
+    for (unsigned i = 0; i < elf->header->e_shnum; i++) {
+        const Elf64_Shdr *section = &elf->sections[i];
+        if (strcmp(elf->section_names + section->sh_name, name) == 0)
+            return section;
+    }
+    return NULL;
+}
+
+static int segment_of(const struct pf_runtime_elf *elf, uint64_t address)
+{
+    for (int i = 0; i < elf->header->e_phnum; i++) {
+        const Elf64_Phdr *segment = &elf->segments[i];
+        if (segment->p_type == PT_LOAD && address >= segment->p_vaddr &&
+            address < segment->p_vaddr + segment->p_memsz)
+            return i;
+    }
+    return -1;
+}
+
+static int check_headers(struct pf_runtime_elf *elf, struct pf_error *error)
+{
+    const Elf64_Ehdr *header = elf->header;
+    if (elf->size < sizeof *header || memcmp(header->e_ident, ELFMAG, SELFMAG) != 0)
+        return bad(error, elf->path, "not an ELF file");
+    if (header->e_ident[EI_CLASS] != ELFCLASS64 || header->e_ident[EI_DATA] != ELFDATA2LSB ||
+        header->e_machine != EM_X86_64)
+        return bad(error, elf->path, "not an x86-64 ELF file");
+    if (header->e_type != ET_EXEC)
+        return bad(error, elf->path, "not a non-PIE executable");
+    if (header->e_phentsize != sizeof(Elf64_Phdr) || header->e_shentsize != sizeof(Elf64_Shdr) ||
+        !in_bounds(elf->size, header->e_phoff, (uint64_t)header->e_phnum * sizeof(Elf64_Phdr)) ||
+        !in_bounds(elf->size, header->e_shoff, (uint64_t)header->e_shnum * sizeof(Elf64_Shdr)) ||
+        header->e_shstrndx >= header->e_shnum)
+        return bad(error, elf->path, "truncated or malformed headers");
+    elf->segments = (const Elf64_Phdr *)(elf->bytes + header->e_phoff);
+    elf->sections = (const Elf64_Shdr *)(elf->bytes + header->e_shoff);
+    const Elf64_Shdr *names = &elf->sections[header->e_shstrndx];
+    if (!in_bounds(elf->size, names->sh_offset, names->sh_size) || names->sh_size == 0 ||
+        elf->bytes[names->sh_offset + names->sh_size - 1] != '\0')
+        return bad(error, elf->path, "malformed section names");
+    elf->section_names = (const char *)elf->bytes + names->sh_offset;
+    for (unsigned i = 0; i < header->e_shnum; i++) {
+        const Elf64_Shdr *section = &elf->sections[i];
+        if (section->sh_name >= names->sh_size ||
+            (section->sh_type != SHT_NOBITS && !in_bounds(elf->size, section->sh_offset, section->sh_size)))
+            return bad(error, elf->path, "a section lies outside the file");
+    }
+    for (unsigned i = 0; i < header->e_phnum; i++) {
+        const Elf64_Phdr *segment = &elf->segments[i];
+        if (segment->p_type == PT_LOAD && !in_bounds(elf->size, segment->p_offset, segment->p_filesz))
+            return bad(error, elf->path, "a segment lies outside the file");
+    }
+    return 0;
+}
+
+static int find_pyfreeze_parts(struct pf_runtime_elf *elf, struct pf_error *error)
+{
+    const Elf64_Shdr *info = pf_elf_section(elf, PF_INFO_SECTION);
+    if (info == NULL || info->sh_type != SHT_PROGBITS || info->sh_size < sizeof(struct pf_image_info))
+        return bad(error, elf->path, "no " PF_INFO_SECTION " section");
+    elf->info_address = info->sh_addr;
+    elf->info = (const struct pf_image_info *)(elf->bytes + info->sh_offset);
+    if (memcmp(elf->info->magic, PF_INFO_MAGIC, sizeof elf->info->magic) != 0)
+        return bad(error, elf->path, "bad magic in " PF_INFO_SECTION);
+    if (elf->info->version != PF_INFO_VERSION)
+        return bad(error, elf->path, "made by another version of pyfreeze");
+    elf->data_segment = segment_of(elf, info->sh_addr);
+    if (elf->data_segment < 0 || !(elf->segments[elf->data_segment].p_flags & PF_W))
+        return bad(error, elf->path, "the info record is not in a writable segment");
+    const char *slot_names[2] = {PF_SLOT0_SECTION, PF_SLOT1_SECTION};
+    for (int i = 0; i < 2; i++) {
+        const Elf64_Shdr *slot = pf_elf_section(elf, slot_names[i]);
+        elf->slot_segment[i] = slot ? segment_of(elf, slot->sh_addr) : -1;
+        if (elf->info->state == PF_STATE_PRISTINE &&
+            (elf->slot_segment[i] < 0 || elf->slot_segment[i] == elf->data_segment))
+            return bad(error, elf->path, "its reserved program headers are missing");
+    }
+    return 0;
+}
+
+int pf_runtime_elf_parse(unsigned char *bytes, size_t size, const char *path,
+                         struct pf_runtime_elf *elf, struct pf_error *error)
+{
+    memset(elf, 0, sizeof *elf);
+    elf->path = path;
+    elf->bytes = bytes;
+    elf->size = size;
+    elf->header = (const Elf64_Ehdr *)bytes;
+    if (check_headers(elf, error) < 0 || find_pyfreeze_parts(elf, error) < 0)
+        return -1;
+    return 0;
+}
+
+int pf_runtime_elf_load(const char *path, struct pf_runtime_elf *elf, struct pf_error *error)
+{
+    char *bytes;
+    size_t size;
+    memset(elf, 0, sizeof *elf);
+    if (pf_read_file(path, &bytes, &size) < 0)
+        return pf_fail_errno(error, PF_EXIT_OUTPUT, errno, "cannot read runtime %s", path);
+    if (pf_runtime_elf_parse((unsigned char *)bytes, size, path, elf, error) < 0) {
+        free(bytes);
+        elf->bytes = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void pf_runtime_elf_free(struct pf_runtime_elf *elf)
+{
+    free(elf->bytes);
+    elf->bytes = NULL;
+}

@@ -1,0 +1,151 @@
+#define _GNU_SOURCE
+#include "brk_heap.h"
+
+#include <string.h>
+
+/* Every block starts with this header, 16 bytes so payloads stay 16-byte
+ * aligned.  For over-aligned requests the header sits just before the
+ * aligned payload and `offset` leads back to the block it was carved from. */
+struct block_header {
+    uint32_t cls;
+    uint32_t offset;   /* payload - (raw block payload), for aligned blocks */
+    uint64_t usable;   /* bytes the caller may use from the payload */
+};
+
+#define HEADER_SIZE sizeof(struct block_header)
+#define MIN_ALIGN 16u
+#define SMALL_LIMIT 1024u            /* classes step by 16 up to here */
+#define SMALL_CLASSES (SMALL_LIMIT / MIN_ALIGN)
+#define GROW_QUANTUM ((size_t)256 * 1024)
+
+_Static_assert(sizeof(struct block_header) == 16, "header must keep alignment");
+
+static struct block_header *header_of(const void *payload)
+{
+    return (struct block_header *)((char *)payload - HEADER_SIZE);
+}
+
+static unsigned floor_log2(size_t value)
+{
+    return (unsigned)(63 - __builtin_clzll((unsigned long long)value));
+}
+
+/* Small sizes round up to 16 bytes; larger ones to a quarter of their power
+ * of two, so no block wastes more than a quarter of itself. */
+unsigned pf_heap_class_of(size_t size)
+{
+    if (size <= SMALL_LIMIT)
+        return size == 0 ? 1 : (unsigned)((size + MIN_ALIGN - 1) / MIN_ALIGN);
+    unsigned power = floor_log2(size - 1);
+    size_t step = (size_t)1 << (power - 2);
+    size_t quarters = (size - ((size_t)1 << power) + step - 1) / step;
+    return SMALL_CLASSES + (power - 10) * 4 + (unsigned)quarters;
+}
+
+size_t pf_heap_class_size(unsigned cls)
+{
+    if (cls <= SMALL_CLASSES)
+        return (size_t)cls * MIN_ALIGN;
+    unsigned rest = cls - SMALL_CLASSES - 1;
+    unsigned power = 10 + rest / 4;
+    size_t step = (size_t)1 << (power - 2);
+    return ((size_t)1 << power) + (rest % 4 + 1) * step;
+}
+
+void pf_heap_init(struct pf_heap *heap, pf_grow_fn grow)
+{
+    memset(heap, 0, sizeof *heap);
+    heap->grow = grow;
+}
+
+static int heap_reserve(struct pf_heap *heap, size_t bytes)
+{
+    if (heap->start == NULL) {
+        char *base = heap->grow(0);
+        if (base == (void *)-1)
+            return -1;
+        /* Start page-aligned so the frozen heap maps cleanly as a segment. */
+        size_t pad = (size_t)(-(uintptr_t)base & 4095u);
+        if (pad && heap->grow((intptr_t)pad) == (void *)-1)
+            return -1;
+        heap->start = heap->top = heap->end = base + pad;
+    }
+    if ((size_t)(heap->end - heap->top) >= bytes)
+        return 0;
+    size_t need = bytes - (size_t)(heap->end - heap->top);
+    size_t grow_by = need < GROW_QUANTUM ? GROW_QUANTUM : (need + 4095u) & ~(size_t)4095u;
+    if (grow_by > (size_t)INTPTR_MAX)
+        return -1;
+    char *old_end = heap->grow((intptr_t)grow_by);
+    if (old_end == (void *)-1 || old_end != heap->end)
+        return -1;   /* someone else moved the break: the region must stay contiguous */
+    heap->end += grow_by;
+    return 0;
+}
+
+static void *carve_block(struct pf_heap *heap, unsigned cls)
+{
+    void *recycled = heap->free_list[cls];
+    if (recycled != NULL) {
+        heap->free_list[cls] = *(void **)recycled;
+        return recycled;
+    }
+    size_t bytes = HEADER_SIZE + pf_heap_class_size(cls);
+    if (heap_reserve(heap, bytes) < 0)
+        return NULL;
+    char *payload = heap->top + HEADER_SIZE;
+    heap->top += bytes;
+    return payload;
+}
+
+void *pf_heap_alloc(struct pf_heap *heap, size_t size, size_t align)
+{
+    if (align < MIN_ALIGN)
+        align = MIN_ALIGN;
+    if ((align & (align - 1)) != 0)
+        return NULL;
+    size_t slack = align - MIN_ALIGN;
+    if (size > ((size_t)1 << 46) - slack)
+        return NULL;
+    unsigned cls = pf_heap_class_of(size + slack);
+    if (cls >= PF_HEAP_CLASSES)
+        return NULL;
+    char *raw = carve_block(heap, cls);
+    if (raw == NULL)
+        return NULL;
+    char *payload = (char *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
+    struct block_header *header = header_of(payload);
+    header->cls = cls;
+    header->offset = (uint32_t)(payload - raw);
+    header->usable = pf_heap_class_size(cls) - header->offset;
+    return payload;
+}
+
+void pf_heap_free(struct pf_heap *heap, void *ptr)
+{
+    if (ptr == NULL || !pf_heap_owns(heap, ptr))
+        return;
+    struct block_header *header = header_of(ptr);
+    unsigned cls = header->cls;
+    char *raw = (char *)ptr - header->offset;
+    if (cls == 0 || cls >= PF_HEAP_CLASSES)
+        return;   /* not a block of ours; leaking beats corrupting */
+    /* The raw block's own header must describe it when it is reused. */
+    struct block_header *raw_header = header_of(raw);
+    raw_header->cls = cls;
+    raw_header->offset = 0;
+    raw_header->usable = pf_heap_class_size(cls);
+    *(void **)raw = heap->free_list[cls];
+    heap->free_list[cls] = raw;
+}
+
+size_t pf_heap_usable_size(const void *ptr)
+{
+    return ptr == NULL ? 0 : (size_t)header_of(ptr)->usable;
+}
+
+int pf_heap_owns(const struct pf_heap *heap, const void *ptr)
+{
+    const char *p = ptr;
+    return heap->start != NULL && p >= heap->start + HEADER_SIZE && p < heap->top;
+}

@@ -1,0 +1,43 @@
+/* A size-class allocator over one contiguous, growing region.  In the
+ * runtime the region is the program break, so everything the interpreter
+ * allocates before the dump sits in one range the tracer can copy into the
+ * image.  The growth function is a parameter so unit tests can run the
+ * allocator on a plain buffer. */
+#ifndef PYFREEZE_BRK_HEAP_H
+#define PYFREEZE_BRK_HEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PF_HEAP_CLASSES 200
+
+/* Extends the region by `increment` bytes and returns the old end, or
+ * (void *)-1 on failure: the contract of sbrk(2). */
+typedef void *(*pf_grow_fn)(intptr_t increment);
+
+struct pf_heap {
+    pf_grow_fn grow;
+    char *start;    /* first byte ever handed out by grow */
+    char *top;      /* next unused byte */
+    char *end;      /* end of the region obtained so far */
+    void *free_list[PF_HEAP_CLASSES];
+};
+
+void pf_heap_init(struct pf_heap *heap, pf_grow_fn grow);
+
+/* `align` is a power of two; 0 means the default of 16. Returns NULL (and
+ * leaves errno to the caller) when the size overflows or grow fails. */
+void *pf_heap_alloc(struct pf_heap *heap, size_t size, size_t align);
+
+void pf_heap_free(struct pf_heap *heap, void *ptr);
+
+/* Bytes usable at `ptr`, which must come from pf_heap_alloc. */
+size_t pf_heap_usable_size(const void *ptr);
+
+int pf_heap_owns(const struct pf_heap *heap, const void *ptr);
+
+/* Exposed for tests: the class a request falls into and its block size. */
+unsigned pf_heap_class_of(size_t size);
+size_t pf_heap_class_size(unsigned cls);
+
+#endif

@@ -1,0 +1,33 @@
+/* Everything that touches CPython 3.11 internals, behind plain C calls, so
+ * that a port to another CPython version changes one file. */
+#ifndef PYFREEZE_CPYTHON311_H
+#define PYFREEZE_CPYTHON311_H
+
+#include <Python.h>
+#include <stddef.h>
+
+/* Makes the frozen main thread state this thread's again: the gilstate TSS
+ * value, the runtime's main-thread identity, the GIL, and every
+ * os.register_at_fork(after_in_child=...) callback. */
+void pf_py_adopt_main_thread(void *tstate);
+
+/* Re-runs the pre-configuration (locale coercion, UTF-8 mode, LC_CTYPE) for
+ * this command line and environment, as a fresh python3 would, although
+ * the frozen runtime is already initialised. */
+PyStatus pf_py_preinitialize_again(int argc, char **argv);
+
+/* Replaces the interpreter's configuration (sys.argv, sys.flags, sys.path,
+ * sys.executable...) with `config`, already read. */
+int pf_py_set_config(const PyConfig *config);
+
+/* The interpreter's filesystem encoding and error handler, ASCII. */
+void pf_py_fs_codec(char *encoding, size_t encoding_size, char *errors, size_t errors_size);
+
+/* Whether the pre-configuration just applied asks for another allocator
+ * (PYTHONMALLOC), which a frozen heap cannot honour. */
+int pf_py_custom_allocator(void);
+
+/* The interpreter's current configuration. */
+const PyConfig *pf_py_config(void);
+
+#endif

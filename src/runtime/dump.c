@@ -1,0 +1,184 @@
+/* Dump mode: the child the tracer starts.  It builds the interpreter the
+ * image will hold, then stops at the checkpoint with everything the restore
+ * needs recorded in pf_info.  Command line (from the tracer, not users):
+ *   pyfreeze-runtime --pyfreeze-dump SEED [+MODULE | -BLOCKED | @DIR]... */
+#define _GNU_SOURCE
+#include "dump.h"
+
+#include "cpython311.h"
+#include "image_info.h"
+#include "malloc_family.h"
+#include "python_glue.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct dump_request {
+    unsigned long hash_seed;
+    char **modules, **blocks, **paths;
+    int module_count, block_count, path_count;
+};
+
+/* Stops for the tracer.  A raw syscall: nothing here may allocate. */
+static _Noreturn void stop_for_tracer(void)
+{
+    syscall(SYS_kill, syscall(SYS_getpid), SIGSTOP);
+    _exit(125);   /* resumed: the tracer is gone or broken */
+}
+
+static _Noreturn void dump_fail(enum pf_failure failure, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    vsnprintf(pf_info.error, sizeof pf_info.error, format, args);
+    va_end(args);
+    pf_info.failure = failure;
+    pf_info.state = PF_STATE_FAILED;
+    fflush(stdout);
+    fflush(stderr);
+    stop_for_tracer();
+}
+
+static int next_free_pthread_key(void)
+{
+    pthread_key_t probe;
+    if (pthread_key_create(&probe, NULL) != 0)
+        return -1;
+    pthread_key_delete(probe);
+    return (int)probe;
+}
+
+static _Noreturn void checkpoint(void)
+{
+    int keys = next_free_pthread_key();
+    if (keys < 0)
+        dump_fail(PF_FAIL_INTERNAL, "cannot count pthread keys");
+    fflush(stdout);
+    fflush(stderr);
+    pf_py_fs_codec(pf_info.fs_encoding, sizeof pf_info.fs_encoding,
+                   pf_info.fs_errors, sizeof pf_info.fs_errors);
+    pf_info.pthread_keys = (uint32_t)keys;
+    pf_info.tstate = (uint64_t)(uintptr_t)PyThreadState_Get();
+    uintptr_t start, end;
+    pf_malloc_heap_range(&start, &end);
+    pf_info.heap_start = start;
+    pf_info.heap_end = end;
+    pf_info.state = PF_STATE_CHECKPOINT;
+    /* The very last write: from here on a malloc would go to glibc. */
+    pf_malloc_use_libc();
+    stop_for_tracer();
+}
+
+static int parse_request(int argc, char **argv, struct dump_request *request)
+{
+    memset(request, 0, sizeof *request);
+    if (argc < 1)
+        return -1;
+    char *end;
+    request->hash_seed = strtoul(argv[0], &end, 10);
+    if (*end != '\0')
+        return -1;
+    /* Every list can hold all arguments; the runtime never frees them. */
+    request->modules = calloc((size_t)argc, sizeof(char *));
+    request->blocks = calloc((size_t)argc, sizeof(char *));
+    request->paths = calloc((size_t)argc, sizeof(char *));
+    if (!request->modules || !request->blocks || !request->paths)
+        return -1;
+    for (int i = 1; i < argc; i++) {
+        switch (argv[i][0]) {
+        case '+': request->modules[request->module_count++] = argv[i] + 1; break;
+        case '-': request->blocks[request->block_count++] = argv[i] + 1; break;
+        case '@': request->paths[request->path_count++] = argv[i] + 1; break;
+        default: return -1;
+        }
+    }
+    return 0;
+}
+
+static void *arena_alloc(void *context, size_t size)
+{
+    (void)context;
+    return malloc(size);
+}
+
+static void arena_free(void *context, void *arena, size_t size)
+{
+    (void)context;
+    (void)size;
+    free(arena);
+}
+
+static void start_interpreter(const struct dump_request *request)
+{
+    /* obmalloc's arenas and the frame stacks are mmap'd by default; route
+     * them through malloc so they live on the brk heap and get frozen. */
+    PyObjectArenaAllocator arenas = {NULL, arena_alloc, arena_free};
+    PyObject_SetArenaAllocator(&arenas);
+
+    /* The builder's PYTHON* variables and user site must not shape the
+     * image: ignore the environment, as -E -s would. */
+    PyPreConfig preconfig;
+    PyPreConfig_InitPythonConfig(&preconfig);
+    preconfig.use_environment = 0;
+    preconfig.parse_argv = 0;
+    PyStatus status = Py_PreInitialize(&preconfig);
+    if (PyStatus_Exception(status))
+        dump_fail(PF_FAIL_INTERNAL, "pre-initialising Python failed: %s", status.err_msg);
+
+    PyConfig config;
+    PyConfig_InitPythonConfig(&config);
+    config.use_environment = 0;
+    config.user_site_directory = 0;
+    config.parse_argv = 0;
+    config.use_hash_seed = 1;
+    config.hash_seed = request->hash_seed;
+    char *argv[] = {"pyfreeze-runtime", NULL};
+    status = PyConfig_SetBytesArgv(&config, 1, argv);
+    if (!PyStatus_Exception(status))
+        status = Py_InitializeFromConfig(&config);
+    PyConfig_Clear(&config);
+    if (PyStatus_Exception(status))
+        dump_fail(PF_FAIL_INTERNAL, "initialising Python failed: %s", status.err_msg);
+    pf_info.hash_seed = request->hash_seed;
+}
+
+static _Noreturn void fail_from_python(const char *what)
+{
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyObject *text = value ? PyObject_Str(value) : NULL;
+    const char *message = text ? PyUnicode_AsUTF8(text) : NULL;
+    PyErr_Restore(type, value, traceback);
+    PyErr_Print();
+    dump_fail(PF_FAIL_INTERNAL, "%s: %s", what, message ? message : "unknown error");
+}
+
+int pf_dump_main(int argc, char **argv)
+{
+    struct dump_request request;
+    if (parse_request(argc, argv, &request) < 0)
+        dump_fail(PF_FAIL_INTERNAL, "malformed dump request from the tracer");
+    start_interpreter(&request);
+    if (pf_glue_install() < 0)
+        fail_from_python("installing the pyfreeze module failed");
+    PyObject *outcome = pf_glue_run_dump(request.modules, request.module_count,
+                                         request.blocks, request.block_count,
+                                         request.paths, request.path_count);
+    if (outcome == NULL)
+        fail_from_python("the dump driver failed");
+    if (outcome != Py_None) {
+        long kind = -1;
+        const char *message = NULL;
+        if (!PyArg_ParseTuple(outcome, "ls", &kind, &message))
+            fail_from_python("the dump driver returned a malformed result");
+        dump_fail((enum pf_failure)kind, "%s", message);
+    }
+    Py_DECREF(outcome);
+    checkpoint();
+}

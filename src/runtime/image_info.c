@@ -1,0 +1,20 @@
+#define _GNU_SOURCE
+/* The runtime's copy of the handshake record (see image_info.h) and the
+ * reserved program-header slots. */
+#include "image_info.h"
+
+#include "../common/image_info.h"
+
+__attribute__((section(PF_INFO_SECTION), used, aligned(64)))
+struct pf_image_info pf_info = {
+    .magic = PF_INFO_MAGIC,
+    .version = PF_INFO_VERSION,
+    .state = PF_STATE_PRISTINE,
+};
+
+/* Contents are irrelevant; each section only has to exist, away from the
+ * others, so the linker emits a PT_LOAD for it (see meson.build). */
+__attribute__((section(PF_SLOT0_SECTION), used, aligned(4096)))
+static const volatile char slot0[4096] = {1};
+__attribute__((section(PF_SLOT1_SECTION), used, aligned(4096)))
+static const volatile char slot1[4096] = {1};

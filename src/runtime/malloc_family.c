@@ -1,0 +1,220 @@
+/* The malloc family as the whole process sees it.  Until the dump every
+ * block comes from the brk heap, so the frozen interpreter's memory is one
+ * range.  In an image (mode switched by the dump's very last write, and read
+ * back from the image's data segment before main) new blocks come from
+ * glibc, and blocks of the frozen heap are never given back: freeing one is
+ * a no-op, reallocating one copies it out. */
+#define _GNU_SOURCE
+#include "malloc_family.h"
+
+#include "brk_heap.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <unistd.h>
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+extern void *__libc_memalign(size_t, size_t);
+extern void *__libc_valloc(size_t);
+extern void *__libc_pvalloc(size_t);
+
+static struct pf_heap brk_heap = {.grow = sbrk};
+static volatile int heap_mode = PF_HEAP_BRK;
+static int heap_lock;
+
+/* Only threads a module starts before its refusal at the checkpoint (or a
+ * pristine runtime run as python) contend here; a spin lock keeps the
+ * allocator usable before libc is fully up. */
+static void lock_heap(void)
+{
+    while (__atomic_exchange_n(&heap_lock, 1, __ATOMIC_ACQUIRE))
+        sched_yield();
+}
+
+static void unlock_heap(void)
+{
+    __atomic_store_n(&heap_lock, 0, __ATOMIC_RELEASE);
+}
+
+void pf_malloc_use_libc(void)
+{
+    heap_mode = PF_HEAP_LIBC;
+}
+
+int pf_malloc_mode(void)
+{
+    return heap_mode;
+}
+
+void pf_malloc_heap_range(uintptr_t *start, uintptr_t *end)
+{
+    *start = (uintptr_t)brk_heap.start;
+    *end = (uintptr_t)brk_heap.top;
+}
+
+static int is_frozen(const void *ptr)
+{
+    return pf_heap_owns(&brk_heap, ptr);
+}
+
+static void *heap_alloc(size_t size, size_t align)
+{
+    lock_heap();
+    void *ptr = pf_heap_alloc(&brk_heap, size, align);
+    unlock_heap();
+    if (ptr == NULL)
+        errno = ENOMEM;
+    return ptr;
+}
+
+void *malloc(size_t size)
+{
+    if (heap_mode == PF_HEAP_LIBC)
+        return __libc_malloc(size);
+    return heap_alloc(size, 0);
+}
+
+void free(void *ptr)
+{
+    if (ptr == NULL)
+        return;
+    if (heap_mode == PF_HEAP_LIBC) {
+        if (!is_frozen(ptr))
+            __libc_free(ptr);
+        return;
+    }
+    lock_heap();
+    pf_heap_free(&brk_heap, ptr);
+    unlock_heap();
+}
+
+void *calloc(size_t count, size_t size)
+{
+    if (heap_mode == PF_HEAP_LIBC)
+        return __libc_calloc(count, size);
+    size_t total;
+    if (__builtin_mul_overflow(count, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *ptr = heap_alloc(total, 0);
+    if (ptr != NULL)
+        memset(ptr, 0, total);
+    return ptr;
+}
+
+static void *copy_out(void *ptr, size_t size, void *(*allocate)(size_t))
+{
+    void *fresh = allocate(size);
+    if (fresh == NULL)
+        return NULL;
+    size_t old = pf_heap_usable_size(ptr);
+    memcpy(fresh, ptr, old < size ? old : size);
+    return fresh;
+}
+
+static void *heap_malloc(size_t size)
+{
+    return heap_alloc(size, 0);
+}
+
+void *realloc(void *ptr, size_t size)
+{
+    if (ptr == NULL)
+        return malloc(size);
+    if (heap_mode == PF_HEAP_LIBC) {
+        if (is_frozen(ptr))
+            return copy_out(ptr, size, __libc_malloc);
+        return __libc_realloc(ptr, size);
+    }
+    if (!is_frozen(ptr))
+        return NULL;  /* never ours: nothing sane to copy from */
+    if (size <= pf_heap_usable_size(ptr))
+        return ptr;
+    void *fresh = copy_out(ptr, size, heap_malloc);
+    if (fresh != NULL)
+        free(ptr);
+    return fresh;
+}
+
+void *reallocarray(void *ptr, size_t count, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(count, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc(ptr, total);
+}
+
+void *memalign(size_t align, size_t size)
+{
+    if (align == 0 || (align & (align - 1)) != 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (heap_mode == PF_HEAP_LIBC)
+        return __libc_memalign(align, size);
+    return heap_alloc(size, align);
+}
+
+void *aligned_alloc(size_t align, size_t size)
+{
+    return memalign(align, size);
+}
+
+int posix_memalign(void **out, size_t align, size_t size)
+{
+    if (align < sizeof(void *) || (align & (align - 1)) != 0)
+        return EINVAL;
+    int saved = errno;
+    void *ptr = memalign(align, size);
+    errno = saved;
+    if (ptr == NULL)
+        return ENOMEM;
+    *out = ptr;
+    return 0;
+}
+
+static size_t page_size(void)
+{
+    long size = sysconf(_SC_PAGESIZE);
+    return size > 0 ? (size_t)size : 4096u;
+}
+
+void *valloc(size_t size)
+{
+    if (heap_mode == PF_HEAP_LIBC)
+        return __libc_valloc(size);
+    return memalign(page_size(), size);
+}
+
+void *pvalloc(size_t size)
+{
+    if (heap_mode == PF_HEAP_LIBC)
+        return __libc_pvalloc(size);
+    size_t page = page_size();
+    if (size > SIZE_MAX - page) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return memalign(page, (size + page - 1) & ~(page - 1));
+}
+
+size_t malloc_usable_size(void *ptr)
+{
+    if (ptr == NULL)
+        return 0;
+    if (heap_mode == PF_HEAP_BRK || is_frozen(ptr))
+        return pf_heap_usable_size(ptr);
+    /* glibc keeps its own version of this one; find it behind ours. */
+    static size_t (*libc_usable)(void *);
+    if (libc_usable == NULL)
+        libc_usable = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
+    return libc_usable != NULL ? libc_usable(ptr) : 0;
+}

@@ -1,0 +1,214 @@
+#define _GNU_SOURCE
+/* The Python half of pyfreeze inside the runtime: the embedded sources of
+ * python/, the small C helpers they call, and the objects the dump leaves
+ * behind for the restore (kept in statics, hence frozen with the heap). */
+#include "python_glue.h"
+
+#include "cpython311.h"
+#include "embedded_python.h"
+
+#include <string.h>
+
+extern char **environ;
+
+static PyObject *helpers;          /* the `_pyfreeze` helper module */
+static PyObject *restore_function; /* restore.restore */
+static PyObject *restore_state;    /* dict the dump fills for the restore */
+
+static PyObject *helper_environ(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    PyObject *result = PyDict_New();
+    if (result == NULL)
+        return NULL;
+    /* Same rules as posix.environ: split at the first '=', first wins. */
+    for (char **entry = environ; entry != NULL && *entry != NULL; entry++) {
+        const char *equals = strchr(*entry, '=');
+        if (equals == NULL)
+            continue;
+        PyObject *key = PyBytes_FromStringAndSize(*entry, equals - *entry);
+        PyObject *value = PyBytes_FromString(equals + 1);
+        if (key == NULL || value == NULL || PyDict_SetDefault(result, key, value) == NULL) {
+            Py_XDECREF(key);
+            Py_XDECREF(value);
+            Py_DECREF(result);
+            return NULL;
+        }
+        Py_DECREF(key);
+        Py_DECREF(value);
+    }
+    return result;
+}
+
+static int set_item(PyObject *dict, const char *key, PyObject *value)
+{
+    if (value == NULL)
+        return -1;
+    int rc = PyDict_SetItemString(dict, key, value);
+    Py_DECREF(value);
+    return rc;
+}
+
+static PyObject *helper_config(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    const PyConfig *config = pf_py_config();
+    PyObject *result = PyDict_New();
+    if (result == NULL)
+        return NULL;
+    if (set_item(result, "stdio_encoding", PyUnicode_FromWideChar(config->stdio_encoding, -1)) < 0 ||
+        set_item(result, "stdio_errors", PyUnicode_FromWideChar(config->stdio_errors, -1)) < 0 ||
+        set_item(result, "buffered_stdio", PyBool_FromLong(config->buffered_stdio)) < 0 ||
+        set_item(result, "faulthandler", PyBool_FromLong(config->faulthandler)) < 0 ||
+        set_item(result, "site_import", PyBool_FromLong(config->site_import)) < 0) {
+        Py_DECREF(result);
+        return NULL;
+    }
+    return result;
+}
+
+static PyMethodDef helper_methods[] = {
+    {"environ", helper_environ, METH_NOARGS, "The process environment as bytes."},
+    {"config", helper_config, METH_NOARGS, "The parts of this run's PyConfig the restore needs."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef helper_def = {
+    PyModuleDef_HEAD_INIT, "_pyfreeze", "pyfreeze runtime helpers", -1, helper_methods,
+    NULL, NULL, NULL, NULL,
+};
+
+static PyObject *compile_embedded(const char *source, const char *path)
+{
+    return Py_CompileString(source, path, Py_file_input);
+}
+
+/* Runs an embedded script in a namespace of its own, outside sys.modules. */
+static PyObject *run_script(const char *source, const char *path)
+{
+    PyObject *code = compile_embedded(source, path);
+    if (code == NULL)
+        return NULL;
+    PyObject *globals = PyDict_New();
+    if (globals == NULL ||
+        PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) < 0 ||
+        PyDict_SetItemString(globals, "__name__", PyUnicode_FromString("_pyfreeze_script")) < 0 ||
+        PyDict_SetItemString(globals, "_pyfreeze", helpers) < 0) {
+        Py_DECREF(code);
+        Py_XDECREF(globals);
+        return NULL;
+    }
+    PyObject *result = PyEval_EvalCode(code, globals, globals);
+    Py_DECREF(code);
+    if (result == NULL) {
+        Py_DECREF(globals);
+        return NULL;
+    }
+    Py_DECREF(result);
+    return globals;
+}
+
+int pf_glue_install(void)
+{
+    helpers = PyModule_Create(&helper_def);
+    if (helpers == NULL)
+        return -1;
+    PyObject *code = compile_embedded(pf_source_pyfreeze, "<pyfreeze>/pyfreeze.py");
+    if (code == NULL)
+        return -1;
+    PyObject *module = PyImport_ExecCodeModuleWithPathnames(
+        "pyfreeze", code, "<pyfreeze>/pyfreeze.py", NULL);
+    Py_DECREF(code);
+    if (module == NULL)
+        return -1;
+    Py_DECREF(module);
+    return 0;
+}
+
+static PyObject *string_list(char **items, int count)
+{
+    PyObject *list = PyList_New(0);
+    for (int i = 0; list != NULL && i < count; i++) {
+        PyObject *item = PyUnicode_DecodeFSDefault(items[i]);
+        if (item == NULL || PyList_Append(list, item) < 0) {
+            Py_XDECREF(item);
+            Py_CLEAR(list);
+            break;
+        }
+        Py_DECREF(item);
+    }
+    return list;
+}
+
+PyObject *pf_glue_run_dump(char **modules, int module_count, char **blocks, int block_count,
+                           char **paths, int path_count)
+{
+    PyObject *dump = run_script(pf_source_dump, "<pyfreeze>/dump.py");
+    if (dump == NULL)
+        return NULL;
+    PyObject *restore = run_script(pf_source_restore, "<pyfreeze>/restore.py");
+    if (restore == NULL) {
+        Py_DECREF(dump);
+        return NULL;
+    }
+    restore_function = PyDict_GetItemString(restore, "restore");
+    Py_XINCREF(restore_function);
+    restore_state = PyDict_New();
+    PyObject *run = PyDict_GetItemString(dump, "run");
+    PyObject *mods = string_list(modules, module_count);
+    PyObject *blks = string_list(blocks, block_count);
+    PyObject *dirs = string_list(paths, path_count);
+    PyObject *result = NULL;
+    if (restore_function != NULL && restore_state != NULL && run != NULL && mods && blks && dirs)
+        result = PyObject_CallFunctionObjArgs(run, mods, blks, dirs, restore_state, NULL);
+    Py_XDECREF(mods);
+    Py_XDECREF(blks);
+    Py_XDECREF(dirs);
+    Py_DECREF(dump);
+    Py_DECREF(restore);
+    return result;
+}
+
+int pf_glue_run_restore(const sigset_t *inherited_ignored)
+{
+    PyObject *ignored = PySet_New(NULL);
+    if (ignored == NULL)
+        return -1;
+    for (int signum = 1; signum < NSIG; signum++) {
+        if (sigismember(inherited_ignored, signum) != 1)
+            continue;
+        PyObject *number = PyLong_FromLong(signum);
+        if (number == NULL || PySet_Add(ignored, number) < 0) {
+            Py_XDECREF(number);
+            Py_DECREF(ignored);
+            return -1;
+        }
+        Py_DECREF(number);
+    }
+    PyObject *result = PyObject_CallFunctionObjArgs(restore_function, ignored, restore_state, NULL);
+    Py_DECREF(ignored);
+    if (result == NULL)
+        return -1;
+    Py_DECREF(result);
+    return 0;
+}
+
+int pf_glue_cold_prepare(char **modules, int module_count, char **blocks, int block_count)
+{
+    if (pf_glue_install() < 0)
+        return -1;
+    PyObject *sys_modules = PyImport_GetModuleDict();
+    for (int i = 0; i < block_count; i++) {
+        if (PyDict_SetItemString(sys_modules, blocks[i], Py_None) < 0)
+            return -1;
+    }
+    for (int i = 0; i < module_count; i++) {
+        PyObject *module = PyImport_ImportModule(modules[i]);
+        if (module == NULL)
+            return -1;
+        Py_DECREF(module);
+    }
+    return 0;
+}

@@ -1,0 +1,23 @@
+#ifndef PYFREEZE_PYTHON_GLUE_H
+#define PYFREEZE_PYTHON_GLUE_H
+
+#include <Python.h>
+#include <signal.h>
+
+/* Creates the user-visible `pyfreeze` module in sys.modules. */
+int pf_glue_install(void);
+
+/* Runs python/dump.py's run(): None on success, (kind, message) on a
+ * refusal, NULL with an exception set if the driver itself broke. */
+PyObject *pf_glue_run_dump(char **modules, int module_count, char **blocks, int block_count,
+                           char **paths, int path_count);
+
+/* Runs python/restore.py's restore() in a restored image. -1 with an
+ * exception set on failure. */
+int pf_glue_run_restore(const sigset_t *inherited_ignored);
+
+/* A cold start's stand-in for the frozen heap: the pyfreeze module, the
+ * blocked names and the imports, done afresh. -1 with an exception set. */
+int pf_glue_cold_prepare(char **modules, int module_count, char **blocks, int block_count);
+
+#endif

@@ -1,0 +1,147 @@
+#define _GNU_SOURCE
+#include "restore.h"
+
+#include "cold_start.h"
+#include "cpython311.h"
+#include "image_info.h"
+#include "python_glue.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern char **environ;
+
+/* SIG_IGN is the one disposition exec() passes on; python3 keeps it for
+ * SIGINT and reports it for the others, so the image must see it before
+ * touching any handler. */
+static void inherited_ignored_signals(sigset_t *ignored)
+{
+    sigemptyset(ignored);
+    for (int signum = 1; signum < NSIG; signum++) {
+        struct sigaction action;
+        if (sigaction(signum, NULL, &action) == 0 && action.sa_handler == SIG_IGN)
+            sigaddset(ignored, signum);
+    }
+}
+
+/* glibc hands out the lowest free key, and a new process has none: create
+ * keys until the dump's count is reached, checking every number, so the
+ * key values stored in the heap mean the same thing again. */
+static int recreate_pthread_keys(unsigned count)
+{
+    for (unsigned expected = 0; expected < count; expected++) {
+        pthread_key_t key;
+        if (pthread_key_create(&key, NULL) != 0 || key != expected)
+            return -1;
+    }
+    return 0;
+}
+
+static char **copy_environ(void)
+{
+    size_t count = 0;
+    while (environ[count] != NULL)
+        count++;
+    char **copy = malloc((count + 1) * sizeof(char *));
+    if (copy != NULL)
+        memcpy(copy, environ, (count + 1) * sizeof(char *));
+    return copy;
+}
+
+/* What a frozen heap cannot honour: requests that act while the
+ * interpreter starts, or that change objects already built.  NULL when
+ * the run can go on warm. */
+static const char *cold_start_reason(const PyConfig *config)
+{
+    if (pf_py_custom_allocator())
+        return "PYTHONMALLOC selects another allocator";
+    if (!config->site_import)
+        return "-S: the frozen heap has imported site";
+    if (config->verbose)
+        return "-v: imports were done at freeze time";
+    if (config->optimization_level != 0)
+        return "-O: frozen modules were compiled without optimisation";
+    if (config->import_time)
+        return "-X importtime: imports were done at freeze time";
+    if (config->tracemalloc)
+        return "-X tracemalloc: frozen objects were not traced";
+    if (config->dev_mode)
+        return "-X dev: installs debug allocator hooks at start-up";
+    if (!config->use_frozen_modules)
+        return "-X frozen_modules=off: frozen modules are already loaded";
+    if (!config->code_debug_ranges)
+        return "-X no_debug_ranges: frozen code objects carry column data";
+    if (config->parser_debug)
+        return "-d: parser debugging acts at start-up";
+    if (config->malloc_stats)
+        return "PYTHONMALLOCSTATS acts on the start-up allocator";
+    if (config->home != NULL)
+        return "PYTHONHOME: the frozen modules come from the builder's stdlib";
+    if (config->check_hash_pycs_mode != NULL && wcscmp(config->check_hash_pycs_mode, L"default") != 0)
+        return "--check-hash-based-pycs: fixed at start-up";
+    if (config->use_hash_seed && config->hash_seed != pf_info.hash_seed)
+        return "PYTHONHASHSEED differs from the image's hash seed";
+    return NULL;
+}
+
+/* The filesystem codec is computed from the locale and UTF-8 mode of this
+ * run; the frozen heap has the dump's baked into every decoded path. */
+static const char *codec_mismatch(const PyConfig *config)
+{
+    char encoding[64], errors[64];
+    size_t i;
+    for (i = 0; config->filesystem_encoding[i] && i + 1 < sizeof encoding; i++)
+        encoding[i] = (char)config->filesystem_encoding[i];
+    encoding[i] = '\0';
+    for (i = 0; config->filesystem_errors[i] && i + 1 < sizeof errors; i++)
+        errors[i] = (char)config->filesystem_errors[i];
+    errors[i] = '\0';
+    if (strcmp(encoding, pf_info.fs_encoding) != 0 || strcmp(errors, pf_info.fs_errors) != 0)
+        return "this locale gives another filesystem encoding than the image's";
+    return NULL;
+}
+
+int pf_restore_main(int argc, char **argv)
+{
+    sigset_t ignored;
+    inherited_ignored_signals(&ignored);
+    char **saved_environ = copy_environ();
+    if (saved_environ == NULL) {
+        fputs("pyfreeze: restoring the image failed: out of memory\n", stderr);
+        return 1;
+    }
+    if (recreate_pthread_keys(pf_info.pthread_keys) < 0)
+        pf_cold_reexec(argv, saved_environ, "pthread keys of the frozen heap are taken");
+
+    pf_py_adopt_main_thread((void *)(uintptr_t)pf_info.tstate);
+
+    PyStatus status = pf_py_preinitialize_again(argc, argv);
+    if (PyStatus_Exception(status))
+        Py_ExitStatusException(status);
+
+    PyConfig config;
+    PyConfig_InitPythonConfig(&config);
+    status = PyConfig_SetBytesArgv(&config, argc, argv);
+    if (!PyStatus_Exception(status))
+        status = PyConfig_Read(&config);
+    if (PyStatus_Exception(status))
+        Py_ExitStatusException(status);   /* also --help, --version, bad options */
+
+    const char *reason = cold_start_reason(&config);
+    if (reason == NULL)
+        reason = codec_mismatch(&config);
+    if (reason != NULL)
+        pf_cold_reexec(argv, saved_environ, reason);
+    free(saved_environ);
+
+    if (pf_py_set_config(&config) < 0 || pf_glue_run_restore(&ignored) < 0) {
+        PyConfig_Clear(&config);
+        PyErr_Print();
+        return 1;
+    }
+    PyConfig_Clear(&config);
+    return Py_RunMain();
+}
