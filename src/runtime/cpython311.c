@@ -5,6 +5,7 @@
 #include <internal/pycore_initconfig.h>
 #include <internal/pycore_interp.h>
 #include <internal/pycore_pathconfig.h>
+#include <internal/pycore_pylifecycle.h>
 #include <internal/pycore_pystate.h>
 #include <internal/pycore_runtime.h>
 
@@ -47,12 +48,58 @@ int pf_py_custom_allocator(void)
     return _PyRuntime.preconfig.allocator != PYMEM_ALLOCATOR_NOT_SET;
 }
 
-int pf_py_set_config(const PyConfig *config)
+PyStatus pf_py_read_config(PyConfig *config)
 {
     /* Without this the path configuration of the dump (the runtime's own
-     * executable, its prefix) is reused instead of being computed anew. */
+     * name, executable and prefix) would be reused instead of computed. */
     _PyPathConfig_ClearGlobal();
-    return _PyInterpreterState_SetConfig(config);
+    PyStatus status = PyConfig_Read(config);
+    if (PyStatus_Exception(status))
+        return status;
+    /* PyConfig_Read() leaves the paths (getpath) to a later step of the
+     * start-up; take that step now, on the read config, as it does. */
+    return _PyConfig_InitImportConfig(config);
+}
+
+/* PyConfig_Read leaves codec names as the locale spells them ("UTF-8");
+ * python3 replaces them with the codec's own name while it starts. */
+static int normalize_codec(PyConfig *config, wchar_t **field)
+{
+    if (*field == NULL)
+        return 0;
+    PyObject *codecs = PyImport_ImportModule("codecs");
+    PyObject *info = codecs ? PyObject_CallMethod(codecs, "lookup", "u", *field) : NULL;
+    PyObject *name = info ? PyObject_GetAttrString(info, "name") : NULL;
+    wchar_t *wide = name ? PyUnicode_AsWideCharString(name, NULL) : NULL;
+    Py_XDECREF(codecs);
+    Py_XDECREF(info);
+    Py_XDECREF(name);
+    if (wide == NULL)
+        return -1;
+    PyStatus status = PyConfig_SetString(config, field, wide);
+    PyMem_Free(wide);
+    return PyStatus_Exception(status) ? -1 : 0;
+}
+
+/* What _PyInterpreterState_SetConfig() does, minus its second
+ * PyConfig_Read(): reading an already read config loses the command-line
+ * -X options that the pre-configuration parses (warn_default_encoding). */
+int pf_py_set_config(PyConfig *config)
+{
+    if (normalize_codec(config, &config->filesystem_encoding) < 0 ||
+        normalize_codec(config, &config->stdio_encoding) < 0)
+        return -1;
+    PyThreadState *tstate = PyThreadState_Get();
+    PyStatus status = _PyConfig_Copy(&tstate->interp->config, config);
+    if (!PyStatus_Exception(status))
+        status = _PyConfig_Write(&tstate->interp->config, &_PyRuntime);
+    if (!PyStatus_Exception(status))
+        status = _PyPathConfig_UpdateGlobal(&tstate->interp->config);
+    if (PyStatus_Exception(status)) {
+        PyErr_Format(PyExc_RuntimeError, "applying the configuration failed: %s", status.err_msg);
+        return -1;
+    }
+    return _PySys_UpdateConfig(tstate);
 }
 
 static void wide_to_ascii(const wchar_t *wide, char *out, size_t size)

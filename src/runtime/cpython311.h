@@ -16,9 +16,13 @@ void pf_py_adopt_main_thread(void *tstate);
  * the frozen runtime is already initialised. */
 PyStatus pf_py_preinitialize_again(int argc, char **argv);
 
+/* Reads `config` (command line, environment, paths) for this run. */
+PyStatus pf_py_read_config(PyConfig *config);
+
 /* Replaces the interpreter's configuration (sys.argv, sys.flags, sys.path,
- * sys.executable...) with `config`, already read. */
-int pf_py_set_config(const PyConfig *config);
+ * sys.executable...) with `config`, already read; normalises its codec
+ * names first, as python3's start-up does. */
+int pf_py_set_config(PyConfig *config);
 
 /* The interpreter's filesystem encoding and error handler, ASCII. */
 void pf_py_fs_codec(char *encoding, size_t encoding_size, char *errors, size_t errors_size);

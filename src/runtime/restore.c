@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wctype.h>
 
 extern char **environ;
 
@@ -87,19 +88,39 @@ static const char *cold_start_reason(const PyConfig *config)
     return NULL;
 }
 
-/* The filesystem codec is computed from the locale and UTF-8 mode of this
- * run; the frozen heap has the dump's baked into every decoded path. */
+/* Codec names as CPython spells them before and after normalisation
+ * ("UTF-8", "utf-8", "utf8") compare equal here. */
+static void canonical_codec(const wchar_t *name, char *out, size_t size)
+{
+    size_t used = 0;
+    for (; name != NULL && *name != L'\0' && used + 1 < size; name++) {
+        if (*name == L'-' || *name == L'_')
+            continue;
+        out[used++] = (char)(*name < 128 ? towlower((wint_t)*name) : '?');
+    }
+    out[used] = '\0';
+}
+
+static void canonical_codec_ascii(const char *name, char *out, size_t size)
+{
+    wchar_t wide[64];
+    size_t i = 0;
+    for (; name[i] != '\0' && i + 1 < sizeof wide / sizeof *wide; i++)
+        wide[i] = (unsigned char)name[i];
+    wide[i] = L'\0';
+    canonical_codec(wide, out, size);
+}
+
+/* The filesystem codec follows the locale and UTF-8 mode of this run; the
+ * frozen heap has the dump's baked into every path it decoded. */
 static const char *codec_mismatch(const PyConfig *config)
 {
-    char encoding[64], errors[64];
-    size_t i;
-    for (i = 0; config->filesystem_encoding[i] && i + 1 < sizeof encoding; i++)
-        encoding[i] = (char)config->filesystem_encoding[i];
-    encoding[i] = '\0';
-    for (i = 0; config->filesystem_errors[i] && i + 1 < sizeof errors; i++)
-        errors[i] = (char)config->filesystem_errors[i];
-    errors[i] = '\0';
-    if (strcmp(encoding, pf_info.fs_encoding) != 0 || strcmp(errors, pf_info.fs_errors) != 0)
+    char run_encoding[64], image_encoding[64];
+    canonical_codec(config->filesystem_encoding, run_encoding, sizeof run_encoding);
+    canonical_codec_ascii(pf_info.fs_encoding, image_encoding, sizeof image_encoding);
+    if (strcmp(run_encoding, image_encoding) != 0 || config->filesystem_errors == NULL ||
+        wcscmp(config->filesystem_errors, L"surrogateescape") != 0 ||
+        strcmp(pf_info.fs_errors, "surrogateescape") != 0)
         return "this locale gives another filesystem encoding than the image's";
     return NULL;
 }
@@ -126,7 +147,7 @@ int pf_restore_main(int argc, char **argv)
     PyConfig_InitPythonConfig(&config);
     status = PyConfig_SetBytesArgv(&config, argc, argv);
     if (!PyStatus_Exception(status))
-        status = PyConfig_Read(&config);
+        status = pf_py_read_config(&config);
     if (PyStatus_Exception(status))
         Py_ExitStatusException(status);   /* also --help, --version, bad options */
 

@@ -1,0 +1,94 @@
+"""Shared fixtures: the built binaries, images built once per session, and
+helpers that run an image and stock python3.11 the same way."""
+
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BUILD = pathlib.Path(os.environ.get("PYFREEZE_BUILD", ROOT / "build")).resolve()
+PYFREEZE = BUILD / "pyfreeze"
+RUNTIME = BUILD / "pyfreeze-runtime"
+STOCK = "/usr/bin/python3.11"
+
+# Blocks needed while native extension modules cannot be frozen.
+NATIVE_BLOCKS = ["-_ssl", "-_bz2", "-_lzma", "-_json", "-_hashlib", "-_contextvars",
+                 "-_asyncio", "-_decimal", "-_ctypes", "-_sqlite3", "-_uuid", "-_queue",
+                 "-_multiprocessing", "-_posixshmem", "-_typing", "-_zoneinfo"]
+
+
+def clean_env(**extra):
+    """The environment of every run: nothing from the developer's shell."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"), "LANG": "C.UTF-8"}
+    env.update(extra)
+    return env
+
+
+def run(argv, env=None, input=None, timeout=60, cwd=None, **kwargs):
+    return subprocess.run([str(a) for a in argv], env=env if env is not None else clean_env(),
+                          input=input, capture_output=True, timeout=timeout, cwd=cwd, **kwargs)
+
+
+def freeze(output, *words, check=True, env=None, cwd=None):
+    result = run([PYFREEZE, "-o", output, *words], env=env, cwd=cwd, timeout=300)
+    if check:
+        assert result.returncode == 0, result.stderr.decode()
+    return result
+
+
+@pytest.fixture(scope="session")
+def image_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("images")
+
+
+@pytest.fixture(scope="session")
+def minimal_image(image_dir):
+    path = image_dir / "minimal"
+    freeze(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def cgi_image(image_dir):
+    path = image_dir / "cgipython"
+    freeze(path, "cgi", "-_ssl", "-_bz2", "-_lzma")
+    return path
+
+
+@pytest.fixture(scope="session")
+def busy_image(image_dir):
+    """Modules whose import-time state the restore must fix up."""
+    path = image_dir / "busy"
+    freeze(path, "argparse", "logging", "subprocess", "threading", "random", "tempfile",
+           "warnings", "signal", "locale", "multiprocessing", "email.parser", *NATIVE_BLOCKS)
+    return path
+
+
+def normalise(data, *paths):
+    text = data.decode("utf-8", "replace")
+    for path in paths:
+        text = text.replace(str(path), "PYTHON")
+    return text
+
+
+def outcome(argv0, args, **kwargs):
+    result = run([argv0, *args], **kwargs)
+    return (result.returncode, normalise(result.stdout, argv0, STOCK),
+            normalise(result.stderr, argv0, STOCK))
+
+
+def assert_same_as_stock(image, args, **kwargs):
+    """The image and stock python3.11 give the same status, stdout, stderr."""
+    stock = outcome(STOCK, args, **kwargs)
+    frozen = outcome(image, args, **kwargs)
+    assert frozen == stock
+    return frozen
+
+
+def runs_warm(image, args, **kwargs):
+    """Whether the image ran `args` from its frozen heap (no cold start)."""
+    env = dict(kwargs.pop("env", None) or clean_env(), PYFREEZE_DEBUG="1")
+    result = run([image, *args], env=env, **kwargs)
+    return b"pyfreeze: cold start" not in result.stderr

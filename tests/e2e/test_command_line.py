@@ -1,0 +1,202 @@
+"""Every python3 command-line form gives what /usr/bin/python3.11 gives,
+from the frozen heap (not by stepping aside to a cold start)."""
+
+import os
+
+import pytest
+
+from conftest import STOCK, assert_same_as_stock, clean_env, run, runs_warm
+
+SCRIPT = """\
+import sys
+print("argv", sys.argv)
+print("orig_argv", sys.orig_argv[1:])
+print("name", __name__, __file__)
+print("path0", sys.path[0])
+sys.exit(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+"""
+
+FLAGS = "import sys; print(sys.flags); print(sys.argv, sys.orig_argv[1:])"
+PATHS = "import sys; print(sys.path); print(sys.executable == sys.orig_argv[0] or sys.executable)"
+
+
+@pytest.fixture(scope="module")
+def script(tmp_path_factory):
+    path = tmp_path_factory.mktemp("scripts") / "script.py"
+    path.write_text(SCRIPT)
+    return path
+
+
+CASES = {
+    "c": ["-c", FLAGS],
+    "c-args": ["-c", FLAGS, "a", "-b", "--c"],
+    "m-json-tool": ["-m", "json.tool", "--sort-keys"],
+    "m-missing": ["-m", "no_such_module_here"],
+    "stdin": [],
+    "stdin-dash": ["-", "x"],
+    "u": ["-u", "-c", "import sys; print(sys.stdout.write_through, sys.stderr.write_through, sys.stdout.line_buffering)"],
+    "E": ["-E", "-c", PATHS],
+    "I": ["-I", "-c", PATHS + "; print(hasattr(sys, '__interactivehook__'))"],
+    "s": ["-s", "-c", PATHS],
+    "B": ["-B", "-c", FLAGS],
+    "q": ["-q", "-c", FLAGS],
+    "b": ["-b", "-c", "import warnings; print(warnings.filters[:2]); print(str(b'x'))"],
+    "bb": ["-bb", "-c", "str(b'x')"],
+    "X-utf8": ["-X", "utf8", "-c", "import sys; print(sys.flags.utf8_mode, sys._xoptions, sys.stdout.encoding)"],
+    "X-faulthandler": ["-X", "faulthandler", "-c", "import faulthandler; print(faulthandler.is_enabled())"],
+    "X-int-digits": ["-X", "int_max_str_digits=5000", "-c", "import sys; print(sys.get_int_max_str_digits(), sys.flags.int_max_str_digits)"],
+    "X-pycache": ["-X", "pycache_prefix=/tmp/pfx", "-c", "import sys; print(sys.pycache_prefix)"],
+    "X-warn-enc": ["-X", "warn_default_encoding", "-c", "import sys; print(sys.flags.warn_default_encoding)"],
+    "W-error": ["-W", "error", "-c", "import warnings, sys; print(warnings.filters[:3], sys.warnoptions)"],
+    "W-joined": ["-Wd", "-Wignore::UserWarning", "-c", "import warnings; print(warnings.filters[:4])"],
+    "W-warn": ["-W", "always", "-c", "import warnings; warnings.warn('careful')"],
+    "W-invalid": ["-W", "bogus::Nope", "-c", "pass"],
+    "dashdash": ["--", "-c"],
+    "traceback": ["-c", "def f():\n    raise ValueError('boom')\nf()"],
+    "exit-str": ["-c", "import sys; sys.exit('goodbye')"],
+    "exit-code": ["-c", "raise SystemExit(7)"],
+    "syntax-error": ["-c", "1 +"],
+    "version": ["--version"],
+    "VV": ["-VV"],
+    "help": ["-h"],
+    "bad-option": ["-z"],
+    "missing-script": ["/nonexistent/script.py"],
+    "x-skip-line": ["-x", "-c", "print('x')"],
+    "P": ["-P", "-c", PATHS],
+    "check-hash-pycs": ["--check-hash-based-pycs", "default", "-c", "print(1)"],
+    "environ": ["-c", "import os; print(sorted(os.environ.items()))"],
+    "locale": ["-c", "import locale, sys; print(locale.setlocale(locale.LC_CTYPE), locale.getpreferredencoding(), sys.getfilesystemencoding())"],
+    "streams": ["-c", "import sys; print(sys.stdin, sys.stdout, sys.stderr, sys.stdout.line_buffering, sys.stderr.line_buffering)"],
+    "executable": ["-c", "import sys; print(sys.executable, sys._base_executable, sys.prefix, sys.base_prefix)"],
+    "builtins": ["-c", "import builtins; print(builtins.exit, builtins.quit, builtins.copyright.__class__, builtins.help)"],
+}
+
+STDIN = {"stdin": b"import sys\nprint('from stdin', __name__, sys.argv)\n",
+         "stdin-dash": b"import sys\nprint('dash', sys.argv)\n",
+         "m-json-tool": b'{"b": 1, "a": [1, 2]}'}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_same_as_stock(cgi_image, name):
+    args = CASES[name]
+    assert_same_as_stock(cgi_image, args, input=STDIN.get(name, b""))
+    assert runs_warm(cgi_image, args, input=STDIN.get(name, b""))
+
+
+@pytest.mark.parametrize("status", ["0", "3"])
+def test_script(cgi_image, script, status):
+    code, out, err = assert_same_as_stock(cgi_image, [script, status, "b"])
+    assert code == int(status)
+    assert "argv" in out
+
+
+def test_script_relative_path(cgi_image, script):
+    assert_same_as_stock(cgi_image, [script.name, "1"], cwd=script.parent)
+
+
+@pytest.mark.parametrize("variable,value", [
+    ("PYTHONPATH", "/tmp/pyfreeze-extra:/opt/x"),
+    ("PYTHONSAFEPATH", "1"),
+    ("PYTHONWARNINGS", "error::DeprecationWarning"),
+    ("PYTHONIOENCODING", "latin-1:replace"),
+    ("PYTHONUNBUFFERED", "1"),
+    ("PYTHONDONTWRITEBYTECODE", "1"),
+    ("PYTHONNOUSERSITE", "1"),
+    ("PYTHONUTF8", "1"),
+    ("PYTHONINTMAXSTRDIGITS", "1000"),
+])
+def test_environment_variables(cgi_image, variable, value):
+    args = ["-c", "import sys, warnings; print(sys.flags, sys.path, sys.stdout.encoding, "
+                  "sys.stdout.errors, warnings.filters[:2], sys.get_int_max_str_digits())"]
+    env = clean_env(**{variable: value})
+    assert_same_as_stock(cgi_image, args, env=env)
+    assert runs_warm(cgi_image, args, env=env)
+
+
+def test_environment_ignored_with_E(cgi_image):
+    args = ["-E", "-c", "import sys; print(sys.flags, sys.path)"]
+    env = clean_env(PYTHONPATH="/tmp/elsewhere", PYTHONUNBUFFERED="1")
+    assert_same_as_stock(cgi_image, args, env=env)
+
+
+def test_c_locale_coercion(cgi_image):
+    args = ["-c", "import os, sys, locale; print(os.environ.get('LC_CTYPE'), "
+                  "locale.setlocale(locale.LC_CTYPE), sys.flags.utf8_mode, sys.stdout.encoding)"]
+    for env in (clean_env(LANG="C"), clean_env(LC_ALL="C"), clean_env(LANG="C", PYTHONCOERCECLOCALE="0")):
+        assert_same_as_stock(cgi_image, args, env=env)
+        assert runs_warm(cgi_image, args, env=env)
+
+
+def test_image_on_path_runs_like_python(cgi_image):
+    env = clean_env(PATH=f"{cgi_image.parent}:/usr/bin:/bin")
+    result = run([cgi_image.name, "-c", "import sys; print(sys.executable)"], env=env,
+                 executable=cgi_image)
+    assert result.stdout.decode().strip() == str(cgi_image)
+
+
+def test_sys_executable_is_the_image(cgi_image):
+    result = run([cgi_image, "-c", "import sys, subprocess; print(sys.executable); "
+                  "print(subprocess.run([sys.executable, '-c', 'import sys; print(\"cgi\" in sys.modules)'],"
+                  " capture_output=True, text=True).stdout.strip())"])
+    assert result.stdout.decode().split() == [str(cgi_image), "True"]
+
+
+def test_frozen_modules_are_present(cgi_image):
+    result = run([cgi_image, "-c", "import sys; print('cgi' in sys.modules, 'email.message' in sys.modules)"])
+    assert result.stdout == b"True True\n"
+    stock = run([STOCK, "-c", "import sys; print('cgi' in sys.modules)"])
+    assert stock.stdout == b"False\n"
+
+
+def test_user_site_of_builder_absent(cgi_image, tmp_path):
+    # The run's HOME decides the user site, never the builder's.
+    home = tmp_path / "home"
+    site = home / ".local/lib/python3.11/site-packages"
+    site.mkdir(parents=True)
+    args = ["-c", "import sys, site; print(site.ENABLE_USER_SITE, site.USER_SITE, sys.path)"]
+    assert_same_as_stock(cgi_image, args, env=clean_env(HOME=str(home)))
+
+
+def test_write_to_closed_pipe(cgi_image):
+    # SIGPIPE is ignored as in python3: the write raises BrokenPipeError.
+    code = ("import sys, os\nr, w = os.pipe()\nos.close(r)\n"
+            "try:\n    os.write(w, b'x')\nexcept BrokenPipeError:\n    print('broken pipe')\n")
+    code_, out, _ = assert_same_as_stock(cgi_image, ["-c", code])
+    assert out == "broken pipe\n"
+
+
+def test_kernel_signal_dispositions(cgi_image):
+    # The kernel's view (ignored and caught masks) matches python3's.
+    args = ["-c", "print([l for l in open('/proc/self/status') if l.startswith(('SigIgn', 'SigCgt'))])"]
+    assert_same_as_stock(cgi_image, args)
+    ignore_int = {"preexec_fn": lambda: __import__("signal").signal(2, __import__("signal").SIG_IGN)}
+    assert_same_as_stock(cgi_image, args, **ignore_int)
+
+
+def test_inherited_sigint_ignore_wins(cgi_image):
+    import signal
+    args = ["-c", "import os, signal; print(signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGHUP));"
+                  " os.kill(os.getpid(), signal.SIGINT); print('survived')"]
+
+    def ignore():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    code, out, _ = assert_same_as_stock(cgi_image, args, preexec_fn=ignore)
+    assert out.endswith("survived\n")
+
+
+def test_sigint_raises_keyboard_interrupt(cgi_image):
+    args = ["-c", "import os, signal; os.kill(os.getpid(), signal.SIGINT); print('not reached')"]
+    code, out, err = assert_same_as_stock(cgi_image, args)
+    assert code == -2 and "KeyboardInterrupt" in err
+
+
+def test_stdio_closed(cgi_image):
+    args = ["-c", "import sys; sys.stderr.write(repr(sys.stdin) + '\\n')"]
+    assert_same_as_stock(cgi_image, args, stdin=subprocess_closed())
+
+
+def subprocess_closed():
+    # A closed descriptor 0 is inherited by opening and closing nothing:
+    # pass a file object that is closed in the child by close_fds semantics.
+    return open(os.devnull, "rb")
