@@ -1,7 +1,7 @@
 /* The image's way to step aside.  A cold start puts the runtime's data
  * segment back as the linker made it (the image keeps a pristine copy),
  * so the interpreter starts from nothing exactly as a fresh runtime would,
- * and then applies the image's blocked names and imports. */
+ * and then applies the image's blocked names. */
 #define _GNU_SOURCE
 #include "cold_start.h"
 
@@ -159,10 +159,9 @@ int pf_cold_main(int argc, char **argv)
     unsetenv(PF_COLD_ENV);
     const char *spec = (const char *)(uintptr_t)pf_info.spec_addr;
     size_t spec_size = pf_info.spec_size;
-    char **modules, **blocks;
-    int module_count = spec_values(spec, spec_size, "module", &modules);
+    char **blocks;
     int block_count = spec_values(spec, spec_size, "block", &blocks);
-    if (module_count < 0 || block_count < 0 ||
+    if (block_count < 0 ||
         reset_data_segment(pf_info.pristine_addr, pf_info.pristine_size) < 0) {
         fputs("pyfreeze: cold start of the image failed: cannot reset the data segment\n", stderr);
         return 1;
@@ -181,7 +180,7 @@ int pf_cold_main(int argc, char **argv)
     PyConfig_Clear(&config);
     if (PyStatus_Exception(status))
         Py_ExitStatusException(status);
-    if (pf_glue_cold_prepare(modules, module_count, blocks, block_count) < 0) {
+    if (pf_glue_cold_prepare(blocks, block_count) < 0) {
         PyErr_Print();
         return 1;
     }

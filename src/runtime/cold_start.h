@@ -8,7 +8,7 @@
 #define PF_DEBUG_ENV "PYFREEZE_DEBUG"
 
 /* Starts the interpreter the image carries from scratch, as a pristine
- * runtime would, with the image's blocked names and modules applied.
+ * runtime would, with the image's blocked names applied.
  * Returns the exit status. */
 int pf_cold_main(int argc, char **argv);
 

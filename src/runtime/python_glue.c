@@ -195,7 +195,7 @@ int pf_glue_run_restore(const sigset_t *inherited_ignored)
     return 0;
 }
 
-int pf_glue_cold_prepare(char **modules, int module_count, char **blocks, int block_count)
+int pf_glue_cold_prepare(char **blocks, int block_count)
 {
     if (pf_glue_install() < 0)
         return -1;
@@ -203,12 +203,6 @@ int pf_glue_cold_prepare(char **modules, int module_count, char **blocks, int bl
     for (int i = 0; i < block_count; i++) {
         if (PyDict_SetItemString(sys_modules, blocks[i], Py_None) < 0)
             return -1;
-    }
-    for (int i = 0; i < module_count; i++) {
-        PyObject *module = PyImport_ImportModule(modules[i]);
-        if (module == NULL)
-            return -1;
-        Py_DECREF(module);
     }
     return 0;
 }

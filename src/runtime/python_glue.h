@@ -16,8 +16,10 @@ PyObject *pf_glue_run_dump(char **modules, int module_count, char **blocks, int 
  * exception set on failure. */
 int pf_glue_run_restore(const sigset_t *inherited_ignored);
 
-/* A cold start's stand-in for the frozen heap: the pyfreeze module, the
- * blocked names and the imports, done afresh. -1 with an exception set. */
-int pf_glue_cold_prepare(char **modules, int module_count, char **blocks, int block_count);
+/* What a cold start keeps of the image: the pyfreeze module and the
+ * blocked names.  The frozen modules are not imported ahead: their
+ * import-time effects (warnings, output) then happen where python3 has
+ * them. -1 with an exception set. */
+int pf_glue_cold_prepare(char **blocks, int block_count);
 
 #endif

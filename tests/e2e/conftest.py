@@ -14,9 +14,8 @@ RUNTIME = BUILD / "pyfreeze-runtime"
 STOCK = "/usr/bin/python3.11"
 
 # Blocks needed while native extension modules cannot be frozen.
-NATIVE_BLOCKS = ["-_ssl", "-_bz2", "-_lzma", "-_json", "-_hashlib", "-_contextvars",
-                 "-_asyncio", "-_decimal", "-_ctypes", "-_sqlite3", "-_uuid", "-_queue",
-                 "-_multiprocessing", "-_posixshmem", "-_typing", "-_zoneinfo"]
+NATIVE_BLOCKS = ["-_ssl", "-_bz2", "-_lzma", "-_json", "-_hashlib", "-_queue",
+                 "-_multiprocessing", "-_posixshmem"]
 
 
 def clean_env(**extra):
@@ -27,8 +26,10 @@ def clean_env(**extra):
 
 
 def run(argv, env=None, input=None, timeout=60, cwd=None, **kwargs):
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stderr", subprocess.PIPE)
     return subprocess.run([str(a) for a in argv], env=env if env is not None else clean_env(),
-                          input=input, capture_output=True, timeout=timeout, cwd=cwd, **kwargs)
+                          input=input, timeout=timeout, cwd=cwd, **kwargs)
 
 
 def freeze(output, *words, check=True, env=None, cwd=None):
@@ -75,8 +76,8 @@ def normalise(data, *paths):
 
 def outcome(argv0, args, **kwargs):
     result = run([argv0, *args], **kwargs)
-    return (result.returncode, normalise(result.stdout, argv0, STOCK),
-            normalise(result.stderr, argv0, STOCK))
+    return (result.returncode, normalise(result.stdout or b"", argv0, STOCK),
+            normalise(result.stderr or b"", argv0, STOCK))
 
 
 def assert_same_as_stock(image, args, **kwargs):

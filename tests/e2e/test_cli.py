@@ -1,0 +1,215 @@
+"""The pyfreeze command line: help, version, errors and exit statuses, and
+the guarantee that a failed freeze leaves no output behind."""
+
+import os
+import stat
+
+import pytest
+
+from conftest import PYFREEZE, ROOT, RUNTIME, freeze, run
+
+
+def test_help_lists_every_option():
+    result = run([PYFREEZE, "--help"])
+    assert result.returncode == 0
+    text = result.stdout.decode()
+    for option in ("--output", "--block", "--path", "--runtime", "--hash-seed", "--timeout",
+                   "--verbose", "--help", "--version"):
+        assert option in text
+    assert result.stderr == b""
+
+
+def test_version():
+    result = run([PYFREEZE, "--version"])
+    assert result.returncode == 0
+    assert result.stdout.decode().startswith("pyfreeze ")
+    assert "CPython 3.11" in result.stdout.decode()
+
+
+def test_help_is_in_sync_with_man_page():
+    text = (ROOT / "man" / "pyfreeze.1").read_text().replace("\\-", "-")
+    help_text = run([PYFREEZE, "--help"]).stdout.decode()
+    options = {word.rstrip(",") for word in help_text.split() if word.startswith("--") and len(word) > 2}
+    assert len(options) >= 9
+    for option in options:
+        assert option in text, f"{option} missing from the man page"
+
+
+@pytest.mark.parametrize("words,message", [
+    (["cgi"], "pyfreeze: no output file given (-o OUTPUT)\n"),
+    (["-o"], "pyfreeze: option -o needs a value\n"),
+    (["-o", "x", "--bogus"], "pyfreeze: unknown option '--bogus'\n"),
+    (["-o", "x", "-1abc"], "pyfreeze: unknown option '-1abc'\n"),
+    (["-o", "x", "not-a-module"], "pyfreeze: invalid module name 'not-a-module'\n"),
+    (["-o", "x", "cgi", "-cgi"], "pyfreeze: module 'cgi' is both imported and blocked\n"),
+    (["-o", "x", "--hash-seed", "-3"], "pyfreeze: --hash-seed needs a number from 0 to 4294967295, not '-3'\n"),
+    (["-o", "x", "--verbose=yes"], "pyfreeze: option --verbose=yes takes no value\n"),
+])
+def test_usage_errors(tmp_path, words, message):
+    result = run([PYFREEZE, *words], cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.decode() == message + "Try 'pyfreeze --help' for more information.\n"
+    assert not (tmp_path / "x").exists()
+
+
+def test_missing_module_fails_with_traceback_and_no_output(tmp_path):
+    out = tmp_path / "img"
+    result = freeze(out, "no_such_module_xyz", check=False)
+    err = result.stderr.decode()
+    assert result.returncode == 3
+    assert "Traceback" in err and "ModuleNotFoundError" in err
+    assert err.rstrip().splitlines()[-1] == (
+        "pyfreeze: importing module 'no_such_module_xyz' failed: "
+        "ModuleNotFoundError: No module named 'no_such_module_xyz'")
+    assert os.listdir(tmp_path) == []
+
+
+def test_module_raising_is_named(tmp_path):
+    (tmp_path / "bad_mod.py").write_text("raise RuntimeError('nope at import')\n")
+    result = freeze(tmp_path / "img", "bad_mod", check=False, cwd=tmp_path)
+    assert result.returncode == 3
+    assert result.stderr.decode().rstrip().splitlines()[-1] == (
+        "pyfreeze: importing module 'bad_mod' failed: RuntimeError: nope at import")
+    assert sorted(os.listdir(tmp_path)) == ["__pycache__", "bad_mod.py"]
+
+
+def test_module_calling_sys_exit(tmp_path):
+    (tmp_path / "exits.py").write_text("import sys\nsys.exit(4)\n")
+    result = freeze(tmp_path / "img", "exits", check=False, cwd=tmp_path)
+    assert result.returncode == 3
+    assert "importing module 'exits' failed: it called sys.exit(4)" in result.stderr.decode()
+
+
+def test_module_calling_os_exit(tmp_path):
+    (tmp_path / "hard_exit.py").write_text("import os\nos._exit(9)\n")
+    result = freeze(tmp_path / "img", "hard_exit", check=False, cwd=tmp_path)
+    assert result.returncode == 3
+    assert "exited with status 9" in result.stderr.decode()
+    assert sorted(os.listdir(tmp_path)) == ["__pycache__", "hard_exit.py"]
+
+
+def test_native_extension_refused_with_suggestion(tmp_path):
+    result = freeze(tmp_path / "img", "json", check=False)
+    err = result.stderr.decode()
+    assert result.returncode == 4
+    assert err.startswith("pyfreeze: 'json' loads native extension module '_json' (")
+    assert err.rstrip().endswith("block with -_json")
+    assert os.listdir(tmp_path) == []
+
+
+def test_thread_at_checkpoint_refused(tmp_path):
+    (tmp_path / "spawner.py").write_text(
+        "import threading, time\n"
+        "threading.Thread(target=time.sleep, args=(30,), name='sleeper', daemon=True).start()\n")
+    result = freeze(tmp_path / "img", "spawner", check=False, cwd=tmp_path)
+    assert result.returncode == 4
+    assert "threads are running at the checkpoint: sleeper" in result.stderr.decode()
+
+
+def test_open_file_at_checkpoint_refused(tmp_path):
+    (tmp_path / "holder.py").write_text("handle = open(__file__)\n")
+    result = freeze(tmp_path / "img", "holder", check=False, cwd=tmp_path)
+    assert result.returncode == 4
+    assert f"file descriptor 3 is open ({tmp_path / 'holder.py'})" in result.stderr.decode()
+
+
+@pytest.mark.parametrize("make_output,message", [
+    (lambda d: d, "is a directory"),
+    (lambda d: d / "missing" / "img", "No such file or directory"),
+])
+def test_bad_output(tmp_path, make_output, message):
+    result = freeze(make_output(tmp_path), check=False)
+    assert result.returncode == 5
+    assert message in result.stderr.decode()
+
+
+def test_output_is_runtime_refused(tmp_path):
+    result = run([PYFREEZE, "--runtime", RUNTIME, "-o", RUNTIME])
+    assert result.returncode == 5
+    assert "is the runtime itself" in result.stderr.decode()
+
+
+def test_missing_runtime(tmp_path):
+    result = run([PYFREEZE, "--runtime", tmp_path / "nope", "-o", tmp_path / "img"])
+    assert result.returncode == 5
+    assert result.stderr.decode().startswith(f"pyfreeze: runtime {tmp_path / 'nope'}: No such file")
+
+
+def test_foreign_runtime(tmp_path):
+    result = run([PYFREEZE, "--runtime", "/bin/true", "-o", tmp_path / "img"])
+    assert result.returncode == 5
+    assert "is not a pyfreeze runtime" in result.stderr.decode()
+    assert os.listdir(tmp_path) == []
+
+
+def test_image_as_runtime_refused(tmp_path, minimal_image):
+    result = run([PYFREEZE, "--runtime", minimal_image, "-o", tmp_path / "img"])
+    assert result.returncode == 5
+    assert "is an image, not a runtime" in result.stderr.decode()
+
+
+def test_output_replaced_atomically_and_executable(tmp_path):
+    out = tmp_path / "img"
+    out.write_text("old contents")
+    os.chmod(out, 0o600)
+    freeze(out)
+    mode = stat.S_IMODE(os.stat(out).st_mode)
+    assert mode == 0o755 & ~current_umask()
+    assert run([out, "-c", "print(6 * 7)"]).stdout == b"42\n"
+    assert sorted(os.listdir(tmp_path)) == ["img"]
+
+
+def test_failed_freeze_keeps_existing_output(tmp_path):
+    out = tmp_path / "img"
+    out.write_text("old contents")
+    result = freeze(out, "no_such_module_xyz", check=False)
+    assert result.returncode == 3
+    assert out.read_text() == "old contents"
+    assert sorted(os.listdir(tmp_path)) == ["img"]
+
+
+def test_verbose_progress(tmp_path):
+    result = run([PYFREEZE, "-v", "-o", tmp_path / "img"])
+    err = result.stderr.decode()
+    assert result.returncode == 0
+    assert "pyfreeze: checkpoint reached" in err and f"pyfreeze: wrote {tmp_path / 'img'}" in err
+
+
+def test_blocked_module_raises_import_error(tmp_path):
+    out = tmp_path / "img"
+    freeze(out, "cgi", "-_ssl", "-_bz2", "-_lzma", "--block", "csv")
+    result = run([out, "-c", "import sys\nfor m in ('_ssl', 'csv', 'cgi'):\n"
+                  "    try:\n        __import__(m); print(m, 'ok')\n"
+                  "    except ImportError as e:\n        print(m, 'blocked', 'halted' in str(e))"])
+    assert result.stdout.decode().split("\n")[:3] == ["_ssl blocked True", "csv blocked True", "cgi ok"]
+
+
+def test_path_option_and_cwd(tmp_path):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "far_mod.py").write_text("VALUE = 'far'\n")
+    (tmp_path / "near_mod.py").write_text("VALUE = 'near'\n")
+    out = tmp_path / "img"
+    freeze(out, "near_mod", "far_mod", "--path", extra, cwd=tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = run([out, "-c", "import near_mod, far_mod; print(near_mod.VALUE, far_mod.VALUE)"], cwd=elsewhere)
+    assert result.stdout == b"near far\n"
+
+
+def test_hash_seed_fixed_and_random(tmp_path):
+    code = ["-c", "print(hash('pyfreeze'))"]
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    freeze(a, "--hash-seed", "1234")
+    freeze(b, "--hash-seed", "1234")
+    freeze(c)
+    seeded = run(["/usr/bin/python3.11", *code], env={"PYTHONHASHSEED": "1234"}).stdout
+    assert run([a, *code]).stdout == run([b, *code]).stdout == seeded
+    assert run([a, *code]).stdout == run([a, *code]).stdout
+    assert run([c, *code]).stdout != seeded
+
+
+def current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,240 @@
+"""Process state a restored image must re-establish (DESIGN section 3).
+Each test fails if its fix-up is taken out of the restore."""
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import STOCK, assert_same_as_stock, clean_env, freeze, run, runs_warm
+
+
+def test_gilstate_and_pthread_keys(cgi_image):
+    # PyGILState_Ensure deadlocks unless the pthread keys are re-created and
+    # the gilstate key re-associated with the frozen thread state.
+    code = ("import ctypes\napi = ctypes.pythonapi\n"
+            "print(api.PyGILState_Check())\n"
+            "state = api.PyGILState_Ensure()\napi.PyGILState_Release(state)\nprint('ensured')\n")
+    result = run([cgi_image, "-c", code], timeout=30)
+    assert result.stdout == b"1\nensured\n", result.stderr
+
+
+def test_threads_use_gilstate(busy_image):
+    code = ("import threading\nout = []\n"
+            "ts = [threading.Thread(target=lambda i=i: out.append(i)) for i in range(8)]\n"
+            "[t.start() for t in ts]; [t.join() for t in ts]\n"
+            "print(sorted(out), threading.main_thread() is threading.current_thread(),"
+            " threading.main_thread().ident == threading.get_ident())")
+    result = run([busy_image, "-c", code], timeout=30)
+    assert result.stdout == b"[0, 1, 2, 3, 4, 5, 6, 7] True True\n", result.stderr
+
+
+def test_python_signal_handler_runs(busy_image):
+    # Handlers only run in the runtime's main thread: its identity must be
+    # this process's thread, not the dump's.
+    code = ("import os, signal\nseen = []\n"
+            "signal.signal(signal.SIGUSR1, lambda *a: seen.append(1))\n"
+            "os.kill(os.getpid(), signal.SIGUSR1)\nprint(seen)")
+    assert_same_as_stock(busy_image, ["-c", code])
+
+
+def test_handler_installed_at_import_is_reinstalled(tmp_path):
+    (tmp_path / "handler_mod.py").write_text(
+        "import signal\nhits = []\nsignal.signal(signal.SIGUSR2, lambda *a: hits.append('usr2'))\n")
+    image = tmp_path / "img"
+    freeze(image, "handler_mod", cwd=tmp_path)
+    code = "import os, signal, handler_mod\nos.kill(os.getpid(), signal.SIGUSR2)\nprint(handler_mod.hits)"
+    result = run([image, "-c", code], cwd="/")
+    assert result.returncode == 0 and result.stdout == b"['usr2']\n", result.stderr
+
+
+def test_non_daemon_threads_joined_at_exit(busy_image):
+    code = ("import threading, time\n"
+            "threading.Thread(target=lambda: (time.sleep(0.2), print('worker done'))).start()\n"
+            "print('main done')")
+    code_, out, _ = assert_same_as_stock(busy_image, ["-c", code], timeout=30)
+    assert out == "main done\nworker done\n"
+
+
+def test_exit_runs_atexit_and_flushes_files(busy_image, tmp_path):
+    target = tmp_path / "unclosed.txt"
+    code = ("import atexit, sys\natexit.register(print, 'atexit ran')\n"
+            f"f = open({str(target)!r}, 'w')\nf.write('written at exit')\nsys.stdout.write('no newline')")
+    code_, out, _ = assert_same_as_stock(busy_image, ["-c", code])
+    assert out == "no newlineatexit ran\n"
+    assert target.read_text() == "written at exit"
+
+
+def test_flush_failure_at_exit(busy_image):
+    with open("/dev/full", "wb") as full:
+        code, _, err = assert_same_as_stock(busy_image, ["-c", "print('x')"], stdout=full)
+    assert code == 120
+
+
+@pytest.mark.parametrize("expression", [
+    "random.random()",
+    "tempfile.mktemp()",
+    "bytes(multiprocessing.current_process().authkey).hex()",
+])
+def test_randomness_differs_between_runs(busy_image, expression):
+    code = f"import random, tempfile, multiprocessing; print({expression})"
+    first, second = (run([busy_image, "-c", code]).stdout for _ in range(2))
+    assert first and first != second
+
+
+def test_logging_relative_time_starts_at_run(tmp_path):
+    image = tmp_path / "img"
+    freeze(image, "logging")
+    time.sleep(1.5)
+    code = "import logging; print(logging.makeLogRecord({}).relativeCreated)"
+    relative_ms = float(run([image, "-c", code]).stdout)
+    assert 0 <= relative_ms < 1000
+
+
+def test_environment_is_the_runs(busy_image):
+    env = clean_env(PYFREEZE_TEST_VALUE="from the run", LANG="C.UTF-8")
+    code = ("import os, posix; print(os.environ['PYFREEZE_TEST_VALUE'], "
+            "os.environb[b'PYFREEZE_TEST_VALUE'], posix.environ[b'PYFREEZE_TEST_VALUE'], sorted(os.environ))")
+    code_, out, _ = assert_same_as_stock(busy_image, ["-c", code], env=env)
+    assert out.startswith("from the run b'from the run' b'from the run'")
+
+
+def test_streams_on_a_terminal(busy_image):
+    import pty
+    code = "import sys; print(sys.stdin.isatty(), sys.stdout.isatty(), sys.stdout.line_buffering, sys.stdout.encoding)"
+    outputs = []
+    for python in (STOCK, busy_image):
+        controller, terminal = pty.openpty()
+        try:
+            proc = subprocess.run([str(python), "-c", code], stdin=terminal, stdout=terminal,
+                                  stderr=subprocess.DEVNULL, env=clean_env(), timeout=30)
+            assert proc.returncode == 0
+            outputs.append(os.read(controller, 4096))
+        finally:
+            os.close(controller)
+            os.close(terminal)
+    assert outputs[0] == outputs[1] == b"True True True utf-8\r\n"
+
+
+def test_interactive_mode_under_a_terminal(busy_image):
+    import pty
+    import select
+    transcripts = []
+    for python in (STOCK, busy_image):
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execve(str(python), [str(python), "-q", "-i", "-c", "x = 6"], clean_env(TERM="dumb"))
+        os.write(fd, b"print(x * 7, 'readline' in __import__('sys').modules)\nraise SystemExit(3)\n")
+        data = b""
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+        transcripts.append((os.waitstatus_to_exitcode(status), b"42 True" in data))
+    assert transcripts[0] == transcripts[1] == (3, True)
+
+
+def test_pyfreeze_module_and_hooks(tmp_path):
+    (tmp_path / "hooked.py").write_text(
+        "import pyfreeze, os\nevents = []\n"
+        "@pyfreeze.before_dump\ndef _dump():\n    events.append('before_dump')\n"
+        "@pyfreeze.after_restore\ndef _restore():\n    events.append('after_restore ' + os.environ.get('HOOK_VALUE', '?'))\n")
+    image = tmp_path / "img"
+    freeze(image, "hooked", cwd=tmp_path)
+    code = "import hooked, pyfreeze; print(pyfreeze.frozen(), hooked.events)"
+    warm = run([image, "-c", code], env=clean_env(HOOK_VALUE="v1"), cwd="/")
+    assert warm.stdout == b"True ['before_dump', 'after_restore v1']\n", warm.stderr
+
+
+def test_after_restore_failure_is_reported(tmp_path):
+    (tmp_path / "failing_hook.py").write_text(
+        "import pyfreeze\n@pyfreeze.after_restore\ndef boom():\n    raise RuntimeError('hook failed')\n")
+    image = tmp_path / "img"
+    freeze(image, "failing_hook", cwd=tmp_path)
+    result = run([image, "-c", "print('not reached')"])
+    assert result.returncode == 1
+    assert b"RuntimeError: hook failed" in result.stderr and result.stdout == b""
+
+
+def test_before_dump_failure_aborts_freeze(tmp_path):
+    (tmp_path / "bad_hook.py").write_text(
+        "import pyfreeze\n@pyfreeze.before_dump\ndef nope():\n    raise ValueError('not now')\n")
+    result = freeze(tmp_path / "img", "bad_hook", check=False, cwd=tmp_path)
+    assert result.returncode == 3
+    assert "before_dump callback nope failed: ValueError: not now" in result.stderr.decode()
+    assert not (tmp_path / "img").exists()
+
+
+COLD_CASES = {
+    "S": (["-S", "-c", "import sys; print('site' in sys.modules, sys.path)"], {}),
+    "O": (["-O", "-c", "print(__debug__)"], {}),
+    "OO": (["-OO", "-c", "import sys; print(sys.flags.optimize)"], {}),
+    "importtime": (["-X", "importtime", "-c", "print(1)"], {}),
+    "dev": (["-X", "dev", "-c", "import sys; print(sys.flags.dev_mode)"], {}),
+    "frozen_modules": (["-X", "frozen_modules=off", "-c", "print(2)"], {}),
+    "tracemalloc": (["-X", "tracemalloc", "-c", "import tracemalloc; print(tracemalloc.is_tracing())"], {}),
+    "no_debug_ranges": (["-X", "no_debug_ranges", "-c", "print(3)"], {}),
+    "hashseed": (["-c", "print(hash('abc'))"], {"PYTHONHASHSEED": "77"}),
+    "malloc": (["-c", "print(4)"], {"PYTHONMALLOC": "malloc"}),
+    "verbose": (["-v", "-c", "print(5)"], {}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COLD_CASES))
+def test_cold_start_when_the_heap_cannot_honour_the_run(cgi_image, name):
+    args, extra = COLD_CASES[name]
+    env = clean_env(**extra)
+    assert not runs_warm(cgi_image, args, env=env)
+    stock, image = run([STOCK, *args], env=env), run([cgi_image, *args], env=env)
+    assert (image.returncode, image.stdout) == (stock.returncode, stock.stdout)
+    if name not in ("verbose", "importtime"):   # those report imports on stderr
+        assert image.stderr == stock.stderr
+
+
+def test_cold_start_reason_under_debug(cgi_image):
+    result = run([cgi_image, "-S", "-c", "pass"], env=clean_env(PYFREEZE_DEBUG="1"))
+    assert result.stderr == b"pyfreeze: cold start: -S: the frozen heap has imported site\n"
+
+
+def test_forced_cold_start_matches_stock(cgi_image):
+    env = clean_env(PYFREEZE_COLD="1")
+    args = ["-c", "import sys, os, pyfreeze; print(sys.flags, sys.path, sorted(os.environ), 'cgi' in sys.modules)"]
+    cold = run([cgi_image, *args], env=env)
+    assert cold.returncode == 0, cold.stderr
+    code = "import sys, os; print(sys.flags, sys.path, sorted(os.environ), False)"
+    stock = run([STOCK, "-c", code], env=clean_env())
+    assert cold.stdout == stock.stdout
+    frozen = run([cgi_image, "-c", "import pyfreeze; print(pyfreeze.frozen())"], env=env)
+    assert frozen.stdout == b"False\n"
+
+
+def test_cold_start_keeps_blocks(cgi_image):
+    result = run([cgi_image, "-S", "-c", "import _ssl"])
+    assert result.returncode == 1 and b"import of _ssl halted" in result.stderr
+
+
+def test_matching_hash_seed_stays_warm(tmp_path):
+    image = tmp_path / "img"
+    freeze(image, "--hash-seed", "4242")
+    env = clean_env(PYTHONHASHSEED="4242")
+    assert runs_warm(image, ["-c", "pass"], env=env)
+    assert run([image, "-c", "print(hash('x'))"], env=env).stdout == run(
+        [STOCK, "-c", "print(hash('x'))"], env=env).stdout
+
+
+def test_sigint_exit_status_matches(busy_image):
+    code = "import os, signal, time\nos.kill(os.getpid(), signal.SIGINT)\ntime.sleep(5)"
+    result = run([busy_image, "-c", code])
+    assert result.returncode == -signal.SIGINT
