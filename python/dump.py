@@ -16,6 +16,15 @@ def _describe(exc):
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _print_traceback(exc):
+    """The traceback from the user's code on, without this driver's frame;
+    nothing when the user's code has no frame in it (the one-line error
+    that follows says it all)."""
+    import traceback
+    if exc.__traceback__ is not None and exc.__traceback__.tb_next is not None:
+        traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)
+
+
 def _native_modules():
     """Extension modules loaded from shared objects, by name."""
     found = {}
@@ -34,8 +43,7 @@ def _import_all(modules):
         try:
             __import__(name)
         except BaseException as exc:
-            import traceback
-            traceback.print_exc()
+            _print_traceback(exc)
             if isinstance(exc, SystemExit):
                 why = f"it called sys.exit({exc.code!r})"
             else:
@@ -60,6 +68,33 @@ def _warnings_default_count():
     return len(_warnings.filters)
 
 
+def _run_before_dump():
+    import pyfreeze
+    native_before = _native_modules()
+    for callback in pyfreeze._before_dump:
+        try:
+            callback()
+        except BaseException as exc:
+            _print_traceback(exc)
+            return FAIL_IMPORT, f"before_dump callback {callback.__qualname__} failed: {_describe(exc)}"
+    loaded = {name: origin for name, origin in _native_modules().items() if name not in native_before}
+    if loaded:
+        names = ", ".join(f"'{name}' ({origin})" for name, origin in loaded.items())
+        blocks = " ".join(f"-{name}" for name in loaded)
+        return FAIL_NATIVE, f"before_dump callbacks load native extension modules {names}; block with {blocks}"
+    pyfreeze._restored = True
+    return None
+
+
+def _flush_stdio():
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            try:
+                stream.flush()
+            except Exception:
+                pass
+
+
 def run(modules, blocks, search_paths, restore_state):
     restore_state["default_warning_filters"] = _warnings_default_count()
     saved_path = list(sys.path)
@@ -67,27 +102,16 @@ def run(modules, blocks, search_paths, restore_state):
     for name in blocks:
         sys.modules[name] = None
     try:
-        failure = _import_all(modules)
+        failure = _import_all(modules) or _run_before_dump()
         if failure:
             return failure
-        import pyfreeze
-        for callback in pyfreeze._before_dump:
-            try:
-                callback()
-            except BaseException as exc:
-                import traceback
-                traceback.print_exc()
-                return FAIL_IMPORT, f"before_dump callback {callback.__qualname__} failed: {_describe(exc)}"
-        pyfreeze._restored = True
     finally:
         sys.path[:] = saved_path
+        _flush_stdio()
     threads = sys.modules.get("threading")
     if threads is not None and threads.active_count() > 1:
         names = ", ".join(t.name for t in threads.enumerate() if t is not threads.main_thread())
         return FAIL_STATE, f"threads are running at the checkpoint: {names}"
-    for stream in (sys.stdout, sys.stderr):
-        if stream is not None:
-            stream.flush()
     gc.collect()
     gc.freeze()
     return None

@@ -22,7 +22,7 @@ static const char help_text[] =
     "      --path DIR       also search DIR for modules while freezing\n"
     "      --runtime PATH   use PATH as the runtime instead of the installed one\n"
     "      --hash-seed N    fix the image's str hash seed (default: random)\n"
-    "      --timeout SECS   give up if importing takes longer (default 300, 0: never)\n"
+    "      --timeout SECS   give up if the freeze takes longer (default 300, 0: never)\n"
     "  -v, --verbose        report progress on stderr\n"
     "  -h, --help           show this help and exit\n"
     "  -V, --version        show the version and exit\n"

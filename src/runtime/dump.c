@@ -10,6 +10,7 @@
 #include "malloc_family.h"
 #include "python_glue.h"
 
+#include <link.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -45,6 +46,40 @@ static _Noreturn void dump_fail(enum pf_failure failure, const char *format, ...
     stop_for_tracer();
 }
 
+/* Shared objects mapped when the dump started: anything loaded later was
+ * dlopen'ed by a module, and the image could not find it at its address. */
+static int startup_objects;
+
+static int count_object(struct dl_phdr_info *info, size_t size, void *count)
+{
+    (void)info;
+    (void)size;
+    ++*(int *)count;
+    return 0;
+}
+
+struct late_object {
+    int index, seen;
+    char name[512];
+};
+
+static int find_late_object(struct dl_phdr_info *info, size_t size, void *out)
+{
+    (void)size;
+    struct late_object *late = out;
+    if (late->seen++ < late->index)
+        return 0;
+    snprintf(late->name, sizeof late->name, "%s", info->dlpi_name);
+    return 1;
+}
+
+static void refuse_late_objects(void)
+{
+    struct late_object late = {.index = startup_objects};
+    if (dl_iterate_phdr(find_late_object, &late) == 1)
+        dump_fail(PF_FAIL_NATIVE, "cannot freeze: shared library %s was loaded while importing", late.name);
+}
+
 static int next_free_pthread_key(void)
 {
     pthread_key_t probe;
@@ -56,6 +91,7 @@ static int next_free_pthread_key(void)
 
 static _Noreturn void checkpoint(void)
 {
+    refuse_late_objects();
     int keys = next_free_pthread_key();
     if (keys < 0)
         dump_fail(PF_FAIL_INTERNAL, "cannot count pthread keys");
@@ -162,6 +198,7 @@ static _Noreturn void fail_from_python(const char *what)
 int pf_dump_main(int argc, char **argv)
 {
     struct dump_request request;
+    dl_iterate_phdr(count_object, &startup_objects);
     if (parse_request(argc, argv, &request) < 0)
         dump_fail(PF_FAIL_INTERNAL, "malformed dump request from the tracer");
     start_interpreter(&request);

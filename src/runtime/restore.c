@@ -57,6 +57,8 @@ static char **copy_environ(void)
  * the run can go on warm. */
 static const char *cold_start_reason(const PyConfig *config)
 {
+    if (config->dev_mode)
+        return "-X dev: installs debug allocator hooks at start-up";
     if (pf_py_custom_allocator())
         return "PYTHONMALLOC selects another allocator";
     if (!config->site_import)
@@ -69,8 +71,6 @@ static const char *cold_start_reason(const PyConfig *config)
         return "-X importtime: imports were done at freeze time";
     if (config->tracemalloc)
         return "-X tracemalloc: frozen objects were not traced";
-    if (config->dev_mode)
-        return "-X dev: installs debug allocator hooks at start-up";
     if (!config->use_frozen_modules)
         return "-X frozen_modules=off: frozen modules are already loaded";
     if (!config->code_debug_ranges)

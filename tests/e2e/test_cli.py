@@ -52,16 +52,23 @@ def test_usage_errors(tmp_path, words, message):
     assert not (tmp_path / "x").exists()
 
 
-def test_missing_module_fails_with_traceback_and_no_output(tmp_path):
+def test_missing_module_fails_in_one_line_and_no_output(tmp_path):
     out = tmp_path / "img"
     result = freeze(out, "no_such_module_xyz", check=False)
-    err = result.stderr.decode()
     assert result.returncode == 3
-    assert "Traceback" in err and "ModuleNotFoundError" in err
-    assert err.rstrip().splitlines()[-1] == (
+    assert result.stderr.decode() == (
         "pyfreeze: importing module 'no_such_module_xyz' failed: "
-        "ModuleNotFoundError: No module named 'no_such_module_xyz'")
+        "ModuleNotFoundError: No module named 'no_such_module_xyz'\n")
     assert os.listdir(tmp_path) == []
+
+
+def test_missing_submodule_shows_traceback(tmp_path):
+    (tmp_path / "pkg_a").mkdir()
+    (tmp_path / "pkg_a" / "__init__.py").write_text("import pkg_a.missing_part\n")
+    err = freeze(tmp_path / "img", "pkg_a", check=False, cwd=tmp_path).stderr.decode()
+    assert err.startswith("Traceback (most recent call last):")
+    assert err.endswith("pyfreeze: importing module 'pkg_a' failed: "
+                        "ModuleNotFoundError: No module named 'pkg_a.missing_part'\n")
 
 
 def test_module_raising_is_named(tmp_path):
@@ -213,3 +220,38 @@ def current_umask():
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_native_extension_loaded_by_before_dump_refused(tmp_path):
+    (tmp_path / "late_native.py").write_text(
+        "import pyfreeze\n@pyfreeze.before_dump\ndef load():\n    import _json\n")
+    result = freeze(tmp_path / "img", "late_native", check=False, cwd=tmp_path)
+    assert result.returncode == 4
+    assert "before_dump callbacks load native extension modules '_json'" in result.stderr.decode()
+    assert not (tmp_path / "img").exists()
+
+
+def test_hidden_shared_library_refused(tmp_path):
+    # A library loaded behind Python's back (its module dropped from
+    # sys.modules) is still caught at the checkpoint.
+    (tmp_path / "sneaky.py").write_text(
+        "import sys, ctypes\nctypes.CDLL('libbz2.so.1.0')\n"
+        "for name in [n for n in sys.modules if 'ctypes' in n]:\n    del sys.modules[name]\n")
+    result = freeze(tmp_path / "img", "sneaky", "-_bz2", check=False, cwd=tmp_path)
+    err = result.stderr.decode()
+    assert result.returncode == 4
+    assert err.startswith("pyfreeze: cannot freeze: shared library /") and "was loaded while importing" in err
+    assert not (tmp_path / "img").exists()
+
+
+def test_import_traceback_starts_at_user_code(tmp_path):
+    (tmp_path / "raiser.py").write_text("def f():\n    raise KeyError('k')\nf()\n")
+    err = freeze(tmp_path / "img", "raiser", check=False, cwd=tmp_path).stderr.decode()
+    assert err.startswith("Traceback (most recent call last):\n  File \"" + str(tmp_path / "raiser.py"))
+    assert "<pyfreeze>" not in err
+
+
+def test_output_of_failing_module_is_not_lost(tmp_path):
+    (tmp_path / "chatty.py").write_text("print('chatty says hi')\nraise SystemExit(2)\n")
+    result = freeze(tmp_path / "img", "chatty", check=False, cwd=tmp_path)
+    assert b"chatty says hi" in result.stderr
