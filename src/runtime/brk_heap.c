@@ -17,6 +17,9 @@ struct block_header {
 #define SMALL_LIMIT 1024u            /* classes step by 16 up to here */
 #define SMALL_CLASSES (SMALL_LIMIT / MIN_ALIGN)
 #define GROW_QUANTUM ((size_t)256 * 1024)
+/* Bounds that keep size + slack from wrapping and offsets within 32 bits. */
+#define MAX_ALIGN ((size_t)1 << 30)
+#define MAX_REQUEST ((size_t)1 << 46)
 
 _Static_assert(sizeof(struct block_header) == 16, "header must keep alignment");
 
@@ -102,11 +105,13 @@ void *pf_heap_alloc(struct pf_heap *heap, size_t size, size_t align)
 {
     if (align < MIN_ALIGN)
         align = MIN_ALIGN;
-    if ((align & (align - 1)) != 0)
+    if ((align & (align - 1)) != 0 || align > MAX_ALIGN)
         return NULL;
     size_t slack = align - MIN_ALIGN;
-    if (size > ((size_t)1 << 46) - slack)
+    if (size > MAX_REQUEST)
         return NULL;
+    if (size == 0)
+        size = 1;   /* an aligned payload must still lie inside its block */
     unsigned cls = pf_heap_class_of(size + slack);
     if (cls >= PF_HEAP_CLASSES)
         return NULL;

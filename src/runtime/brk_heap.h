@@ -25,8 +25,9 @@ struct pf_heap {
 
 void pf_heap_init(struct pf_heap *heap, pf_grow_fn grow);
 
-/* `align` is a power of two; 0 means the default of 16. Returns NULL (and
- * leaves errno to the caller) when the size overflows or grow fails. */
+/* `align` is a power of two up to 1 GiB; 0 means the default of 16.
+ * Returns NULL (and leaves errno to the caller) for a bad alignment, a
+ * size over 64 TiB, or when grow fails. */
 void *pf_heap_alloc(struct pf_heap *heap, size_t size, size_t align);
 
 void pf_heap_free(struct pf_heap *heap, void *ptr);
