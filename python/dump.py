@@ -113,5 +113,19 @@ def run(modules, blocks, search_paths, restore_state):
         names = ", ".join(t.name for t in threads.enumerate() if t is not threads.main_thread())
         return FAIL_STATE, f"threads are running at the checkpoint: {names}"
     gc.collect()
+    restore_state["frozen_finalizers"] = _count_finalizers()
     gc.freeze()
     return None
+
+
+def _count_finalizers():
+    """Objects about to be frozen whose finalizers python3 would run at
+    exit; the standard streams are rebuilt at restore, so they do not
+    count."""
+    streams = set()
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        while stream is not None and id(stream) not in streams:
+            streams.add(id(stream))
+            stream = getattr(stream, "buffer", None) or getattr(stream, "raw", None)
+    return sum(1 for obj in gc.get_objects()
+               if hasattr(type(obj), "__del__") and id(obj) not in streams)

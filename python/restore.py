@@ -40,6 +40,18 @@ def _make_stdio(io, fd, writing, name, encoding, errors, buffered):
     return stream
 
 
+def _fresh_main_module():
+    # The frozen __main__ sits in the collector's permanent generation: the
+    # cycles a program builds through its globals would never be collected
+    # and their finalizers never run.  Build a new one as python3 does.
+    import builtins
+    main = type(sys)("__main__")
+    main.__annotations__ = {}
+    main.__builtins__ = builtins
+    main.__loader__ = sys.modules["_frozen_importlib"].BuiltinImporter
+    sys.modules["__main__"] = main
+
+
 def _rebuild_stdio(config):
     import io
     encoding = config["stdio_encoding"]
@@ -128,6 +140,7 @@ def _run_after_restore():
 
 def restore(inherited_ignored, state):
     config = _pyfreeze.config()
+    _fresh_main_module()
     _reload_environ()
     _rebuild_stdio(config)
     _reinstall_signals(inherited_ignored)
@@ -142,3 +155,54 @@ def restore(inherited_ignored, state):
         _rerun_site()
     _reseed_stdlib()
     _run_after_restore()
+
+
+# Weak reference callbacks of the stdlib's own bookkeeping: running them at
+# teardown only updates containers that are about to vanish.
+_QUIET_CALLBACKS = {
+    ("_weakrefset", "WeakSet.__init__.<locals>._remove"),
+    ("weakref", "WeakValueDictionary.__init__.<locals>.remove"),
+    ("weakref", "WeakKeyDictionary.__init__.<locals>.remove"),
+}
+
+
+def _std_streams():
+    """The standard streams and their layers: flushed by the exit itself."""
+    streams = set()
+    for name in ("stdin", "stdout", "stderr", "__stdin__", "__stdout__", "__stderr__"):
+        stream = getattr(sys, name, None)
+        while stream is not None and id(stream) not in streams:
+            streams.add(id(stream))
+            stream = getattr(stream, "buffer", None) or getattr(stream, "raw", None)
+    return streams
+
+
+def _object_needs_teardown(obj, streams, ref_type):
+    if hasattr(type(obj), "__del__"):
+        return id(obj) not in streams
+    if isinstance(obj, ref_type) and obj.__callback__ is not None and obj() is not None:
+        callback = obj.__callback__
+        key = (getattr(callback, "__module__", None), getattr(callback, "__qualname__", None))
+        return key not in _QUIET_CALLBACKS
+    return False
+
+
+def teardown_reason(state):
+    """Why python3's teardown must run at exit, or None when skipping it
+    cannot be noticed: no object made since the restore has a finalizer
+    (__del__, an unflushed file, a suspended generator) or a weak
+    reference callback, and warnings that teardown could emit are off."""
+    if state.get("frozen_finalizers"):
+        return "the frozen heap holds objects with finalizers"
+    if sys.warnoptions:
+        return "-W options could show warnings raised during teardown"
+    import gc
+    import weakref
+    streams = _std_streams()
+    for obj in gc.get_objects():
+        if _object_needs_teardown(obj, streams, weakref.ref):
+            return f"a {type(obj).__qualname__} object needs finalizing"
+    finalize = getattr(sys.modules.get("weakref"), "finalize", None)
+    if finalize is not None and any(not info.atexit for info in finalize._registry.values()):
+        return "weakref.finalize callbacks are pending"
+    return None

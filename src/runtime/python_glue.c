@@ -13,6 +13,7 @@ extern char **environ;
 
 static PyObject *helpers;          /* the `_pyfreeze` helper module */
 static PyObject *restore_function; /* restore.restore */
+static PyObject *teardown_function; /* restore.teardown_reason */
 static PyObject *restore_state;    /* dict the dump fills for the restore */
 
 static PyObject *helper_environ(PyObject *self, PyObject *unused)
@@ -154,14 +155,16 @@ PyObject *pf_glue_run_dump(char **modules, int module_count, char **blocks, int 
         return NULL;
     }
     restore_function = PyDict_GetItemString(restore, "restore");
+    teardown_function = PyDict_GetItemString(restore, "teardown_reason");
     Py_XINCREF(restore_function);
+    Py_XINCREF(teardown_function);
     restore_state = PyDict_New();
     PyObject *run = PyDict_GetItemString(dump, "run");
     PyObject *mods = string_list(modules, module_count);
     PyObject *blks = string_list(blocks, block_count);
     PyObject *dirs = string_list(paths, path_count);
     PyObject *result = NULL;
-    if (restore_function != NULL && restore_state != NULL && run != NULL && mods && blks && dirs)
+    if (restore_function && teardown_function && restore_state && run && mods && blks && dirs)
         result = PyObject_CallFunctionObjArgs(run, mods, blks, dirs, restore_state, NULL);
     Py_XDECREF(mods);
     Py_XDECREF(blks);
@@ -205,4 +208,20 @@ int pf_glue_cold_prepare(char **blocks, int block_count)
             return -1;
     }
     return 0;
+}
+
+const char *pf_glue_teardown_reason(void)
+{
+    static char reason[256];
+    PyObject *result = PyObject_CallFunctionObjArgs(teardown_function, restore_state, NULL);
+    if (result == NULL) {
+        PyErr_Clear();
+        return "the check for finalizers failed";
+    }
+    int none = result == Py_None;
+    const char *text = none ? NULL : PyUnicode_AsUTF8(result);
+    snprintf(reason, sizeof reason, "%s", text != NULL ? text : "the check for finalizers failed");
+    PyErr_Clear();
+    Py_DECREF(result);
+    return none ? NULL : reason;
 }

@@ -22,4 +22,8 @@ int pf_glue_run_restore(const sigset_t *inherited_ignored);
  * them. -1 with an exception set. */
 int pf_glue_cold_prepare(char **blocks, int block_count);
 
+/* Why the interpreter must be torn down at exit (something would notice
+ * a skipped teardown), or NULL when it need not be. */
+const char *pf_glue_teardown_reason(void);
+
 #endif

@@ -3,6 +3,7 @@
 
 #include "cold_start.h"
 #include "cpython311.h"
+#include "fast_exit.h"
 #include "image_info.h"
 #include "python_glue.h"
 
@@ -164,5 +165,7 @@ int pf_restore_main(int argc, char **argv)
         return 1;
     }
     PyConfig_Clear(&config);
+    const char *debug = getenv(PF_DEBUG_ENV);
+    pf_fast_exit_arm(debug != NULL && *debug != '\0' && strcmp(debug, "0") != 0);
     return Py_RunMain();
 }

@@ -238,3 +238,54 @@ def test_sigint_exit_status_matches(busy_image):
     code = "import os, signal, time\nos.kill(os.getpid(), signal.SIGINT)\ntime.sleep(5)"
     result = run([busy_image, "-c", code])
     assert result.returncode == -signal.SIGINT
+
+
+EXIT_CASES = {
+    "del-method": "class A:\n    def __del__(self):\n        print('A finalized')\na = A()\nprint('end of main')",
+    "del-in-cycle": "class A:\n    def __del__(self):\n        print('cycle finalized')\na = A(); a.me = a\ndel a",
+    "generator-finally": ("def gen():\n    try:\n        yield 1\n    finally:\n        print('generator closed')\n"
+                          "g = gen(); next(g)"),
+    "weakref-finalize": ("import weakref\nclass A: pass\na = A()\n"
+                         "weakref.finalize(a, print, 'finalize ran').atexit = False"),
+    "weakref-callback": ("import weakref\nclass A: pass\na = A()\n"
+                         "r = weakref.ref(a, lambda ref: print('callback ran'))"),
+    "atexit-raises": "import atexit\natexit.register(lambda: 1 / 0)\nprint('registered')",
+    "atexit-order": "import atexit\natexit.register(print, 'first registered')\natexit.register(print, 'second registered')",
+    "unclosed-file-warning": "f = open('/etc/hostname')",
+    "stdout-replaced": "import io, sys\nsys.stdout = io.StringIO()\nprint('hidden')",
+    "stdout-closed": "import sys\nsys.stdout.close()",
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXIT_CASES))
+def test_exit_behaviour_matches_stock(cgi_image, name):
+    assert_same_as_stock(cgi_image, ["-c", EXIT_CASES[name]])
+    assert_same_as_stock(cgi_image, ["-W", "default", "-c", EXIT_CASES[name]])
+
+
+def test_named_temporary_file_removed_at_exit(busy_image, tmp_path):
+    code = (f"import tempfile\nf = tempfile.NamedTemporaryFile(dir={str(tmp_path)!r})\n"
+            "f.write(b'x')\nprint('made')")
+    assert run([busy_image, "-c", code]).stdout == b"made\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_plain_run_skips_teardown(cgi_image):
+    result = run([cgi_image, "-c", "import cgi; print('ok')"], env=clean_env(PYFREEZE_DEBUG="1"))
+    assert result.stdout == b"ok\n"
+    assert result.stderr == b"pyfreeze: fast exit\n"
+
+
+def test_finalizer_forces_teardown(cgi_image):
+    code = "class Closer:\n    def __del__(self):\n        print('closed')\nkeep = Closer()"
+    result = run([cgi_image, "-c", code], env=clean_env(PYFREEZE_DEBUG="1"))
+    assert result.stdout == b"closed\n"
+    assert result.stderr == b"pyfreeze: full teardown at exit: a Closer object needs finalizing\n"
+
+
+def test_main_module_is_fresh_and_collectable(cgi_image):
+    code = ("import gc, sys\nclass Node:\n    def __del__(self):\n        print('node freed')\n"
+            "n = Node(); n.self = n; del n\nprint(gc.collect() > 0)\n"
+            "print(list(sys.modules['__main__'].__dict__)[:7])")
+    code_, out, _ = assert_same_as_stock(cgi_image, ["-c", code])
+    assert out.startswith("node freed\nTrue\n")

@@ -1,0 +1,103 @@
+#define Py_BUILD_CORE 1
+#include <Python.h>
+#include <internal/pycore_ceval.h>
+#include <internal/pycore_pylifecycle.h>
+#include <internal/pycore_runtime.h>
+
+#include "fast_exit.h"
+#include "python_glue.h"
+
+#include <stdio.h>
+
+static int armed;
+static int debug_enabled;
+
+void pf_fast_exit_arm(int debug)
+{
+    armed = 1;
+    debug_enabled = debug;
+}
+
+/* The runtime is linked with --wrap=Py_FinalizeEx: Py_RunMain's call
+ * comes here, and the real one is still reachable. */
+int __real_Py_FinalizeEx(void);
+int __wrap_Py_FinalizeEx(void);
+
+static void wait_for_thread_shutdown(void)
+{
+    PyObject *threading = PyImport_GetModule(&_Py_ID(threading));
+    if (threading == NULL) {
+        if (PyErr_Occurred())
+            PyErr_WriteUnraisable(NULL);
+        return;
+    }
+    PyObject *result = PyObject_CallMethodNoArgs(threading, &_Py_ID(_shutdown));
+    if (result == NULL)
+        PyErr_WriteUnraisable(threading);
+    Py_XDECREF(result);
+    Py_DECREF(threading);
+}
+
+static int stream_is_closed(PyObject *stream)
+{
+    PyObject *closed = PyObject_GetAttrString(stream, "closed");
+    if (closed == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    int result = PyObject_IsTrue(closed);
+    Py_DECREF(closed);
+    if (result < 0)
+        PyErr_Clear();
+    return result > 0;
+}
+
+/* As CPython's flush_std_files(): a failure on stdout is reported and
+ * makes the exit status 120; one on stderr only the latter. */
+static int flush_std_streams(void)
+{
+    int status = 0;
+    PyObject *out = PySys_GetObject("stdout");
+    PyObject *err = PySys_GetObject("stderr");
+    if (out != NULL && out != Py_None && !stream_is_closed(out)) {
+        PyObject *result = PyObject_CallMethodNoArgs(out, &_Py_ID(flush));
+        if (result == NULL) {
+            PyErr_WriteUnraisable(out);
+            status = -1;
+        }
+        Py_XDECREF(result);
+    }
+    if (err != NULL && err != Py_None && !stream_is_closed(err)) {
+        PyObject *result = PyObject_CallMethodNoArgs(err, &_Py_ID(flush));
+        if (result == NULL) {
+            PyErr_Clear();
+            status = -1;
+        }
+        Py_XDECREF(result);
+    }
+    return status;
+}
+
+int __wrap_Py_FinalizeEx(void)
+{
+    if (!armed || !Py_IsInitialized())
+        return __real_Py_FinalizeEx();
+    armed = 0;
+    PyThreadState *tstate = PyThreadState_Get();
+    wait_for_thread_shutdown();
+    _Py_FinishPendingCalls(tstate);
+    _PyAtExit_Call(tstate->interp);
+    int status = flush_std_streams();
+
+    const char *reason = _PyRuntime.nexitfuncs > 0 ? "Py_AtExit() functions are registered"
+                                                   : pf_glue_teardown_reason();
+    if (reason != NULL) {
+        if (debug_enabled)
+            fprintf(stderr, "pyfreeze: full teardown at exit: %s\n", reason);
+        int rest = __real_Py_FinalizeEx();
+        return rest < 0 ? rest : status;
+    }
+    if (debug_enabled)
+        fputs("pyfreeze: fast exit\n", stderr);
+    return status;
+}
