@@ -158,11 +158,13 @@ def restore(inherited_ignored, state):
 
 
 # Weak reference callbacks of the stdlib's own bookkeeping: running them at
-# teardown only updates containers that are about to vanish.
+# teardown only updates containers that are about to vanish.  The last one
+# is _abc's registry clean-up, a C function bound to a weak reference.
 _QUIET_CALLBACKS = {
     ("_weakrefset", "WeakSet.__init__.<locals>._remove"),
     ("weakref", "WeakValueDictionary.__init__.<locals>.remove"),
     ("weakref", "WeakKeyDictionary.__init__.<locals>.remove"),
+    (None, "ReferenceType._destroy"),
 }
 
 

@@ -289,3 +289,10 @@ def test_main_module_is_fresh_and_collectable(cgi_image):
             "print(list(sys.modules['__main__'].__dict__)[:7])")
     code_, out, _ = assert_same_as_stock(cgi_image, ["-c", code])
     assert out.startswith("node freed\nTrue\n")
+
+
+def test_minimal_image_skips_teardown(minimal_image):
+    result = run([minimal_image, "-c", "import abc, sys; print(isinstance(sys.stdout, abc.ABC))"],
+                 env=clean_env(PYFREEZE_DEBUG="1"))
+    assert result.stdout == b"False\n"
+    assert result.stderr == b"pyfreeze: fast exit\n"
