@@ -114,8 +114,27 @@ def run(modules, blocks, search_paths, restore_state):
         return FAIL_STATE, f"threads are running at the checkpoint: {names}"
     gc.collect()
     restore_state["frozen_finalizers"] = _count_finalizers()
+    restore_state["file_stamps"] = _file_stamps()
     gc.freeze()
     return None
+
+
+def _file_stamps():
+    """(path, mtime_ns, size) of every module the heap holds that was
+    loaded from a file; frozen and built-in modules come from the binary."""
+    import os
+    stamps = {}
+    for module in list(sys.modules.values()):
+        spec = getattr(module, "__spec__", None)
+        origin = getattr(spec, "origin", None)
+        if not getattr(spec, "has_location", False) or not isinstance(origin, str):
+            continue
+        try:
+            status = os.stat(origin)
+        except OSError:
+            continue
+        stamps[origin] = (origin, status.st_mtime_ns, status.st_size)
+    return sorted(stamps.values())
 
 
 def _count_finalizers():

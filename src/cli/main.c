@@ -3,6 +3,7 @@
 #include "../common/error.h"
 #include "config.h"
 #include "freeze.h"
+#include "info.h"
 #include "options.h"
 #include "runtime_locate.h"
 
@@ -12,6 +13,7 @@
 
 static const char help_text[] =
     "Usage: pyfreeze [OPTIONS] -o OUTPUT [MODULE...] [-BLOCKED...]\n"
+    "       pyfreeze info [--json] IMAGE\n"
     "Freeze Python modules into OUTPUT, an executable that starts with them\n"
     "already imported and otherwise behaves like python3.11.\n"
     "\n"
@@ -28,7 +30,8 @@ static const char help_text[] =
     "  -V, --version        show the version and exit\n"
     "\n"
     "Options are separate words; `--` ends them. The current directory is\n"
-    "searched for modules first. See pyfreeze(1) for exit statuses.\n";
+    "searched for modules first. `pyfreeze info` describes an image.\n"
+    "See pyfreeze(1) for exit statuses.\n";
 
 static int report(const struct pf_error *error)
 {
@@ -38,10 +41,23 @@ static int report(const struct pf_error *error)
     return (int)error->status;
 }
 
+static int info_command(int argc, char **argv)
+{
+    struct pf_error error = {0};
+    char runtime[PATH_MAX];
+    struct pf_error no_runtime;
+    int found = pf_runtime_locate(NULL, runtime, sizeof runtime, &no_runtime) == 0;
+    if (pf_info_main(argc, argv, found ? runtime : NULL, &error) < 0)
+        return report(&error);
+    return PF_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     struct pf_options options;
     struct pf_error error = {0};
+    if (argc >= 2 && strcmp(argv[1], "info") == 0)
+        return info_command(argc - 1, argv + 1);
     if (pf_options_parse(argc, argv, &options, &error) < 0)
         return report(&error);
     if (options.show_help) {

@@ -11,7 +11,7 @@
 
 #define PF_INFO_SECTION ".pyfreeze_info"
 #define PF_INFO_MAGIC "pyfreeze-info\0\0"
-#define PF_INFO_VERSION 1u
+#define PF_INFO_VERSION 2u
 
 /* Sections placed far from the rest of the runtime so the linker gives each
  * its own PT_LOAD header; the image writer re-targets those headers at the
@@ -38,6 +38,15 @@ enum pf_failure {
 
 #define PF_ERROR_MAX 2048
 
+/* A module file the frozen heap was built from, as it was at the dump.
+ * The array lives in the frozen heap; an image whose files changed steps
+ * aside to a cold start. */
+struct pf_file_stamp {
+    uint64_t path;       /* address of a NUL-terminated path */
+    int64_t mtime_ns;
+    uint64_t size;
+};
+
 struct pf_image_info {
     char magic[16];
     uint32_t version;
@@ -53,6 +62,10 @@ struct pf_image_info {
     uint64_t pristine_size;
     uint64_t spec_addr;       /* "key=value\n" lines describing the image */
     uint64_t spec_size;
+    uint64_t stamps;          /* struct pf_file_stamp[stamp_count], in the heap */
+    uint32_t stamp_count;
+    uint32_t module_count;    /* entries of sys.modules at the checkpoint */
+    char python_version[16];  /* PY_VERSION of the runtime */
     char fs_encoding[32];     /* filesystem encoding baked into the heap */
     char fs_errors[32];
     char error[PF_ERROR_MAX]; /* failure message, one line */

@@ -9,7 +9,7 @@
 
 static int bad(struct pf_error *error, const char *path, const char *why)
 {
-    return pf_fail(error, PF_EXIT_OUTPUT, "%s is not a pyfreeze runtime: %s", path, why);
+    return pf_fail(error, PF_EXIT_OUTPUT, "%s is not a pyfreeze runtime or image: %s", path, why);
 }
 
 static int in_bounds(size_t size, uint64_t offset, uint64_t length)
@@ -125,6 +125,33 @@ int pf_runtime_elf_load(const char *path, struct pf_runtime_elf *elf, struct pf_
         return -1;
     }
     return 0;
+}
+
+const void *pf_elf_bytes_at(const struct pf_runtime_elf *elf, uint64_t address, uint64_t size)
+{
+    for (unsigned i = 0; i < elf->header->e_phnum; i++) {
+        const Elf64_Phdr *segment = &elf->segments[i];
+        if (segment->p_type != PT_LOAD || address < segment->p_vaddr ||
+            address - segment->p_vaddr > segment->p_filesz ||
+            size > segment->p_filesz - (address - segment->p_vaddr))
+            continue;
+        return elf->bytes + segment->p_offset + (address - segment->p_vaddr);
+    }
+    return NULL;
+}
+
+const char *pf_elf_string_at(const struct pf_runtime_elf *elf, uint64_t address)
+{
+    for (unsigned i = 0; i < elf->header->e_phnum; i++) {
+        const Elf64_Phdr *segment = &elf->segments[i];
+        if (segment->p_type != PT_LOAD || address < segment->p_vaddr ||
+            address - segment->p_vaddr >= segment->p_filesz)
+            continue;
+        const char *start = (const char *)elf->bytes + segment->p_offset + (address - segment->p_vaddr);
+        size_t room = segment->p_filesz - (address - segment->p_vaddr);
+        return memchr(start, '\0', room) != NULL ? start : NULL;
+    }
+    return NULL;
 }
 
 void pf_runtime_elf_free(struct pf_runtime_elf *elf)

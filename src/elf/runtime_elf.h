@@ -33,6 +33,13 @@ int pf_runtime_elf_parse(unsigned char *bytes, size_t size, const char *path,
 
 void pf_runtime_elf_free(struct pf_runtime_elf *elf);
 
+/* The file bytes that a loaded image holds at [address, address + size),
+ * or NULL when no segment has them all in the file. */
+const void *pf_elf_bytes_at(const struct pf_runtime_elf *elf, uint64_t address, uint64_t size);
+
+/* The NUL-terminated string the loaded image holds at `address`, or NULL. */
+const char *pf_elf_string_at(const struct pf_runtime_elf *elf, uint64_t address);
+
 /* The section named `name`, or NULL. */
 const Elf64_Shdr *pf_elf_section(const struct pf_runtime_elf *elf, const char *name);
 

@@ -217,5 +217,11 @@ int pf_dump_main(int argc, char **argv)
         dump_fail((enum pf_failure)kind, "%s", message);
     }
     Py_DECREF(outcome);
+    struct pf_file_stamp *stamps;
+    if (pf_glue_file_stamps(&stamps, &pf_info.stamp_count) < 0)
+        fail_from_python("recording the module files failed");
+    pf_info.stamps = (uint64_t)(uintptr_t)stamps;
+    pf_info.module_count = (uint32_t)PyDict_Size(PyImport_GetModuleDict());
+    snprintf(pf_info.python_version, sizeof pf_info.python_version, "%s", PY_VERSION);
     checkpoint();
 }

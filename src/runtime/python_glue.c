@@ -7,6 +7,8 @@
 #include "cpython311.h"
 #include "embedded_python.h"
 
+#include <stdlib.h>
+
 #include <string.h>
 
 extern char **environ;
@@ -224,4 +226,37 @@ const char *pf_glue_teardown_reason(void)
     PyErr_Clear();
     Py_DECREF(result);
     return none ? NULL : reason;
+}
+
+int pf_glue_file_stamps(struct pf_file_stamp **stamps, uint32_t *count)
+{
+    PyObject *list = PyDict_GetItemString(restore_state, "file_stamps");
+    if (list == NULL || !PyList_Check(list)) {
+        PyErr_SetString(PyExc_RuntimeError, "the dump recorded no file stamps");
+        return -1;
+    }
+    Py_ssize_t length = PyList_GET_SIZE(list);
+    struct pf_file_stamp *array = calloc((size_t)length + 1, sizeof *array);
+    if (array == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < length; i++) {
+        const char *path;
+        long long mtime_ns;
+        unsigned long long size;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "sLK", &path, &mtime_ns, &size))
+            return -1;
+        char *copy = strdup(path);
+        if (copy == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        array[i].path = (uint64_t)(uintptr_t)copy;
+        array[i].mtime_ns = mtime_ns;
+        array[i].size = size;
+    }
+    *stamps = array;
+    *count = (uint32_t)length;
+    return 0;
 }

@@ -1,8 +1,11 @@
 #ifndef PYFREEZE_PYTHON_GLUE_H
 #define PYFREEZE_PYTHON_GLUE_H
 
+#include "../common/image_info.h"
+
 #include <Python.h>
 #include <signal.h>
+#include <stdint.h>
 
 /* Creates the user-visible `pyfreeze` module in sys.modules. */
 int pf_glue_install(void);
@@ -21,6 +24,10 @@ int pf_glue_run_restore(const sigset_t *inherited_ignored);
  * import-time effects (warnings, output) then happen where python3 has
  * them. -1 with an exception set. */
 int pf_glue_cold_prepare(char **blocks, int block_count);
+
+/* The dump's file stamps, copied into C memory (on the heap that gets
+ * frozen). -1 with an exception set. */
+int pf_glue_file_stamps(struct pf_file_stamp **stamps, uint32_t *count);
 
 /* Why the interpreter must be torn down at exit (something would notice
  * a skipped teardown), or NULL when it need not be. */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <wctype.h>
 
 extern char **environ;
@@ -40,6 +41,24 @@ static int recreate_pthread_keys(unsigned count)
             return -1;
     }
     return 0;
+}
+
+/* A frozen module whose file changed would run old code where python3
+ * runs the new: such an image is stale, and steps aside. */
+static const char *changed_module_file(void)
+{
+    static char reason[600];
+    const struct pf_file_stamp *stamps = (const struct pf_file_stamp *)(uintptr_t)pf_info.stamps;
+    for (uint32_t i = 0; i < pf_info.stamp_count; i++) {
+        const char *path = (const char *)(uintptr_t)stamps[i].path;
+        struct stat status;
+        if (stat(path, &status) == 0 && (uint64_t)status.st_size == stamps[i].size &&
+            (int64_t)status.st_mtim.tv_sec * 1000000000 + status.st_mtim.tv_nsec == stamps[i].mtime_ns)
+            continue;
+        snprintf(reason, sizeof reason, "%s changed since the image was made", path);
+        return reason;
+    }
+    return NULL;
 }
 
 static char **copy_environ(void)
@@ -135,6 +154,9 @@ int pf_restore_main(int argc, char **argv)
         fputs("pyfreeze: restoring the image failed: out of memory\n", stderr);
         return 1;
     }
+    const char *stale = changed_module_file();
+    if (stale != NULL)
+        pf_cold_reexec(argv, saved_environ, stale);
     if (recreate_pthread_keys(pf_info.pthread_keys) < 0)
         pf_cold_reexec(argv, saved_environ, "pthread keys of the frozen heap are taken");
 

@@ -1,0 +1,278 @@
+#define _GNU_SOURCE
+#include "info.h"
+
+#include "../common/image_info.h"
+#include "../elf/runtime_elf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char info_help[] =
+    "Usage: pyfreeze info [--json] IMAGE\n"
+    "Describe a pyfreeze image: Python version, frozen and blocked modules,\n"
+    "hash seed, runtime build, sizes, and whether its module files changed.\n"
+    "\n"
+    "      --json   print one JSON object instead of text\n"
+    "  -h, --help   show this help and exit\n";
+
+/* Everything `info` reports, gathered before anything is printed. */
+struct image_facts {
+    const struct pf_image_info *info;
+    const char *spec;
+    size_t spec_size;
+    char build_id[64];
+    char current_build_id[64];   /* of the runtime this pyfreeze would use */
+    uint64_t file_size;
+    uint32_t stale_count;
+    const char *first_stale;
+};
+
+void pf_elf_build_id(const struct pf_runtime_elf *elf, char *out, size_t size)
+{
+    snprintf(out, size, "unknown");
+    const Elf64_Shdr *note = pf_elf_section(elf, ".note.gnu.build-id");
+    if (note == NULL || note->sh_type != SHT_NOTE || note->sh_size < sizeof(Elf64_Nhdr))
+        return;
+    const Elf64_Nhdr *header = (const Elf64_Nhdr *)(elf->bytes + note->sh_offset);
+    size_t name_room = (header->n_namesz + 3u) & ~3u;
+    if (sizeof *header + name_room + header->n_descsz > note->sh_size || header->n_descsz * 2 + 1 > size)
+        return;
+    const unsigned char *id = (const unsigned char *)(header + 1) + name_room;
+    for (unsigned i = 0; i < header->n_descsz; i++)
+        snprintf(out + 2 * i, 3, "%02x", id[i]);
+}
+
+static void check_stamps(const struct pf_runtime_elf *elf, struct image_facts *facts)
+{
+    const struct pf_image_info *info = facts->info;
+    const struct pf_file_stamp *stamps =
+        pf_elf_bytes_at(elf, info->stamps, (uint64_t)info->stamp_count * sizeof *stamps);
+    for (uint32_t i = 0; stamps != NULL && i < info->stamp_count; i++) {
+        const char *path = pf_elf_string_at(elf, stamps[i].path);
+        struct stat status;
+        if (path != NULL && stat(path, &status) == 0 && (uint64_t)status.st_size == stamps[i].size &&
+            (int64_t)status.st_mtim.tv_sec * 1000000000 + status.st_mtim.tv_nsec == stamps[i].mtime_ns)
+            continue;
+        if (facts->stale_count++ == 0)
+            facts->first_stale = path != NULL ? path : "(unreadable path)";
+    }
+}
+
+static int gather(const char *path, const struct pf_runtime_elf *elf, struct image_facts *facts,
+                  struct pf_error *error)
+{
+    memset(facts, 0, sizeof *facts);
+    facts->info = elf->info;
+    if (elf->info->state == PF_STATE_PRISTINE)
+        return pf_fail(error, PF_EXIT_OUTPUT, "%s is a pyfreeze runtime, not an image", path);
+    if (elf->info->state != PF_STATE_IMAGE)
+        return pf_fail(error, PF_EXIT_OUTPUT, "%s is not a finished image (state %u)", path, elf->info->state);
+    facts->spec = pf_elf_bytes_at(elf, elf->info->spec_addr, elf->info->spec_size);
+    if (facts->spec == NULL)
+        return pf_fail(error, PF_EXIT_OUTPUT, "%s is truncated: its description lies outside the file", path);
+    facts->spec_size = elf->info->spec_size;
+    facts->file_size = elf->size;
+    pf_elf_build_id(elf, facts->build_id, sizeof facts->build_id);
+    check_stamps(elf, facts);
+    return 0;
+}
+
+/* Calls `each` with the value of every "key=value" line of the spec. */
+static void spec_each(const struct image_facts *facts, const char *key,
+                      void (*each)(const char *value, size_t length, void *context), void *context)
+{
+    size_t key_length = strlen(key);
+    const char *end = facts->spec + facts->spec_size;
+    for (const char *line = facts->spec; line < end;) {
+        const char *newline = memchr(line, '\n', (size_t)(end - line));
+        const char *line_end = newline ? newline : end;
+        if ((size_t)(line_end - line) > key_length && memcmp(line, key, key_length) == 0 &&
+            line[key_length] == '=')
+            each(line + key_length + 1, (size_t)(line_end - line) - key_length - 1, context);
+        line = line_end + 1;
+    }
+}
+
+struct joiner {
+    int count;
+    int json;
+    int limit;   /* print at most this many values; 0: all */
+};
+
+static void print_json_string(const char *text, size_t length)
+{
+    putchar('"');
+    for (size_t i = 0; i < length; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static void print_item(const char *value, size_t length, void *context)
+{
+    struct joiner *joiner = context;
+    if (joiner->limit > 0 && joiner->count >= joiner->limit)
+        return;
+    if (joiner->count++ > 0)
+        fputs(joiner->json ? ", " : " ", stdout);
+    if (joiner->json)
+        print_json_string(value, length);
+    else
+        fwrite(value, 1, length, stdout);
+}
+
+static void print_list(const struct image_facts *facts, const char *key, int json)
+{
+    struct joiner joiner = {0, json, 0};
+    if (json)
+        putchar('[');
+    spec_each(facts, key, print_item, &joiner);
+    if (json)
+        putchar(']');
+    else if (joiner.count == 0)
+        fputs("(none)", stdout);
+}
+
+static void print_first(const struct image_facts *facts, const char *key, int json)
+{
+    struct joiner joiner = {0, json, 1};
+    spec_each(facts, key, print_item, &joiner);
+    if (joiner.count == 0)
+        fputs(json ? "null" : "unknown", stdout);
+}
+
+static double mebibytes(uint64_t bytes)
+{
+    return (double)bytes / 1048576.0;
+}
+
+static void print_text(const char *path, const struct image_facts *facts)
+{
+    const struct pf_image_info *info = facts->info;
+    printf("image:             %s\n", path);
+    printf("made by:           pyfreeze ");
+    print_first(facts, "pyfreeze", 0);
+    printf("\npython:            %s\n", info->python_version);
+    printf("runtime build-id:  %s%s\n", facts->build_id,
+           strcmp(facts->build_id, facts->current_build_id) == 0 ? " (this pyfreeze's runtime)" : " (another build)");
+    printf("modules:           ");
+    print_list(facts, "module", 0);
+    printf("\nblocked:           ");
+    print_list(facts, "block", 0);
+    printf("\nsearch paths:      ");
+    print_list(facts, "path", 0);
+    printf("\nhash seed:         %llu\n", (unsigned long long)info->hash_seed);
+    printf("sys.modules:       %u entries frozen\n", info->module_count);
+    printf("native libraries:  none (ASLR kept)\n");
+    printf("filesystem codec:  %s/%s\n", info->fs_encoding, info->fs_errors);
+    printf("sizes:             image %.1f MiB, frozen heap %.1f MiB\n", mebibytes(facts->file_size),
+           mebibytes(info->heap_end - info->heap_start));
+    if (facts->stale_count == 0)
+        printf("module files:      %u, unchanged\n", info->stamp_count);
+    else
+        printf("module files:      %u, %u changed (first: %s); runs start cold\n", info->stamp_count,
+               facts->stale_count, facts->first_stale);
+}
+
+static void print_json(const char *path, const struct image_facts *facts)
+{
+    const struct pf_image_info *info = facts->info;
+    printf("{\"image\": ");
+    print_json_string(path, strlen(path));
+    printf(", \"pyfreeze\": ");
+    print_first(facts, "pyfreeze", 1);
+    printf(", \"python\": ");
+    print_json_string(info->python_version, strlen(info->python_version));
+    printf(", \"runtime_build_id\": \"%s\", \"runtime_is_current\": %s", facts->build_id,
+           strcmp(facts->build_id, facts->current_build_id) == 0 ? "true" : "false");
+    printf(", \"modules\": ");
+    print_list(facts, "module", 1);
+    printf(", \"blocked\": ");
+    print_list(facts, "block", 1);
+    printf(", \"paths\": ");
+    print_list(facts, "path", 1);
+    printf(", \"hash_seed\": %llu, \"frozen_module_count\": %u", (unsigned long long)info->hash_seed,
+           info->module_count);
+    printf(", \"native_libraries\": [], \"aslr\": true");
+    printf(", \"filesystem_encoding\": ");
+    print_json_string(info->fs_encoding, strlen(info->fs_encoding));
+    printf(", \"image_size\": %llu, \"heap_size\": %llu", (unsigned long long)facts->file_size,
+           (unsigned long long)(info->heap_end - info->heap_start));
+    printf(", \"module_files\": %u, \"changed_module_files\": %u", info->stamp_count, facts->stale_count);
+    printf(", \"first_changed_file\": ");
+    if (facts->first_stale != NULL)
+        print_json_string(facts->first_stale, strlen(facts->first_stale));
+    else
+        fputs("null", stdout);
+    printf("}\n");
+}
+
+static int parse(int argc, char **argv, int *json, const char **path, struct pf_error *error)
+{
+    *json = 0;
+    *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            *json = 1;
+        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+        else if (argv[i][0] == '-' && argv[i][1] != '\0')
+            return pf_fail(error, PF_EXIT_USAGE, "info: unknown option '%s'", argv[i]);
+        else if (*path != NULL)
+            return pf_fail(error, PF_EXIT_USAGE, "info: one image at a time ('%s' and '%s')", *path, argv[i]);
+        else
+            *path = argv[i];
+    }
+    if (*path == NULL)
+        return pf_fail(error, PF_EXIT_USAGE, "info: no image given");
+    return 0;
+}
+
+static void current_runtime_build_id(const char *runtime_path, char *out, size_t size)
+{
+    struct pf_runtime_elf runtime;
+    struct pf_error ignored;
+    snprintf(out, size, "none found");
+    if (runtime_path != NULL && pf_runtime_elf_load(runtime_path, &runtime, &ignored) == 0) {
+        pf_elf_build_id(&runtime, out, size);
+        pf_runtime_elf_free(&runtime);
+    }
+}
+
+int pf_info_main(int argc, char **argv, const char *runtime_path, struct pf_error *error)
+{
+    int json;
+    const char *path;
+    int parsed = parse(argc, argv, &json, &path, error);
+    if (parsed != 0) {
+        if (parsed < 0)
+            return -1;
+        fputs(info_help, stdout);
+        return 0;
+    }
+    struct pf_runtime_elf elf;
+    struct image_facts facts;
+    if (pf_runtime_elf_load(path, &elf, error) < 0)
+        return -1;
+    int rc = gather(path, &elf, &facts, error);
+    current_runtime_build_id(runtime_path, facts.current_build_id, sizeof facts.current_build_id);
+    if (rc == 0) {
+        if (json)
+            print_json(path, &facts);
+        else
+            print_text(path, &facts);
+        if (fflush(stdout) != 0)
+            rc = pf_fail_errno(error, PF_EXIT_INTERNAL, errno, "writing to standard output");
+    }
+    pf_runtime_elf_free(&elf);
+    return rc;
+}
