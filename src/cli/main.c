@@ -8,6 +8,7 @@
 #include "runtime_locate.h"
 
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -56,6 +57,8 @@ int main(int argc, char **argv)
 {
     struct pf_options options;
     struct pf_error error = {0};
+    /* An output over RLIMIT_FSIZE must fail with EFBIG, not kill us. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc >= 2 && strcmp(argv[1], "info") == 0)
         return info_command(argc - 1, argv + 1);
     if (pf_options_parse(argc, argv, &options, &error) < 0)

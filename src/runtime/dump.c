@@ -8,6 +8,7 @@
 #include "cpython311.h"
 #include "image_info.h"
 #include "malloc_family.h"
+#include "process_state.h"
 #include "python_glue.h"
 
 #include <link.h>
@@ -92,6 +93,9 @@ static int next_free_pthread_key(void)
 static _Noreturn void checkpoint(void)
 {
     refuse_late_objects();
+    static char why[PF_ERROR_MAX];
+    if (pf_state_refusal(why, sizeof why))
+        dump_fail(PF_FAIL_STATE, "%s", why);
     int keys = next_free_pthread_key();
     if (keys < 0)
         dump_fail(PF_FAIL_INTERNAL, "cannot count pthread keys");
@@ -199,6 +203,7 @@ int pf_dump_main(int argc, char **argv)
 {
     struct dump_request request;
     dl_iterate_phdr(count_object, &startup_objects);
+    pf_state_remember_mappings();
     if (parse_request(argc, argv, &request) < 0)
         dump_fail(PF_FAIL_INTERNAL, "malformed dump request from the tracer");
     start_interpreter(&request);

@@ -54,6 +54,8 @@ static void close_other_fds(int keep)
 static _Noreturn void child_main(const char *path, char *const argv[], char *const envp[], int pipe_fd)
 {
     reset_signals();
+    /* A group of its own, so processes a module starts die with it. */
+    setpgid(0, 0);
     int null_fd = open("/dev/null", O_RDONLY);
     if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(2, 1) < 0)
         child_report(pipe_fd, 3);
@@ -215,6 +217,7 @@ void pf_child_kill(struct pf_child *child)
 {
     if (!child->alive)
         return;
+    kill(-child->pid, SIGKILL);
     kill(child->pid, SIGKILL);
     int status;
     while (waitpid(child->pid, &status, __WALL) >= 0) {

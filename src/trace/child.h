@@ -14,8 +14,9 @@ struct pf_child {
 };
 
 /* Forks and executes `path` under ptrace (PTRACE_O_EXITKILL: the child
- * dies with us), with stdin from /dev/null, stdout joined to our stderr,
- * default signal dispositions and only fds 0-2 open. */
+ * dies with us), in a process group of its own, with stdin from
+ * /dev/null, stdout joined to our stderr, default signal dispositions and
+ * only fds 0-2 open. */
 int pf_child_spawn(const char *path, char *const argv[], char *const envp[],
                    struct pf_child *child, struct pf_error *error);
 
@@ -26,7 +27,8 @@ int pf_child_spawn(const char *path, char *const argv[], char *const envp[],
 int pf_child_run_to_checkpoint(struct pf_child *child, uint64_t state_address,
                                uint32_t running_state, unsigned timeout, struct pf_error *error);
 
-/* Kills and reaps the child; safe to call more than once. */
+/* Kills the child and every process in its process group (those a module
+ * started), and reaps it; safe to call more than once. */
 void pf_child_kill(struct pf_child *child);
 
 #endif
