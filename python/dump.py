@@ -36,7 +36,7 @@ def _native_modules():
     return found
 
 
-def _import_all(modules):
+def _import_all(modules, allow_native):
     native_before = _native_modules()
     blame = {}
     for name in modules:
@@ -52,7 +52,7 @@ def _import_all(modules):
         for loaded, origin in _native_modules().items():
             if loaded not in native_before and loaded not in blame:
                 blame[loaded] = (name, origin)
-    if blame:
+    if blame and not allow_native:
         parts = [f"'{who}' loads native extension module '{ext}' ({origin})"
                  for ext, (who, origin) in blame.items()]
         blocks = " ".join(f"-{ext}" for ext in blame)
@@ -68,7 +68,7 @@ def _warnings_default_count():
     return len(_warnings.filters)
 
 
-def _run_before_dump():
+def _run_before_dump(allow_native):
     import pyfreeze
     native_before = _native_modules()
     for callback in pyfreeze._before_dump:
@@ -78,7 +78,7 @@ def _run_before_dump():
             _print_traceback(exc)
             return FAIL_IMPORT, f"before_dump callback {callback.__qualname__} failed: {_describe(exc)}"
     loaded = {name: origin for name, origin in _native_modules().items() if name not in native_before}
-    if loaded:
+    if loaded and not allow_native:
         names = ", ".join(f"'{name}' ({origin})" for name, origin in loaded.items())
         blocks = " ".join(f"-{name}" for name in loaded)
         return FAIL_NATIVE, f"before_dump callbacks load native extension modules {names}; block with {blocks}"
@@ -95,14 +95,14 @@ def _flush_stdio():
                 pass
 
 
-def run(modules, blocks, search_paths, restore_state):
+def run(modules, blocks, search_paths, restore_state, allow_native):
     restore_state["default_warning_filters"] = _warnings_default_count()
     saved_path = list(sys.path)
     sys.path[0:0] = search_paths
     for name in blocks:
         sys.modules[name] = None
     try:
-        failure = _import_all(modules) or _run_before_dump()
+        failure = _import_all(modules, allow_native) or _run_before_dump(allow_native)
         if failure:
             return failure
     finally:

@@ -71,10 +71,10 @@ static unsigned long choose_hash_seed(const struct pf_options *options)
 }
 
 static char **child_arguments(const char *runtime_path, const struct pf_options *options,
-                              unsigned long seed, struct pf_error *error)
+                              unsigned long seed, char **preloads, int preload_count, struct pf_error *error)
 {
-    size_t count = 5 + (size_t)options->module_count + (size_t)options->block_count +
-                   (size_t)options->path_count;
+    size_t count = 6 + (size_t)options->module_count + (size_t)options->block_count +
+                   (size_t)options->path_count + (size_t)preload_count;
     char **argv = calloc(count, sizeof(char *));
     char cwd[PATH_MAX];
     if (argv == NULL || getcwd(cwd, sizeof cwd) == NULL) {
@@ -93,6 +93,10 @@ static char **child_arguments(const char *runtime_path, const struct pf_options 
         ok = asprintf(&argv[n++], "-%s", options->blocks[i]) >= 0;
     for (int i = 0; ok && i < options->module_count; i++)
         ok = asprintf(&argv[n++], "+%s", options->modules[i]) >= 0;
+    for (int i = 0; ok && i < preload_count; i++)
+        ok = asprintf(&argv[n++], "=%s", preloads[i]) >= 0;
+    if (ok && !options->no_native)
+        ok = asprintf(&argv[n++], "!native") >= 0;
     if (!ok) {
         pf_fail(error, PF_EXIT_INTERNAL, "preparing the runtime's arguments: out of memory");
         return NULL;
@@ -112,6 +116,14 @@ static int build_spec(const struct pf_options *options, unsigned long seed, cons
         ok = text_add(spec, "block=%s\n", options->blocks[i]) == 0;
     for (int i = 0; ok && i < options->path_count; i++)
         ok = text_add(spec, "path=%s\n", options->paths[i]) == 0;
+    return ok ? 0 : -1;
+}
+
+static int add_libraries_to_spec(struct text *spec, char **libraries, int count)
+{
+    int ok = 1;
+    for (int i = 0; ok && i < count; i++)
+        ok = text_add(spec, "library=%s\n", libraries[i]) == 0;
     return ok ? 0 : -1;
 }
 
@@ -162,7 +174,103 @@ struct session {
     unsigned char *data, *heap;
     struct text spec;
     struct pf_image image;
+    struct pf_library *libraries;      /* as the child recorded them */
+    char **library_paths;
+    int library_count;
+    struct pf_snapshot_range *ranges;
+    size_t range_count;
 };
+
+static int run_child(struct session *s, const struct pf_options *options, const char *runtime_path,
+                     char **argv, int no_aslr, struct pf_error *error)
+{
+    pf_child_kill(&s->child);
+    if (pf_child_spawn(runtime_path, argv, child_environment, no_aslr, &s->child, error) < 0)
+        return -1;
+    uint64_t state_address = s->runtime.info_address + offsetof(struct pf_image_info, state);
+    if (pf_child_run_to_checkpoint(&s->child, state_address, PF_STATE_PRISTINE, options->timeout, error) < 0 ||
+        pf_child_read(s->child.pid, s->runtime.info_address, &s->info, sizeof s->info, error) < 0)
+        return -1;
+    s->info.error[sizeof s->info.error - 1] = '\0';
+    if (s->info.state == PF_STATE_FAILED)
+        return pf_fail(error, failure_status(s->info.failure), "%s", s->info.error);
+    if (s->info.state != PF_STATE_CHECKPOINT)
+        return pf_fail(error, PF_EXIT_INTERNAL, "the runtime stopped in unknown state %u", s->info.state);
+    return 0;
+}
+
+static void free_libraries(struct session *s)
+{
+    for (int i = 0; s->library_paths != NULL && i < s->library_count; i++)
+        free(s->library_paths[i]);
+    free(s->library_paths);
+    free(s->libraries);
+    s->library_paths = NULL;
+    s->libraries = NULL;
+    s->library_count = 0;
+}
+
+/* The shared libraries the child recorded at its checkpoint. */
+static int read_libraries(struct session *s, struct pf_error *error)
+{
+    free_libraries(s);
+    int count = (int)s->info.library_count;
+    s->libraries = calloc((size_t)count + 1, sizeof *s->libraries);
+    s->library_paths = calloc((size_t)count + 1, sizeof(char *));
+    if (s->libraries == NULL || s->library_paths == NULL)
+        return pf_fail(error, PF_EXIT_INTERNAL, "reading the child's libraries: out of memory");
+    if (pf_child_read(s->child.pid, s->info.libraries, s->libraries, (size_t)count * sizeof *s->libraries,
+                      error) < 0)
+        return -1;
+    for (int i = 0; i < count; i++) {
+        s->library_paths[i] = malloc(PATH_MAX);
+        s->library_count = i + 1;
+        if (s->library_paths[i] == NULL)
+            return pf_fail(error, PF_EXIT_INTERNAL, "reading the child's libraries: out of memory");
+        if (pf_child_read_string(s->child.pid, s->libraries[i].path, s->library_paths[i], PATH_MAX, error) < 0)
+            return -1;
+    }
+    s->library_count = count;
+    return 0;
+}
+
+/* The second pass must load exactly what the first one discovered. */
+static int check_same_libraries(const struct session *s, char **expected, int expected_count,
+                                struct pf_error *error)
+{
+    for (int i = 0; i < s->library_count || i < expected_count; i++) {
+        const char *got = i < s->library_count ? s->library_paths[i] : "nothing";
+        const char *wanted = i < expected_count ? expected[i] : "nothing";
+        if (strcmp(got, wanted) != 0)
+            return pf_fail(error, PF_EXIT_REFUSED,
+                           "cannot freeze: the shared libraries loaded differ between the two passes "
+                           "(%s where %s was expected); imports must not depend on chance", got, wanted);
+    }
+    return 0;
+}
+
+/* Reads each library's writable state from the stopped child. */
+static int read_library_state(struct session *s, struct pf_error *error)
+{
+    size_t total = 0;
+    for (int i = 0; i < s->library_count; i++)
+        total += s->libraries[i].range_count;
+    s->ranges = calloc(total + 1, sizeof *s->ranges);
+    if (s->ranges == NULL)
+        return pf_fail(error, PF_EXIT_INTERNAL, "reading library state: out of memory");
+    for (int i = 0; i < s->library_count; i++) {
+        for (uint32_t r = 0; r < s->libraries[i].range_count && r < PF_LIBRARY_RANGES; r++) {
+            uint64_t start = s->libraries[i].ranges[r].start, size = s->libraries[i].ranges[r].size;
+            unsigned char *bytes = malloc(size ? size : 1);
+            if (bytes == NULL)
+                return pf_fail(error, PF_EXIT_INTERNAL, "reading library state: out of memory");
+            s->ranges[s->range_count++] = (struct pf_snapshot_range){start, size, bytes};
+            if (pf_child_read(s->child.pid, start, bytes, size, error) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
 
 static int read_snapshot(struct session *s, struct pf_error *error)
 {
@@ -175,7 +283,42 @@ static int read_snapshot(struct session *s, struct pf_error *error)
     if (pf_child_read(s->child.pid, data->p_vaddr, s->data, data->p_memsz, error) < 0 ||
         pf_child_read(s->child.pid, s->info.heap_start, s->heap, heap_size, error) < 0)
         return -1;
+    if (s->library_count > 0 && read_library_state(s, error) < 0)
+        return -1;
     return 0;
+}
+
+/* Runs the child to its checkpoint.  When modules load shared libraries,
+ * a second run loads them first, with ASLR off, so that an image can load
+ * them again at the very same addresses. */
+static int freeze_passes(struct session *s, const struct pf_options *options, const char *runtime_path,
+                         unsigned long seed, struct pf_error *error)
+{
+    char **argv = child_arguments(runtime_path, options, seed, NULL, 0, error);
+    if (argv == NULL)
+        return -1;
+    progress(options, "starting %s", runtime_path);
+    if (run_child(s, options, runtime_path, argv, 0, error) < 0)
+        return -1;
+    if (s->info.library_count == 0)
+        return 0;
+    if (read_libraries(s, error) < 0)
+        return -1;
+    int discovered = s->library_count;
+    char **paths = s->library_paths;
+    s->library_paths = NULL;
+    s->library_count = 0;
+    progress(options, "modules load %d shared libraries; freezing again with them loaded first", discovered);
+    argv = child_arguments(runtime_path, options, seed, paths, discovered, error);
+    int rc = -1;
+    if (argv != NULL && run_child(s, options, runtime_path, argv, 1, error) == 0 &&
+        read_libraries(s, error) == 0 && check_same_libraries(s, paths, discovered, error) == 0)
+        rc = add_libraries_to_spec(&s->spec, paths, discovered) == 0
+                 ? 0 : pf_fail(error, PF_EXIT_INTERNAL, "building the image spec: out of memory");
+    for (int i = 0; i < discovered; i++)
+        free(paths[i]);
+    free(paths);
+    return rc;
 }
 
 static int run_freeze(struct session *s, const struct pf_options *options, const char *runtime_path,
@@ -187,24 +330,12 @@ static int run_freeze(struct session *s, const struct pf_options *options, const
     if (s->runtime.info->state != PF_STATE_PRISTINE)
         return pf_fail(error, PF_EXIT_OUTPUT, "runtime %s is an image, not a runtime", runtime_path);
     unsigned long seed = choose_hash_seed(options);
-    char **argv = child_arguments(runtime_path, options, seed, error);
-    if (argv == NULL || build_spec(options, seed, runtime_path, &s->spec) < 0)
-        return argv == NULL ? -1 : pf_fail(error, PF_EXIT_INTERNAL, "building the image spec: out of memory");
-
-    progress(options, "starting %s", runtime_path);
-    if (pf_child_spawn(runtime_path, argv, child_environment, &s->child, error) < 0)
+    if (build_spec(options, seed, runtime_path, &s->spec) < 0)
+        return pf_fail(error, PF_EXIT_INTERNAL, "building the image spec: out of memory");
+    if (freeze_passes(s, options, runtime_path, seed, error) < 0)
         return -1;
-    uint64_t state_address = s->runtime.info_address + offsetof(struct pf_image_info, state);
-    if (pf_child_run_to_checkpoint(&s->child, state_address, PF_STATE_PRISTINE, options->timeout, error) < 0 ||
-        pf_child_read(s->child.pid, s->runtime.info_address, &s->info, sizeof s->info, error) < 0)
-        return -1;
-    s->info.error[sizeof s->info.error - 1] = '\0';
-    if (s->info.state == PF_STATE_FAILED)
-        return pf_fail(error, failure_status(s->info.failure), "%s", s->info.error);
-    if (s->info.state != PF_STATE_CHECKPOINT)
-        return pf_fail(error, PF_EXIT_INTERNAL, "the runtime stopped in unknown state %u", s->info.state);
-    progress(options, "checkpoint reached: heap of %.1f MiB",
-             (double)(s->info.heap_end - s->info.heap_start) / 1048576.0);
+    progress(options, "checkpoint reached: heap of %.1f MiB, %d shared libraries",
+             (double)(s->info.heap_end - s->info.heap_start) / 1048576.0, s->library_count);
     if (pf_check_quiescent(s->child.pid, error) < 0 || check_heap(s->child.pid, &s->info, error) < 0 ||
         read_snapshot(s, error) < 0)
         return -1;
@@ -213,6 +344,7 @@ static int run_freeze(struct session *s, const struct pf_options *options, const
     struct pf_snapshot snapshot = {
         .data = s->data, .heap = s->heap, .heap_start = s->info.heap_start,
         .heap_size = s->info.heap_end - s->info.heap_start, .spec = s->spec.bytes, .spec_size = s->spec.size,
+        .ranges = s->ranges, .range_count = s->range_count,
     };
     if (pf_image_build(&s->runtime, &snapshot, &s->image, error) < 0 ||
         pf_output_write(options->output, s->image.bytes, s->image.size, error) < 0)
@@ -232,5 +364,9 @@ int pf_freeze(const struct pf_options *options, const char *runtime_path, struct
     free(session.data);
     free(session.heap);
     free(session.spec.bytes);
+    for (size_t i = 0; i < session.range_count; i++)
+        free((void *)session.ranges[i].bytes);
+    free(session.ranges);
+    free_libraries(&session);
     return rc;
 }

@@ -172,7 +172,10 @@ static void print_text(const char *path, const struct image_facts *facts)
     print_list(facts, "path", 0);
     printf("\nhash seed:         %llu\n", (unsigned long long)info->hash_seed);
     printf("sys.modules:       %u entries frozen\n", info->module_count);
-    printf("native libraries:  none (ASLR kept)\n");
+    printf("native libraries:  ");
+    print_list(facts, "library", 0);
+    printf(facts->info->library_count > 0 ? "\naddress layout:    fixed (ASLR off for the image, on for "
+                                            "what it starts)\n" : "\naddress layout:    randomised (ASLR kept)\n");
     printf("filesystem codec:  %s/%s\n", info->fs_encoding, info->fs_errors);
     printf("sizes:             image %.1f MiB, frozen heap %.1f MiB\n", mebibytes(facts->file_size),
            mebibytes(info->heap_end - info->heap_start));
@@ -202,7 +205,9 @@ static void print_json(const char *path, const struct image_facts *facts)
     print_list(facts, "path", 1);
     printf(", \"hash_seed\": %llu, \"frozen_module_count\": %u", (unsigned long long)info->hash_seed,
            info->module_count);
-    printf(", \"native_libraries\": [], \"aslr\": true");
+    printf(", \"native_libraries\": ");
+    print_list(facts, "library", 1);
+    printf(", \"aslr\": %s", info->library_count > 0 ? "false" : "true");
     printf(", \"filesystem_encoding\": ");
     print_json_string(info->fs_encoding, strlen(info->fs_encoding));
     printf(", \"image_size\": %llu, \"heap_size\": %llu", (unsigned long long)facts->file_size,

@@ -26,6 +26,7 @@ static const char help_text[] =
     "      --runtime PATH   use PATH as the runtime instead of the installed one\n"
     "      --hash-seed N    fix the image's str hash seed (default: random)\n"
     "      --timeout SECS   give up if the freeze takes longer (default 300, 0: never)\n"
+    "      --no-native      refuse native extension modules (the image keeps ASLR)\n"
     "  -v, --verbose        report progress on stderr\n"
     "  -h, --help           show this help and exit\n"
     "  -V, --version        show the version and exit\n"

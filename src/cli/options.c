@@ -82,7 +82,7 @@ struct long_option {
 static const struct long_option long_options[] = {
     {"output", 1, 'o'}, {"verbose", 0, 'v'}, {"help", 0, 'h'}, {"version", 0, 'V'},
     {"block", 1, 'b'}, {"runtime", 1, 'r'}, {"path", 1, 'p'}, {"hash-seed", 1, 's'},
-    {"timeout", 1, 't'}, {NULL, 0, 0},
+    {"timeout", 1, 't'}, {"no-native", 0, 'n'}, {NULL, 0, 0},
 };
 
 /* Maps a word to an option letter: '-o' style or '--output[=V]' style. */
@@ -125,6 +125,7 @@ static int apply(struct pf_options *options, const struct long_option *option, c
     case 'V': options->show_version = 1; break;
     case 'b': return add_block(options, (char *)value, error);
     case 'r': options->runtime = value; break;
+    case 'n': options->no_native = 1; break;
     case 'p': options->paths[options->path_count++] = (char *)value; break;
     case 's':
         if (parse_number(value, 4294967295ul, &number) < 0)

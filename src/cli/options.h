@@ -25,6 +25,7 @@ struct pf_options {
     int hash_seed_set;
     unsigned long hash_seed;
     unsigned timeout;
+    int no_native;
 };
 
 int pf_options_parse(int argc, char **argv, struct pf_options *options, struct pf_error *error);

@@ -11,7 +11,7 @@
 
 #define PF_INFO_SECTION ".pyfreeze_info"
 #define PF_INFO_MAGIC "pyfreeze-info\0\0"
-#define PF_INFO_VERSION 2u
+#define PF_INFO_VERSION 3u
 
 /* Sections placed far from the rest of the runtime so the linker gives each
  * its own PT_LOAD header; the image writer re-targets those headers at the
@@ -47,6 +47,28 @@ struct pf_file_stamp {
     uint64_t size;
 };
 
+/* A shared library the dump loaded (an extension module or a library it
+ * needs), in load order; the array lives in the frozen heap.  An image
+ * loads each again at `base` (ASLR off) before it restores anything. */
+#define PF_LIBRARY_RANGES 4
+struct pf_library {
+    uint64_t path;       /* address of a NUL-terminated path */
+    uint64_t base;       /* load bias (link_map l_addr) */
+    int64_t mtime_ns;
+    uint64_t size;
+    uint32_t range_count;
+    uint32_t reserved;
+    struct {
+        uint64_t start, size;   /* writable, non-RELRO state to carry over */
+    } ranges[PF_LIBRARY_RANGES];
+};
+
+/* A saved copy of library state in the image: `size` bytes at `saved`
+ * are copied to `target` once the library is loaded again. */
+struct pf_saved_range {
+    uint64_t target, size, saved;
+};
+
 struct pf_image_info {
     char magic[16];
     uint32_t version;
@@ -65,6 +87,10 @@ struct pf_image_info {
     uint64_t stamps;          /* struct pf_file_stamp[stamp_count], in the heap */
     uint32_t stamp_count;
     uint32_t module_count;    /* entries of sys.modules at the checkpoint */
+    uint64_t libraries;       /* struct pf_library[library_count], in the heap */
+    uint32_t library_count;
+    uint32_t saved_range_count;
+    uint64_t saved_ranges;    /* struct pf_saved_range[], written by the tracer */
     char python_version[16];  /* PY_VERSION of the runtime */
     char fs_encoding[32];     /* filesystem encoding baked into the heap */
     char fs_errors[32];

@@ -17,6 +17,8 @@ struct layout {
     uint64_t extra_offset, extra_address, extra_size;
     uint64_t pristine_address, pristine_size;
     uint64_t spec_address;
+    uint64_t table_address;      /* struct pf_saved_range[range_count] */
+    uint64_t saved_address;      /* the saved bytes, one range after another */
     uint64_t *section_offsets;   /* new offsets of non-allocated sections */
     uint64_t section_table_offset;
     uint64_t total;
@@ -37,7 +39,12 @@ static int plan(const struct pf_runtime_elf *runtime, const struct pf_snapshot *
     layout->pristine_address = align_up(snapshot->heap_start + snapshot->heap_size, PAGE);
     layout->pristine_size = data->p_filesz;
     layout->spec_address = layout->pristine_address + layout->pristine_size;
-    layout->extra_size = layout->spec_address + snapshot->spec_size - layout->extra_address;
+    layout->table_address = align_up(layout->spec_address + snapshot->spec_size, 16);
+    layout->saved_address = layout->table_address + snapshot->range_count * sizeof(struct pf_saved_range);
+    uint64_t saved_size = 0;
+    for (size_t i = 0; i < snapshot->range_count; i++)
+        saved_size += align_up(snapshot->ranges[i].size, 16);
+    layout->extra_size = layout->saved_address + saved_size - layout->extra_address;
 
     uint64_t offset = layout->extra_offset + layout->extra_size;
     unsigned count = runtime->header->e_shnum;
@@ -68,6 +75,21 @@ static void patch_info(const struct pf_runtime_elf *runtime, const struct layout
     info->pristine_size = layout->pristine_size;
     info->spec_addr = layout->spec_address;
     info->spec_size = snapshot->spec_size;
+    info->saved_ranges = snapshot->range_count ? layout->table_address : 0;
+    info->saved_range_count = (uint32_t)snapshot->range_count;
+}
+
+static void write_saved_ranges(const struct layout *layout, const struct pf_snapshot *snapshot,
+                               unsigned char *extra)
+{
+    struct pf_saved_range *table = (struct pf_saved_range *)(extra + (layout->table_address - layout->extra_address));
+    uint64_t saved = layout->saved_address;
+    for (size_t i = 0; i < snapshot->range_count; i++) {
+        const struct pf_snapshot_range *range = &snapshot->ranges[i];
+        table[i] = (struct pf_saved_range){range->target, range->size, saved};
+        memcpy(extra + (saved - layout->extra_address), range->bytes, range->size);
+        saved += align_up(range->size, 16);
+    }
 }
 
 static void patch_segments(const struct pf_runtime_elf *runtime, const struct layout *layout,
@@ -142,6 +164,7 @@ int pf_image_build(const struct pf_runtime_elf *runtime, const struct pf_snapsho
     memcpy(extra + (layout.pristine_address - layout.extra_address),
            runtime->bytes + data->p_offset, layout.pristine_size);
     memcpy(extra + (layout.spec_address - layout.extra_address), snapshot->spec, snapshot->spec_size);
+    write_saved_ranges(&layout, snapshot, extra);
     patch_info(runtime, &layout, snapshot, bytes);
     patch_segments(runtime, &layout, bytes);
     write_sections(runtime, &layout, bytes);

@@ -1,7 +1,9 @@
 /* Dump mode: the child the tracer starts.  It builds the interpreter the
  * image will hold, then stops at the checkpoint with everything the restore
  * needs recorded in pf_info.  Command line (from the tracer, not users):
- *   pyfreeze-runtime --pyfreeze-dump SEED [+MODULE | -BLOCKED | @DIR]... */
+ *   pyfreeze-runtime --pyfreeze-dump SEED [+MODULE | -BLOCKED | @DIR | =LIBRARY | !native]...
+ * =LIBRARY is loaded before anything else; !native lets modules load
+ * shared libraries (recorded at the checkpoint) instead of refusing them. */
 #define _GNU_SOURCE
 #include "dump.h"
 
@@ -11,6 +13,7 @@
 #include "process_state.h"
 #include "python_glue.h"
 
+#include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
 #include <signal.h>
@@ -18,13 +21,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 struct dump_request {
     unsigned long hash_seed;
-    char **modules, **blocks, **paths;
-    int module_count, block_count, path_count;
+    char **modules, **blocks, **paths, **preloads;
+    int module_count, block_count, path_count, preload_count;
+    int allow_native;
 };
 
 /* Stops for the tracer.  A raw syscall: nothing here may allocate. */
@@ -81,6 +86,81 @@ static void refuse_late_objects(void)
         dump_fail(PF_FAIL_NATIVE, "cannot freeze: shared library %s was loaded while importing", late.name);
 }
 
+/* The writable state of a library that an image must carry over: its
+ * writable PT_LOADs, less the RELRO part ld.so rebuilds and protects. */
+static void library_ranges(struct dl_phdr_info *info, struct pf_library *library)
+{
+    uint64_t relro_start = 0, relro_end = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_GNU_RELRO) {
+            relro_start = info->dlpi_addr + ph->p_vaddr;
+            relro_end = relro_start + ph->p_memsz;
+        }
+    }
+    for (int i = 0; i < info->dlpi_phnum && library->range_count < PF_LIBRARY_RANGES; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
+            continue;
+        uint64_t start = info->dlpi_addr + ph->p_vaddr, end = start + ph->p_memsz;
+        if (start >= relro_start && start < relro_end)
+            start = relro_end < end ? relro_end : end;
+        if (end > start) {
+            library->ranges[library->range_count].start = start;
+            library->ranges[library->range_count].size = end - start;
+            library->range_count++;
+        }
+    }
+}
+
+struct library_list {
+    int seen;
+    uint32_t count;
+    struct pf_library *items;
+};
+
+static int record_library(struct dl_phdr_info *info, size_t size, void *out)
+{
+    (void)size;
+    struct library_list *list = out;
+    if (list->seen++ < startup_objects)
+        return 0;
+    struct pf_library *library = &list->items[list->count++];
+    memset(library, 0, sizeof *library);
+    char *path = strdup(info->dlpi_name);
+    struct stat status;
+    if (path == NULL || stat(path, &status) != 0)
+        dump_fail(PF_FAIL_INTERNAL, "cannot record shared library %s", info->dlpi_name);
+    library->path = (uint64_t)(uintptr_t)path;
+    library->base = info->dlpi_addr;
+    library->size = (uint64_t)status.st_size;
+    library->mtime_ns = (int64_t)status.st_mtim.tv_sec * 1000000000 + status.st_mtim.tv_nsec;
+    library_ranges(info, library);
+    return 0;
+}
+
+/* Every shared object loaded since start-up, in load order, on the heap
+ * that gets frozen. */
+static void record_libraries(void)
+{
+    int total = 0;
+    dl_iterate_phdr(count_object, &total);
+    struct library_list list = {0, 0, calloc((size_t)(total - startup_objects) + 1, sizeof(struct pf_library))};
+    if (list.items == NULL)
+        dump_fail(PF_FAIL_INTERNAL, "recording shared libraries: out of memory");
+    dl_iterate_phdr(record_library, &list);
+    pf_info.libraries = (uint64_t)(uintptr_t)list.items;
+    pf_info.library_count = list.count;
+}
+
+static void preload_libraries(const struct dump_request *request)
+{
+    for (int i = 0; i < request->preload_count; i++) {
+        if (dlopen(request->preloads[i], RTLD_NOW | RTLD_LOCAL) == NULL)
+            dump_fail(PF_FAIL_INTERNAL, "preloading %s failed: %s", request->preloads[i], dlerror());
+    }
+}
+
 static int next_free_pthread_key(void)
 {
     pthread_key_t probe;
@@ -90,9 +170,12 @@ static int next_free_pthread_key(void)
     return (int)probe;
 }
 
-static _Noreturn void checkpoint(void)
+static _Noreturn void checkpoint(int allow_native)
 {
-    refuse_late_objects();
+    if (allow_native)
+        record_libraries();
+    else
+        refuse_late_objects();
     static char why[PF_ERROR_MAX];
     if (pf_state_refusal(why, sizeof why))
         dump_fail(PF_FAIL_STATE, "%s", why);
@@ -128,13 +211,20 @@ static int parse_request(int argc, char **argv, struct dump_request *request)
     request->modules = calloc((size_t)argc, sizeof(char *));
     request->blocks = calloc((size_t)argc, sizeof(char *));
     request->paths = calloc((size_t)argc, sizeof(char *));
-    if (!request->modules || !request->blocks || !request->paths)
+    request->preloads = calloc((size_t)argc, sizeof(char *));
+    if (!request->modules || !request->blocks || !request->paths || !request->preloads)
         return -1;
     for (int i = 1; i < argc; i++) {
         switch (argv[i][0]) {
         case '+': request->modules[request->module_count++] = argv[i] + 1; break;
         case '-': request->blocks[request->block_count++] = argv[i] + 1; break;
         case '@': request->paths[request->path_count++] = argv[i] + 1; break;
+        case '=': request->preloads[request->preload_count++] = argv[i] + 1; break;
+        case '!':
+            if (strcmp(argv[i], "!native") != 0)
+                return -1;
+            request->allow_native = 1;
+            break;
         default: return -1;
         }
     }
@@ -203,15 +293,17 @@ int pf_dump_main(int argc, char **argv)
 {
     struct dump_request request;
     dl_iterate_phdr(count_object, &startup_objects);
-    pf_state_remember_mappings();
     if (parse_request(argc, argv, &request) < 0)
         dump_fail(PF_FAIL_INTERNAL, "malformed dump request from the tracer");
+    /* First of all, so that they land where an image will load them. */
+    preload_libraries(&request);
+    pf_state_remember_mappings();
     start_interpreter(&request);
     if (pf_glue_install() < 0)
         fail_from_python("installing the pyfreeze module failed");
     PyObject *outcome = pf_glue_run_dump(request.modules, request.module_count,
                                          request.blocks, request.block_count,
-                                         request.paths, request.path_count);
+                                         request.paths, request.path_count, request.allow_native);
     if (outcome == NULL)
         fail_from_python("the dump driver failed");
     if (outcome != Py_None) {
@@ -228,5 +320,5 @@ int pf_dump_main(int argc, char **argv)
     pf_info.stamps = (uint64_t)(uintptr_t)stamps;
     pf_info.module_count = (uint32_t)PyDict_Size(PyImport_GetModuleDict());
     snprintf(pf_info.python_version, sizeof pf_info.python_version, "%s", PY_VERSION);
-    checkpoint();
+    checkpoint(request.allow_native);
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,37 @@ void pf_state_remember_mappings(void)
     }
 }
 
+struct segment_probe {
+    uint64_t start, end;
+    int inside;
+};
+
+static int probe_segments(struct dl_phdr_info *info, size_t size, void *out)
+{
+    (void)size;
+    struct segment_probe *probe = out;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uint64_t start = (info->dlpi_addr + ph->p_vaddr) & ~(uint64_t)4095;
+        uint64_t end = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+        if (ph->p_type == PT_LOAD && probe->start < end && probe->end > start) {
+            probe->inside = 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Whether [start, end) belongs to a loaded shared object (its segments,
+ * including the anonymous pages of a .bss); those are the image's to
+ * load again. */
+static int library_memory(uint64_t start, uint64_t end)
+{
+    struct segment_probe probe = {start, end, 0};
+    dl_iterate_phdr(probe_segments, &probe);
+    return probe.inside;
+}
+
 static int existed(uint64_t start)
 {
     for (int i = 0; i < initial_count; i++) {
@@ -65,7 +97,8 @@ static int existed(uint64_t start)
 }
 
 /* A mapping made since start-up is lost in an image unless it is the
- * heap, the stack, or a read-only file (locale data glibc maps itself). */
+ * heap, the stack, a read-only file (locale data glibc maps itself) or
+ * part of a shared library (checked, and loaded again, separately). */
 static int new_mapping(char *why, size_t size)
 {
     if (initial_count < 0 || read_maps(maps_text, sizeof maps_text) == 0)
@@ -82,7 +115,7 @@ static int new_mapping(char *why, size_t size)
             const char *path = path_at > 0 ? line + path_at : "";
             int special = strcmp(path, "[heap]") == 0 || strcmp(path, "[stack]") == 0;
             int read_only_file = path[0] == '/' && perms[1] != 'w' && perms[2] != 'x';
-            if (!special && !read_only_file && !existed(start)) {
+            if (!special && !read_only_file && !existed(start) && !library_memory(start, end)) {
                 snprintf(why, size, "cannot freeze: memory mapping %llx-%llx %s %s (%llu KiB) was made "
                          "while importing, and an image cannot carry it", start, end, perms,
                          path[0] ? path : "(anonymous)", (end - start) / 1024);

@@ -146,7 +146,7 @@ static PyObject *string_list(char **items, int count)
 }
 
 PyObject *pf_glue_run_dump(char **modules, int module_count, char **blocks, int block_count,
-                           char **paths, int path_count)
+                           char **paths, int path_count, int allow_native)
 {
     PyObject *dump = run_script(pf_source_dump, "<pyfreeze>/dump.py");
     if (dump == NULL)
@@ -167,7 +167,8 @@ PyObject *pf_glue_run_dump(char **modules, int module_count, char **blocks, int 
     PyObject *dirs = string_list(paths, path_count);
     PyObject *result = NULL;
     if (restore_function && teardown_function && restore_state && run && mods && blks && dirs)
-        result = PyObject_CallFunctionObjArgs(run, mods, blks, dirs, restore_state, NULL);
+        result = PyObject_CallFunctionObjArgs(run, mods, blks, dirs, restore_state,
+                                              allow_native ? Py_True : Py_False, NULL);
     Py_XDECREF(mods);
     Py_XDECREF(blks);
     Py_XDECREF(dirs);

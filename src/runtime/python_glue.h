@@ -11,9 +11,10 @@
 int pf_glue_install(void);
 
 /* Runs python/dump.py's run(): None on success, (kind, message) on a
- * refusal, NULL with an exception set if the driver itself broke. */
+ * refusal, NULL with an exception set if the driver itself broke.
+ * Without `allow_native`, a module loading an extension module is refused. */
 PyObject *pf_glue_run_dump(char **modules, int module_count, char **blocks, int block_count,
-                           char **paths, int path_count);
+                           char **paths, int path_count, int allow_native);
 
 /* Runs python/restore.py's restore() in a restored image. -1 with an
  * exception set on failure. */

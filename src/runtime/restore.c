@@ -5,6 +5,7 @@
 #include "cpython311.h"
 #include "fast_exit.h"
 #include "image_info.h"
+#include "native_libraries.h"
 #include "python_glue.h"
 
 #include <pthread.h>
@@ -147,6 +148,7 @@ static const char *codec_mismatch(const PyConfig *config)
 
 int pf_restore_main(int argc, char **argv)
 {
+    const char *layout = pf_info.library_count > 0 ? pf_native_fix_layout(argv) : NULL;
     sigset_t ignored;
     inherited_ignored_signals(&ignored);
     char **saved_environ = copy_environ();
@@ -154,11 +156,16 @@ int pf_restore_main(int argc, char **argv)
         fputs("pyfreeze: restoring the image failed: out of memory\n", stderr);
         return 1;
     }
+    if (layout != NULL)
+        pf_cold_reexec(argv, saved_environ, layout);
     const char *stale = changed_module_file();
     if (stale != NULL)
         pf_cold_reexec(argv, saved_environ, stale);
     if (recreate_pthread_keys(pf_info.pthread_keys) < 0)
         pf_cold_reexec(argv, saved_environ, "pthread keys of the frozen heap are taken");
+    const char *unloaded = pf_info.library_count > 0 ? pf_native_load() : NULL;
+    if (unloaded != NULL)
+        pf_cold_reexec(argv, saved_environ, unloaded);
 
     pf_py_adopt_main_thread((void *)(uintptr_t)pf_info.tstate);
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/personality.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -18,7 +19,7 @@
 /* What the child reports through the close-on-exec pipe if it cannot
  * become the traced runtime. */
 struct launch_failure {
-    int stage;   /* 1: ptrace, 2: exec, 3: setting up fds */
+    int stage;   /* 1: ptrace, 2: exec, 3: setting up fds, 4: personality */
     int errnum;
 };
 
@@ -51,9 +52,14 @@ static void close_other_fds(int keep)
         syscall(SYS_close_range, 1024u, ~0u, 0);
 }
 
-static _Noreturn void child_main(const char *path, char *const argv[], char *const envp[], int pipe_fd)
+static _Noreturn void child_main(const char *path, char *const argv[], char *const envp[], int pipe_fd,
+                                int no_aslr)
 {
     reset_signals();
+    /* Deterministic addresses, so an image can load the same libraries at
+     * the same places. */
+    if (no_aslr && personality(ADDR_NO_RANDOMIZE) == -1)
+        child_report(pipe_fd, 4);
     /* A group of its own, so processes a module starts die with it. */
     setpgid(0, 0);
     int null_fd = open("/dev/null", O_RDONLY);
@@ -79,6 +85,9 @@ static int launch_error(const char *path, int pipe_fd, struct pf_error *error)
                              "ptrace forbidden here?)");
     if (failure.stage == 2)
         return pf_fail_errno(error, PF_EXIT_TRACE, failure.errnum, "cannot execute runtime %s", path);
+    if (failure.stage == 4)
+        return pf_fail_errno(error, PF_EXIT_TRACE, failure.errnum,
+                             "cannot turn address randomisation off for the runtime (personality)");
     return pf_fail_errno(error, PF_EXIT_TRACE, failure.errnum, "cannot set up the runtime's stdio");
 }
 
@@ -92,7 +101,7 @@ static int wait_child(pid_t pid, int *status)
     }
 }
 
-int pf_child_spawn(const char *path, char *const argv[], char *const envp[],
+int pf_child_spawn(const char *path, char *const argv[], char *const envp[], int no_aslr,
                    struct pf_child *child, struct pf_error *error)
 {
     int pipe_fds[2];
@@ -105,7 +114,7 @@ int pf_child_spawn(const char *path, char *const argv[], char *const envp[],
         return pf_fail_errno(error, PF_EXIT_TRACE, errno, "fork");
     }
     if (pid == 0)
-        child_main(path, argv, envp, pipe_fds[1]);
+        child_main(path, argv, envp, pipe_fds[1], no_aslr);
     close(pipe_fds[1]);
     child->pid = pid;
     child->alive = 1;

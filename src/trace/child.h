@@ -16,8 +16,8 @@ struct pf_child {
 /* Forks and executes `path` under ptrace (PTRACE_O_EXITKILL: the child
  * dies with us), in a process group of its own, with stdin from
  * /dev/null, stdout joined to our stderr, default signal dispositions and
- * only fds 0-2 open. */
-int pf_child_spawn(const char *path, char *const argv[], char *const envp[],
+ * only fds 0-2 open; with `no_aslr`, without address randomisation. */
+int pf_child_spawn(const char *path, char *const argv[], char *const envp[], int no_aslr,
                    struct pf_child *child, struct pf_error *error);
 
 /* Lets the child run until it stops with SIGSTOP and the 32-bit word at

@@ -2,6 +2,7 @@
 #include "child_memory.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/uio.h>
 
 int pf_child_read(pid_t pid, uint64_t address, void *buffer, size_t size, struct pf_error *error)
@@ -28,4 +29,20 @@ int pf_child_read(pid_t pid, uint64_t address, void *buffer, size_t size, struct
         size -= (size_t)got;
     }
     return 0;
+}
+
+int pf_child_read_string(pid_t pid, uint64_t address, char *buffer, size_t size, struct pf_error *error)
+{
+    size_t used = 0;
+    while (used + 1 < size) {
+        size_t chunk = size - 1 - used < 64 ? size - 1 - used : 64;
+        if (pf_child_read(pid, address + used, buffer + used, chunk, error) < 0)
+            return -1;
+        char *end = memchr(buffer + used, '\0', chunk);
+        if (end != NULL)
+            return 0;
+        used += chunk;
+    }
+    return pf_fail(error, PF_EXIT_TRACE, "a string in the child's memory at 0x%llx is too long",
+                   (unsigned long long)address);
 }

@@ -14,7 +14,7 @@ def test_help_lists_every_option():
     assert result.returncode == 0
     text = result.stdout.decode()
     for option in ("--output", "--block", "--path", "--runtime", "--hash-seed", "--timeout",
-                   "--verbose", "--help", "--version"):
+                   "--no-native", "--verbose", "--help", "--version"):
         assert option in text
     assert result.stderr == b""
 
@@ -96,7 +96,7 @@ def test_module_calling_os_exit(tmp_path):
 
 
 def test_native_extension_refused_with_suggestion(tmp_path):
-    result = freeze(tmp_path / "img", "json", check=False)
+    result = freeze(tmp_path / "img", "--no-native", "json", check=False)
     err = result.stderr.decode()
     assert result.returncode == 4
     assert err.startswith("pyfreeze: 'json' loads native extension module '_json' (")
@@ -225,7 +225,7 @@ def current_umask():
 def test_native_extension_loaded_by_before_dump_refused(tmp_path):
     (tmp_path / "late_native.py").write_text(
         "import pyfreeze\n@pyfreeze.before_dump\ndef load():\n    import _json\n")
-    result = freeze(tmp_path / "img", "late_native", check=False, cwd=tmp_path)
+    result = freeze(tmp_path / "img", "--no-native", "late_native", check=False, cwd=tmp_path)
     assert result.returncode == 4
     assert "before_dump callbacks load native extension modules '_json'" in result.stderr.decode()
     assert not (tmp_path / "img").exists()
@@ -237,7 +237,7 @@ def test_hidden_shared_library_refused(tmp_path):
     (tmp_path / "sneaky.py").write_text(
         "import sys, ctypes\nctypes.CDLL('libbz2.so.1.0')\n"
         "for name in [n for n in sys.modules if 'ctypes' in n]:\n    del sys.modules[name]\n")
-    result = freeze(tmp_path / "img", "sneaky", "-_bz2", check=False, cwd=tmp_path)
+    result = freeze(tmp_path / "img", "--no-native", "sneaky", "-_bz2", check=False, cwd=tmp_path)
     err = result.stderr.decode()
     assert result.returncode == 4
     assert err.startswith("pyfreeze: cannot freeze: shared library /") and "was loaded while importing" in err

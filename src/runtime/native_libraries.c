@@ -1,0 +1,119 @@
+#define _GNU_SOURCE
+#include "native_libraries.h"
+
+#include "image_info.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static char reason[768];
+
+const char *pf_native_fix_layout(char **argv)
+{
+    int persona = personality(0xffffffff);
+    if (persona == -1)
+        return "personality() is not allowed here";
+    if (!(persona & ADDR_NO_RANDOMIZE)) {
+        if (personality((unsigned long)persona | ADDR_NO_RANDOMIZE) == -1 ||
+            !(personality(0xffffffff) & ADDR_NO_RANDOMIZE))
+            return "address randomisation cannot be turned off here";
+        execve("/proc/self/exe", argv, environ);
+        snprintf(reason, sizeof reason, "re-executing /proc/self/exe without ASLR failed: %s", strerror(errno));
+        personality((unsigned long)persona);
+        return reason;
+    }
+    /* This process is laid out; what it starts gets randomisation back. */
+    personality((unsigned long)persona & ~(unsigned long)ADDR_NO_RANDOMIZE);
+    return NULL;
+}
+
+static const struct pf_library *libraries(void)
+{
+    return (const struct pf_library *)(uintptr_t)pf_info.libraries;
+}
+
+static const char *library_path(const struct pf_library *library)
+{
+    return (const char *)(uintptr_t)library->path;
+}
+
+static const char *changed_library(void)
+{
+    for (uint32_t i = 0; i < pf_info.library_count; i++) {
+        const struct pf_library *library = &libraries()[i];
+        struct stat status;
+        if (stat(library_path(library), &status) == 0 && (uint64_t)status.st_size == library->size &&
+            (int64_t)status.st_mtim.tv_sec * 1000000000 + status.st_mtim.tv_nsec == library->mtime_ns)
+            continue;
+        snprintf(reason, sizeof reason, "shared library %s changed since the image was made",
+                 library_path(library));
+        return reason;
+    }
+    return NULL;
+}
+
+struct placement {
+    const char *path;
+    uint64_t base;
+    int found;
+};
+
+static int find_placement(struct dl_phdr_info *info, size_t size, void *out)
+{
+    (void)size;
+    struct placement *placement = out;
+    if (strcmp(info->dlpi_name, placement->path) != 0)
+        return 0;
+    placement->found = 1;
+    placement->base = info->dlpi_addr;
+    return 1;
+}
+
+static const char *load_in_order(void)
+{
+    /* Constructors may allocate; with glibc's mmap threshold they could
+     * map memory between two libraries and move the next one. */
+    mallopt(M_MMAP_MAX, 0);
+    const char *failure = NULL;
+    for (uint32_t i = 0; i < pf_info.library_count && failure == NULL; i++) {
+        if (dlopen(library_path(&libraries()[i]), RTLD_NOW | RTLD_LOCAL) != NULL)
+            continue;
+        snprintf(reason, sizeof reason, "loading %s failed: %s", library_path(&libraries()[i]), dlerror());
+        failure = reason;
+    }
+    mallopt(M_MMAP_MAX, 65536);
+    for (uint32_t i = 0; i < pf_info.library_count && failure == NULL; i++) {
+        const struct pf_library *library = &libraries()[i];
+        struct placement placement = {library_path(library), 0, 0};
+        dl_iterate_phdr(find_placement, &placement);
+        if (placement.found && placement.base == library->base)
+            continue;
+        snprintf(reason, sizeof reason, "%s was loaded at 0x%llx, not at 0x%llx as in the image",
+                 library->path ? library_path(library) : "?", (unsigned long long)placement.base,
+                 (unsigned long long)library->base);
+        failure = reason;
+    }
+    return failure;
+}
+
+const char *pf_native_load(void)
+{
+    const char *failure = changed_library();
+    if (failure == NULL)
+        failure = load_in_order();
+    if (failure != NULL)
+        return failure;
+    const struct pf_saved_range *saved = (const struct pf_saved_range *)(uintptr_t)pf_info.saved_ranges;
+    for (uint32_t i = 0; i < pf_info.saved_range_count; i++)
+        memcpy((void *)(uintptr_t)saved[i].target, (const void *)(uintptr_t)saved[i].saved, saved[i].size);
+    return NULL;
+}

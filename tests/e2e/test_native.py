@@ -1,0 +1,158 @@
+"""Images holding native extension modules (and the libraries they need):
+each module works after restore, the image falls back to a cold start
+when a library cannot be put back where it was, and children keep ASLR."""
+
+import json
+import os
+import pty
+import select
+import time
+
+import pytest
+
+from conftest import PYFREEZE, STOCK, assert_same_as_stock, clean_env, freeze, run, runs_warm
+
+SSL_MODULE = "import ssl\nCONTEXT = ssl.create_default_context()\n"
+
+
+@pytest.fixture(scope="module")
+def native_image(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("native")
+    (directory / "ssl_ready.py").write_text(SSL_MODULE)
+    image = directory / "native"
+    freeze(image, "asyncio", "json", "ssl", "hashlib", "sqlite3", "ctypes", "decimal", "lzma", "bz2",
+           "zoneinfo", "email.parser", "http.client", "argparse", "logging", "subprocess", "typing",
+           "dataclasses", "ssl_ready", cwd=directory)
+    return image
+
+
+CHECKS = {
+    "json-speedups": ("import json\nprint(json.decoder.c_scanstring is not None, json.dumps({'a': [1, 2.5]}))",
+                      "True {\"a\": [1, 2.5]}\n"),
+    "hashlib-openssl": ("import hashlib\nh = hashlib.sha256(b'abc')\nprint(h.hexdigest()[:16], type(h).__module__)",
+                        "ba7816bf8f01cfea _hashlib\n"),
+    "sqlite3": ("import sqlite3\ndb = sqlite3.connect(':memory:')\ndb.execute('create table t (x)')\n"
+                "db.execute('insert into t values (42)')\nprint(db.execute('select x * 2 from t').fetchone())",
+                "(84,)\n"),
+    "ctypes": ("import ctypes, os\nprint(ctypes.CDLL(None).getpid() == os.getpid())", "True\n"),
+    "decimal": ("import decimal\nprint(decimal.Decimal(1) / decimal.Decimal(7), decimal.HAVE_CONTEXTVAR,"
+                " type(decimal.getcontext()).__module__)", "0.1428571428571428571428571429 True decimal\n"),
+    "lzma-bz2": ("import lzma, bz2\nprint(lzma.decompress(lzma.compress(b'lz')), bz2.decompress(bz2.compress(b'bz')))",
+                 "b'lz' b'bz'\n"),
+    "zoneinfo": ("import zoneinfo, datetime\nz = zoneinfo.ZoneInfo('Europe/Paris')\n"
+                 "print(datetime.datetime(2024, 7, 1, tzinfo=z).utcoffset())", "2:00:00\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_extension_module_works_after_restore(native_image, name):
+    code, expected = CHECKS[name]
+    assert runs_warm(native_image, ["-c", code])
+    result = run([native_image, "-c", code])
+    assert (result.returncode, result.stdout.decode(), result.stderr) == (0, expected, b"")
+    stock = run([STOCK, "-c", code])
+    assert stock.stdout.decode() == expected
+
+
+def test_ssl_context_made_before_the_dump(native_image):
+    code = ("import ssl, ssl_ready\nctx = ssl_ready.CONTEXT\n"
+            "print(ctx.verify_mode == ssl.CERT_REQUIRED, ctx.check_hostname, len(ctx.get_ca_certs()) >= 0)\n"
+            "a, b = __import__('socket').socketpair()\n"
+            "server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)\nprint(ssl.OPENSSL_VERSION.split()[0])")
+    result = run([native_image, "-c", code], cwd="/")
+    assert result.stdout == b"True True True\nOpenSSL\n", result.stderr
+
+
+def test_asyncio_coroutine_subprocess_and_tcp(native_image):
+    code = """
+import asyncio, sys
+async def main():
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", "print(6 * 7)",
+                                                stdout=asyncio.subprocess.PIPE)
+    out, _ = await proc.communicate()
+    async def echo(reader, writer):
+        writer.write(await reader.read(5)); await writer.drain(); writer.close()
+    server = await asyncio.start_server(echo, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"hello"); await writer.drain()
+    data = await reader.read(5)
+    writer.close(); server.close(); await server.wait_closed()
+    return out, data
+print(asyncio.run(main()))
+"""
+    result = run([native_image, "-c", code], timeout=60)
+    assert result.stdout == b"(b'42\\n', b'hello')\n", result.stderr
+
+
+def test_children_get_aslr_back(native_image):
+    code = ("import subprocess\nprint(open('/proc/self/personality').read().strip(),"
+            " subprocess.run(['cat', '/proc/self/personality'], capture_output=True, text=True).stdout.strip())")
+    assert run([native_image, "-c", code]).stdout == b"00000000 00000000\n"
+
+
+def test_library_moved_means_cold_start(native_image):
+    # A preloaded library shifts every later one: the image must notice and
+    # start cold, with correct output.
+    env = clean_env(LD_PRELOAD="/lib/x86_64-linux-gnu/libbz2.so.1.0", PYFREEZE_DEBUG="1")
+    code = "import json, hashlib; print(json.dumps([1]), hashlib.sha256(b'').hexdigest()[:8])"
+    result = run([native_image, "-c", code], env=env)
+    assert result.stdout == b"[1] e3b0c442\n"
+    assert b"pyfreeze: cold start: " in result.stderr and b"was loaded at 0x" in result.stderr
+
+
+def test_info_lists_native_libraries(native_image):
+    facts = json.loads(run([PYFREEZE, "info", "--json", native_image]).stdout)
+    assert facts["aslr"] is False
+    assert any("_ssl.cpython-311" in path for path in facts["native_libraries"])
+    assert any("libcrypto.so" in path for path in facts["native_libraries"])
+
+
+def test_mission_example(tmp_path):
+    image = tmp_path / "cgipython"
+    freeze(image, "cgi", "-_ssl")
+    assert runs_warm(image, ["-c", "import cgi"])
+    result = run([image, "-c", "import sys, bz2; print('cgi' in sys.modules, sys.modules['_ssl'], "
+                  "bz2.decompress(bz2.compress(b'ok')))"])
+    assert result.stdout == b"True None b'ok'\n"
+
+
+def test_no_native_keeps_aslr(tmp_path):
+    result = freeze(tmp_path / "img", "--no-native", "cgi", check=False)
+    assert result.returncode == 4
+    assert "block with -_bz2 -_lzma" in result.stderr.decode()
+    freeze(tmp_path / "img", "--no-native", "cgi", "-_bz2", "-_lzma")
+    assert json.loads(run([PYFREEZE, "info", "--json", tmp_path / "img"]).stdout)["aslr"] is True
+
+
+def test_parity_with_native_image(native_image):
+    for args in (["-c", "import sys; print(sys.flags, sys.path, sys.executable == sys.argv[0] or 1)"],
+                 ["-I", "-c", "import os; print(sorted(os.environ))"],
+                 ["-c", "raise SystemExit('bye')"]):
+        assert_same_as_stock(native_image, args)
+
+
+def test_readline_in_interactive_mode(native_image):
+    transcripts = []
+    for python in (STOCK, native_image):
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execve(str(python), [str(python), "-q", "-i", "-c", "import readline"], clean_env(TERM="dumb"))
+        os.write(fd, b"print(6 * 7, readline.get_history_length())\nraise SystemExit(4)\n")
+        data = b""
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+        transcripts.append((os.waitstatus_to_exitcode(status), b"42 -1" in data))
+    assert transcripts[0] == transcripts[1] == (4, True)
