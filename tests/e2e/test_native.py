@@ -156,3 +156,19 @@ def test_readline_in_interactive_mode(native_image):
         os.close(fd)
         transcripts.append((os.waitstatus_to_exitcode(status), b"42 -1" in data))
     assert transcripts[0] == transcripts[1] == (4, True)
+
+
+def test_changed_library_means_cold_start(tmp_path):
+    library = tmp_path / "libcopy.so"
+    library.write_bytes(open("/lib/x86_64-linux-gnu/libbz2.so.1.0", "rb").read())
+    (tmp_path / "uses_lib.py").write_text(
+        f"import ctypes\nLIB = ctypes.CDLL({str(library)!r})\n")
+    image = tmp_path / "img"
+    freeze(image, "uses_lib", cwd=tmp_path)
+    code = ["-c", "import uses_lib; print(uses_lib.LIB.BZ2_bzlibVersion is not None)"]
+    assert runs_warm(image, code, cwd=tmp_path)
+    os.utime(library, (1, 1))
+    env = clean_env(PYFREEZE_DEBUG="1")
+    result = run([image, *code], env=env, cwd=tmp_path)
+    assert result.stdout == b"True\n"
+    assert f"pyfreeze: cold start: shared library {library} changed since the image was made".encode() in result.stderr
