@@ -96,3 +96,31 @@ def runs_warm(image, args, **kwargs):
     env = dict(kwargs.pop("env", None) or clean_env(), PYFREEZE_DEBUG="1")
     result = run([image, *args], env=env, **kwargs)
     return b"pyfreeze: cold start" not in result.stderr
+
+
+def terminal_session(python, args, keystrokes, timeout=20):
+    """Runs `python args` on a pseudo-terminal, types `keystrokes`, and
+    returns (exit status, everything the terminal showed)."""
+    import pty
+    import select
+    import time
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(str(python), [str(python), *args], clean_env(TERM="dumb"))
+    os.write(fd, keystrokes)
+    shown = b""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), shown

@@ -4,13 +4,10 @@ when a library cannot be put back where it was, and children keep ASLR."""
 
 import json
 import os
-import pty
-import select
-import time
 
 import pytest
 
-from conftest import PYFREEZE, STOCK, assert_same_as_stock, clean_env, freeze, run, runs_warm
+from conftest import PYFREEZE, STOCK, assert_same_as_stock, clean_env, freeze, run, runs_warm, terminal_session
 
 SSL_MODULE = "import ssl\nCONTEXT = ssl.create_default_context()\n"
 
@@ -133,29 +130,10 @@ def test_parity_with_native_image(native_image):
 
 
 def test_readline_in_interactive_mode(native_image):
-    transcripts = []
-    for python in (STOCK, native_image):
-        pid, fd = pty.fork()
-        if pid == 0:
-            os.execve(str(python), [str(python), "-q", "-i", "-c", "import readline"], clean_env(TERM="dumb"))
-        os.write(fd, b"print(6 * 7, readline.get_history_length())\nraise SystemExit(4)\n")
-        data = b""
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            ready, _, _ = select.select([fd], [], [], 0.5)
-            if not ready:
-                continue
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            data += chunk
-        _, status = os.waitpid(pid, 0)
-        os.close(fd)
-        transcripts.append((os.waitstatus_to_exitcode(status), b"42 -1" in data))
-    assert transcripts[0] == transcripts[1] == (4, True)
+    keys = b"print(6 * 7, readline.get_history_length())\nraise SystemExit(4)\n"
+    outcomes = [terminal_session(python, ["-q", "-i", "-c", "import readline"], keys)
+                for python in (STOCK, native_image)]
+    assert [(status, b"42 -1" in shown) for status, shown in outcomes] == [(4, True), (4, True)]
 
 
 def test_changed_library_means_cold_start(tmp_path):

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import STOCK, assert_same_as_stock, clean_env, freeze, run, runs_warm
+from conftest import STOCK, assert_same_as_stock, clean_env, freeze, run, runs_warm, terminal_session
 
 
 def test_gilstate_and_pthread_keys(cgi_image):
@@ -119,31 +119,9 @@ def test_streams_on_a_terminal(busy_image):
 
 
 def test_interactive_mode_under_a_terminal(busy_image):
-    import pty
-    import select
-    transcripts = []
-    for python in (STOCK, busy_image):
-        pid, fd = pty.fork()
-        if pid == 0:
-            os.execve(str(python), [str(python), "-q", "-i", "-c", "x = 6"], clean_env(TERM="dumb"))
-        os.write(fd, b"print(x * 7, 'readline' in __import__('sys').modules)\nraise SystemExit(3)\n")
-        data = b""
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            ready, _, _ = select.select([fd], [], [], 0.5)
-            if not ready:
-                continue
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            data += chunk
-        _, status = os.waitpid(pid, 0)
-        os.close(fd)
-        transcripts.append((os.waitstatus_to_exitcode(status), b"42 True" in data))
-    assert transcripts[0] == transcripts[1] == (3, True)
+    keys = b"print(x * 7, 'readline' in __import__('sys').modules)\nraise SystemExit(3)\n"
+    outcomes = [terminal_session(python, ["-q", "-i", "-c", "x = 6"], keys) for python in (STOCK, busy_image)]
+    assert [(status, b"42 True" in shown) for status, shown in outcomes] == [(3, True), (3, True)]
 
 
 def test_pyfreeze_module_and_hooks(tmp_path):

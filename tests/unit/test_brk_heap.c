@@ -6,6 +6,7 @@
  * growth fail on demand. */
 #define _GNU_SOURCE
 #include "runtime/brk_heap.h"
+#include "check.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -15,31 +16,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* --- assertion helper --------------------------------------------------- */
-
-static unsigned checks_run, checks_failed;
-
-__attribute__((format(printf, 4, 5)))
-static int check_at(int ok, const char *where, const char *expr, const char *format, ...)
-{
-    checks_run++;
-    if (ok)
-        return 1;
-    checks_failed++;
-    fprintf(stderr, "%s: check failed: %s: ", where, expr);
-    va_list args;
-    va_start(args, format);
-    vfprintf(stderr, format, args);
-    va_end(args);
-    fputc('\n', stderr);
-    return 0;
-}
-
-#define STR2(x) #x
-#define STR(x) STR2(x)
-/* Evaluates to whether the check passed, so loops can stop at the first
- * failure instead of printing thousands of lines. */
-#define CHECK(cond, ...) check_at(!!(cond), __FILE__ ":" STR(__LINE__), #cond, __VA_ARGS__)
 
 /* --- a fake program break ------------------------------------------------ */
 

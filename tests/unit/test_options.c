@@ -6,35 +6,13 @@
  * surprise later in a freeze. */
 #define _GNU_SOURCE
 #include "cli/options.h"
+#include "check.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* --- assertion helper --------------------------------------------------- */
-
-static unsigned checks_run, checks_failed;
-
-__attribute__((format(printf, 4, 5)))
-static int check_at(int ok, const char *where, const char *expr, const char *format, ...)
-{
-    checks_run++;
-    if (ok)
-        return 1;
-    checks_failed++;
-    fprintf(stderr, "%s: check failed: %s: ", where, expr);
-    va_list args;
-    va_start(args, format);
-    vfprintf(stderr, format, args);
-    va_end(args);
-    fputc('\n', stderr);
-    return 0;
-}
-
-#define STR2(x) #x
-#define STR(x) STR2(x)
-#define CHECK(cond, ...) check_at(!!(cond), __FILE__ ":" STR(__LINE__), #cond, __VA_ARGS__)
 
 /* --- running the parser ---------------------------------------------------- */
 
