@@ -150,3 +150,22 @@ def test_changed_library_means_cold_start(tmp_path):
     result = run([image, *code], env=env, cwd=tmp_path)
     assert result.stdout == b"True\n"
     assert f"pyfreeze: cold start: shared library {library} changed since the image was made".encode() in result.stderr
+
+
+@pytest.mark.parametrize("name", ["c-args", "stdin", "u", "I", "W-error", "X-utf8", "traceback", "exit-code",
+                                  "environ", "locale", "streams", "executable", "m-json-tool"])
+def test_command_line_forms_with_native_image(native_image, name):
+    from test_command_line import CASES, STDIN
+    args = CASES[name]
+    assert_same_as_stock(native_image, args, input=STDIN.get(name, b""))
+    assert runs_warm(native_image, args, input=STDIN.get(name, b""))
+
+
+def test_inherited_ignore_with_native_image(native_image):
+    import signal
+    args = ["-c", "import signal; print(signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGHUP))"]
+
+    def ignore():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    assert_same_as_stock(native_image, args, preexec_fn=ignore)
