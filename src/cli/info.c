@@ -34,7 +34,8 @@ void pf_elf_build_id(const struct pf_runtime_elf *elf, char *out, size_t size)
 {
     snprintf(out, size, "unknown");
     const Elf64_Shdr *note = pf_elf_section(elf, ".note.gnu.build-id");
-    if (note == NULL || note->sh_type != SHT_NOTE || note->sh_size < sizeof(Elf64_Nhdr))
+    if (note == NULL || note->sh_type != SHT_NOTE || note->sh_size < sizeof(Elf64_Nhdr) ||
+        note->sh_offset % 4 != 0)
         return;
     const Elf64_Nhdr *header = (const Elf64_Nhdr *)(elf->bytes + note->sh_offset);
     size_t name_room = (header->n_namesz + 3u) & ~3u;
@@ -50,6 +51,11 @@ static void check_stamps(const struct pf_runtime_elf *elf, struct image_facts *f
     const struct pf_image_info *info = facts->info;
     const struct pf_file_stamp *stamps =
         pf_elf_bytes_at(elf, info->stamps, (uint64_t)info->stamp_count * sizeof *stamps);
+    if ((uintptr_t)stamps % _Alignof(struct pf_file_stamp) != 0) {
+        facts->stale_count = info->stamp_count;
+        facts->first_stale = "(the image's file list is damaged)";
+        return;
+    }
     for (uint32_t i = 0; stamps != NULL && i < info->stamp_count; i++) {
         const char *path = pf_elf_string_at(elf, stamps[i].path);
         struct stat status;

@@ -12,6 +12,11 @@ static int bad(struct pf_error *error, const char *path, const char *why)
     return pf_fail(error, PF_EXIT_OUTPUT, "%s is not a pyfreeze runtime or image: %s", path, why);
 }
 
+static int terminated(const char *text, size_t size)
+{
+    return memchr(text, '\0', size) != NULL;
+}
+
 static int in_bounds(size_t size, uint64_t offset, uint64_t length)
 {
     return offset <= size && length <= size - offset;
@@ -51,7 +56,7 @@ static int check_headers(struct pf_runtime_elf *elf, struct pf_error *error)
     if (header->e_phentsize != sizeof(Elf64_Phdr) || header->e_shentsize != sizeof(Elf64_Shdr) ||
         !in_bounds(elf->size, header->e_phoff, (uint64_t)header->e_phnum * sizeof(Elf64_Phdr)) ||
         !in_bounds(elf->size, header->e_shoff, (uint64_t)header->e_shnum * sizeof(Elf64_Shdr)) ||
-        header->e_shstrndx >= header->e_shnum)
+        header->e_phoff % 8 != 0 || header->e_shoff % 8 != 0 || header->e_shstrndx >= header->e_shnum)
         return bad(error, elf->path, "truncated or malformed headers");
     elf->segments = (const Elf64_Phdr *)(elf->bytes + header->e_phoff);
     elf->sections = (const Elf64_Shdr *)(elf->bytes + header->e_shoff);
@@ -77,7 +82,8 @@ static int check_headers(struct pf_runtime_elf *elf, struct pf_error *error)
 static int find_pyfreeze_parts(struct pf_runtime_elf *elf, struct pf_error *error)
 {
     const Elf64_Shdr *info = pf_elf_section(elf, PF_INFO_SECTION);
-    if (info == NULL || info->sh_type != SHT_PROGBITS || info->sh_size < sizeof(struct pf_image_info))
+    if (info == NULL || info->sh_type != SHT_PROGBITS || info->sh_size < sizeof(struct pf_image_info) ||
+        info->sh_offset % 8 != 0)
         return bad(error, elf->path, "no " PF_INFO_SECTION " section");
     elf->info_address = info->sh_addr;
     elf->info = (const struct pf_image_info *)(elf->bytes + info->sh_offset);
@@ -85,6 +91,11 @@ static int find_pyfreeze_parts(struct pf_runtime_elf *elf, struct pf_error *erro
         return bad(error, elf->path, "bad magic in " PF_INFO_SECTION);
     if (elf->info->version != PF_INFO_VERSION)
         return bad(error, elf->path, "made by another version of pyfreeze");
+    if (!terminated(elf->info->python_version, sizeof elf->info->python_version) ||
+        !terminated(elf->info->fs_encoding, sizeof elf->info->fs_encoding) ||
+        !terminated(elf->info->fs_errors, sizeof elf->info->fs_errors) ||
+        !terminated(elf->info->error, sizeof elf->info->error))
+        return bad(error, elf->path, "a string in " PF_INFO_SECTION " is not terminated");
     elf->data_segment = segment_of(elf, info->sh_addr);
     if (elf->data_segment < 0 || !(elf->segments[elf->data_segment].p_flags & PF_W))
         return bad(error, elf->path, "the info record is not in a writable segment");

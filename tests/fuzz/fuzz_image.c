@@ -65,7 +65,11 @@ static void walk_sections(const struct pf_runtime_elf *elf)
 {
     check_range(elf->sections, (uint64_t)elf->header->e_shnum * sizeof(Elf64_Shdr), "section table");
     check_range(elf->segments, (uint64_t)elf->header->e_phnum * sizeof(Elf64_Phdr), "segment table");
-    for (unsigned i = 0; i < elf->header->e_shnum; i++) {
+    /* Each lookup is linear, so only the first sections are looked up by
+     * name: enough for any real file, and no quadratic slowdown when a large
+     * -max_len lets the fuzzer grow e_shnum. */
+    unsigned count = elf->header->e_shnum < 256 ? elf->header->e_shnum : 256;
+    for (unsigned i = 0; i < count; i++) {
         const char *name = elf->section_names + elf->sections[i].sh_name;
         check_string(name, "section name");
         const Elf64_Shdr *found = pf_elf_section(elf, name);
@@ -81,7 +85,7 @@ static void walk_sections(const struct pf_runtime_elf *elf)
 /* spec_each() of info.c: "key=value" lines, for each key info prints. */
 static void walk_spec(const char *spec, size_t spec_size)
 {
-    static const char *const keys[] = {"pyfreeze", "module", "block", "path"};
+    static const char *const keys[] = {"pyfreeze", "module", "block", "path", "library"};
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
         size_t key_length = strlen(keys[k]);
         const char *end = spec + spec_size;
@@ -151,7 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     sink += info->state + info->failure + info->pthread_keys + info->heap_start + info->heap_end +
             info->tstate + info->hash_seed + info->pristine_addr + info->pristine_size +
-            info->module_count + (info->heap_end - info->heap_start);
+            info->module_count + info->library_count + (info->heap_end - info->heap_start);
 
     /* What print_text / print_json read of the record: its strings, with
      * printf("%s") and strlen, so each must end inside the file. */

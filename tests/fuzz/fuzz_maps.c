@@ -26,7 +26,7 @@ static void fail(const char *what, size_t index, const struct pf_mapping *mappin
     abort();
 }
 
-static void check_mapping(const struct pf_maps *maps, size_t index)
+static void check_mapping(const struct pf_maps *maps, size_t index, int probe)
 {
     const struct pf_mapping *mapping = &maps->items[index];
     if (mapping->start > mapping->end)
@@ -37,12 +37,14 @@ static void check_mapping(const struct pf_maps *maps, size_t index)
         fail("perms length is not 4", index, mapping);
     if (memchr(mapping->path, '\0', sizeof mapping->path) == NULL)
         fail("path not NUL-terminated", index, mapping);
+    if (strchr(mapping->path, '\n') != NULL)
+        fail("path runs into the next line", index, mapping);
 
     /* pf_maps_find returns the first mapping containing the address, so
      * for a non-empty mapping it must find one that contains its first and
      * last byte; for any address the answer must contain it. */
     const uint64_t probes[3] = {mapping->start, mapping->end - 1, mapping->end};
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; probe && i < 3; i++) {
         if (i == 1 && mapping->start == mapping->end)
             continue;   /* end - 1 lies outside an empty mapping */
         const struct pf_mapping *found = pf_maps_find(maps, probes[i]);
@@ -75,8 +77,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (pf_maps_parse(text, size, &maps, &error) == 0) {
         if (maps.count > 0 && maps.items == NULL)
             abort();
+        /* pf_maps_find is linear, so probing every mapping is quadratic:
+         * the first 1000 are probed, the rest only checked. */
         for (size_t i = 0; i < maps.count; i++)
-            check_mapping(&maps, i);
+            check_mapping(&maps, i, i < 1000);
         pf_maps_free(&maps);
         if (maps.items != NULL || maps.count != 0)
             abort();
