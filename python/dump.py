@@ -52,12 +52,23 @@ def _import_all(modules, allow_native):
         for loaded, origin in _native_modules().items():
             if loaded not in native_before and loaded not in blame:
                 blame[loaded] = (name, origin)
+        threads = _extra_threads()
+        if threads:
+            return FAIL_STATE, f"cannot freeze: importing '{name}' started threads: {threads}"
     if blame and not allow_native:
         parts = [f"'{who}' loads native extension module '{ext}' ({origin})"
                  for ext, (who, origin) in blame.items()]
         blocks = " ".join(f"-{ext}" for ext in blame)
         return FAIL_NATIVE, "; ".join(parts) + f"; block with {blocks}"
     return None
+
+
+def _extra_threads():
+    """Names of the Python threads besides the main one, or ''."""
+    threading = sys.modules.get("threading")
+    if threading is None or threading.active_count() <= 1:
+        return ""
+    return ", ".join(t.name for t in threading.enumerate() if t is not threading.main_thread())
 
 
 def _warnings_default_count():
@@ -108,10 +119,9 @@ def run(modules, blocks, search_paths, restore_state, allow_native):
     finally:
         sys.path[:] = saved_path
         _flush_stdio()
-    threads = sys.modules.get("threading")
-    if threads is not None and threads.active_count() > 1:
-        names = ", ".join(t.name for t in threads.enumerate() if t is not threads.main_thread())
-        return FAIL_STATE, f"threads are running at the checkpoint: {names}"
+    threads = _extra_threads()
+    if threads:
+        return FAIL_STATE, f"cannot freeze: threads are running at the checkpoint: {threads}"
     gc.collect()
     restore_state["frozen_finalizers"] = _count_finalizers()
     restore_state["file_stamps"] = _file_stamps()

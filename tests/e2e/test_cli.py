@@ -110,7 +110,16 @@ def test_thread_at_checkpoint_refused(tmp_path):
         "threading.Thread(target=time.sleep, args=(30,), name='sleeper', daemon=True).start()\n")
     result = freeze(tmp_path / "img", "spawner", check=False, cwd=tmp_path)
     assert result.returncode == 4
-    assert "threads are running at the checkpoint: sleeper" in result.stderr.decode()
+    assert result.stderr.decode() == "pyfreeze: cannot freeze: importing 'spawner' started threads: sleeper\n"
+
+
+def test_thread_started_by_before_dump_refused(tmp_path):
+    (tmp_path / "late_thread.py").write_text(
+        "import pyfreeze, threading, time\n@pyfreeze.before_dump\ndef start():\n"
+        "    threading.Thread(target=time.sleep, args=(30,), name='late', daemon=True).start()\n")
+    result = freeze(tmp_path / "img", "late_thread", check=False, cwd=tmp_path)
+    assert result.returncode == 4
+    assert result.stderr.decode() == "pyfreeze: cannot freeze: threads are running at the checkpoint: late\n"
 
 
 def test_open_file_at_checkpoint_refused(tmp_path):

@@ -96,3 +96,17 @@ def test_info_usage_errors():
     assert result.stderr.decode() == ("pyfreeze: info: unknown option '--bogus'\n"
                                       "Try 'pyfreeze --help' for more information.\n")
     assert run([PYFREEZE, "info", "--help"]).stdout.startswith(b"Usage: pyfreeze info")
+
+
+def test_info_on_image_of_another_runtime_build(described, tmp_path):
+    _, image = described
+    data = bytearray(image.read_bytes())
+    # The build-id note: namesz 4, descsz 20, type 3 (NT_GNU_BUILD_ID), "GNU".
+    note = data.find(b"\x04\0\0\0\x14\0\0\0\x03\0\0\0GNU\0", 0, 4096)
+    assert note > 0
+    data[note + 16] ^= 0xFF               # first byte of the build-id
+    other = tmp_path / "other-build"
+    other.write_bytes(bytes(data))
+    facts = json.loads(run([PYFREEZE, "info", "--json", other]).stdout)
+    assert facts["runtime_is_current"] is False
+    assert "(another build)" in run([PYFREEZE, "info", other]).stdout.decode()
