@@ -108,6 +108,7 @@ def _flush_stdio():
 
 def run(modules, blocks, search_paths, restore_state, allow_native):
     restore_state["default_warning_filters"] = _warnings_default_count()
+    restore_state["dump_executable"] = sys.executable
     saved_path = list(sys.path)
     sys.path[0:0] = search_paths
     for name in blocks:

@@ -115,7 +115,14 @@ def _rerun_site():
     site.main()
 
 
-def _reseed_stdlib():
+def _reseed_stdlib(state):
+    # multiprocessing.spawn copies sys.executable when it is imported: it
+    # would start the dump's interpreter (an empty path) instead of the image.
+    spawn = sys.modules.get("multiprocessing.spawn")
+    if spawn is not None:
+        import os
+        if spawn.get_executable() == os.fsencode(state["dump_executable"]):
+            spawn.set_executable(sys.executable)
     import time
     time.tzset()
     tempfile = sys.modules.get("tempfile")
@@ -153,7 +160,7 @@ def restore(inherited_ignored, state):
         sys.set_int_max_str_digits(digits)
     if config["site_import"]:
         _rerun_site()
-    _reseed_stdlib()
+    _reseed_stdlib(state)
     _run_after_restore()
 
 

@@ -274,3 +274,17 @@ def test_minimal_image_skips_teardown(minimal_image):
                  env=clean_env(PYFREEZE_DEBUG="1"))
     assert result.stdout == b"False\n"
     assert result.stderr == b"pyfreeze: fast exit\n"
+
+
+def test_multiprocessing_spawn_uses_the_image(busy_image, tmp_path):
+    script = tmp_path / "spawner.py"
+    script.write_text(
+        "import multiprocessing as mp, sys\n"
+        "def square(x):\n    return x * x\n"
+        "if __name__ == '__main__':\n"
+        "    from multiprocessing import spawn\n"
+        "    print(spawn.get_executable() == sys.executable.encode())\n"
+        "    with mp.get_context('spawn').Pool(2) as pool:\n"
+        "        print(pool.map(square, range(5)))\n")
+    result = run([busy_image, script], timeout=60)
+    assert result.stdout == b"True\n[0, 1, 4, 9, 16]\n", result.stderr
