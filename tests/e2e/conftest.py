@@ -14,11 +14,6 @@ PYFREEZE = BUILD / "pyfreeze"
 RUNTIME = BUILD / "pyfreeze-runtime"
 STOCK = "/usr/bin/python3.11"
 
-# Blocks needed while native extension modules cannot be frozen.
-NATIVE_BLOCKS = ["-_ssl", "-_bz2", "-_lzma", "-_json", "-_hashlib", "-_queue",
-                 "-_multiprocessing", "-_posixshmem"]
-
-
 def clean_env(**extra):
     """The environment of every run: nothing from the developer's shell."""
     env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"), "LANG": "C.UTF-8"}
@@ -64,7 +59,7 @@ def busy_image(image_dir):
     """Modules whose import-time state the restore must fix up."""
     path = image_dir / "busy"
     freeze(path, "argparse", "logging", "subprocess", "threading", "random", "tempfile",
-           "warnings", "signal", "locale", "multiprocessing", "email.parser", *NATIVE_BLOCKS)
+           "warnings", "signal", "locale", "multiprocessing", "email.parser")
     return path
 
 
