@@ -20,7 +20,7 @@
 
 extern char **environ;
 
-static int debug_enabled(void)
+int pf_debug_enabled(void)
 {
     const char *value = getenv(PF_DEBUG_ENV);
     return value != NULL && *value != '\0' && strcmp(value, "0") != 0;
@@ -28,7 +28,7 @@ static int debug_enabled(void)
 
 void pf_cold_reexec(char **argv, char **saved_environ, const char *reason)
 {
-    if (debug_enabled())
+    if (pf_debug_enabled())
         fprintf(stderr, "pyfreeze: cold start: %s\n", reason);
     size_t count = 0;
     while (saved_environ[count] != NULL)

@@ -194,7 +194,6 @@ int pf_restore_main(int argc, char **argv)
         return 1;
     }
     PyConfig_Clear(&config);
-    const char *debug = getenv(PF_DEBUG_ENV);
-    pf_fast_exit_arm(debug != NULL && *debug != '\0' && strcmp(debug, "0") != 0);
+    pf_fast_exit_arm(pf_debug_enabled());
     return Py_RunMain();
 }
