@@ -157,3 +157,26 @@ def test_hundred_concurrent_runs(cgi_image):
     with concurrent.futures.ThreadPoolExecutor(50) as pool:
         results = list(pool.map(one, range(100)))
     assert results == [(0, f"{sum(range(n))} True\n".encode()) for n in range(100)]
+
+
+def test_unwritable_output_directory(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("mounting a read-only tmpfs needs root")
+    frozen_dir = tmp_path / "ro"
+    frozen_dir.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(frozen_dir)]).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        result = run([PYFREEZE, "-o", frozen_dir / "img"])
+        assert result.returncode == 5
+        assert result.stderr.decode() == (f"pyfreeze: output {frozen_dir / 'img'}: directory {frozen_dir}: "
+                                          "Read-only file system\n")
+    finally:
+        subprocess.run(["umount", str(frozen_dir)], check=True)
+
+
+def test_two_images_of_the_same_modules_hash_differently(tmp_path):
+    code = ["-c", "print(hash('abc'))"]
+    freeze(tmp_path / "one", "json")
+    freeze(tmp_path / "two", "json")
+    assert run([tmp_path / "one", *code]).stdout != run([tmp_path / "two", *code]).stdout
