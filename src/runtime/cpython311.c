@@ -26,26 +26,33 @@ void pf_py_adopt_main_thread(void *frozen_tstate)
     tstate->thread_id = PyThread_get_thread_ident();
 }
 
-PyStatus pf_py_preinitialize_again(int argc, char **argv)
+PyStatus pf_py_preinitialize_again(int argc, char **argv, const char **cold_reason)
 {
-    /* Py_PreInitialize*() and _PyPreConfig_Write() are no-ops once the
-     * runtime is up; lower the flags for the duration of the call. */
-    int core_initialized = _PyRuntime.core_initialized;
-    _PyRuntime.preinitialized = 0;
-    _PyRuntime.core_initialized = 0;
-
+    /* Read the pre-configuration first and write it only when the frozen
+     * heap can live with it: writing a debug or other allocator would
+     * wrap blocks that were never allocated through it. */
+    *cold_reason = NULL;
     PyPreConfig preconfig;
     PyPreConfig_InitPythonConfig(&preconfig);
-    PyStatus status = Py_PreInitializeFromBytesArgs(&preconfig, argc, argv);
-
-    _PyRuntime.preinitialized = 1;
+    _PyArgv args = {.argc = argc, .use_bytes_argv = 1, .bytes_argv = argv, .wchar_argv = NULL};
+    PyStatus status = _PyPreConfig_Read(&preconfig, &args);
+    if (PyStatus_Exception(status))
+        return status;
+    if (preconfig.dev_mode) {
+        *cold_reason = "-X dev: installs debug allocator hooks at start-up";
+        return status;
+    }
+    if (preconfig.allocator != PYMEM_ALLOCATOR_NOT_SET) {
+        *cold_reason = "PYTHONMALLOC selects another allocator";
+        return status;
+    }
+    /* _PyPreConfig_Write() is a no-op once the core is up; lower the flag
+     * for the duration of the call. */
+    int core_initialized = _PyRuntime.core_initialized;
+    _PyRuntime.core_initialized = 0;
+    status = _PyPreConfig_Write(&preconfig);
     _PyRuntime.core_initialized = core_initialized;
     return status;
-}
-
-int pf_py_custom_allocator(void)
-{
-    return _PyRuntime.preconfig.allocator != PYMEM_ALLOCATOR_NOT_SET;
 }
 
 PyStatus pf_py_read_config(PyConfig *config)

@@ -13,8 +13,10 @@ void pf_py_adopt_main_thread(void *tstate);
 
 /* Re-runs the pre-configuration (locale coercion, UTF-8 mode, LC_CTYPE) for
  * this command line and environment, as a fresh python3 would, although
- * the frozen runtime is already initialised. */
-PyStatus pf_py_preinitialize_again(int argc, char **argv);
+ * the frozen runtime is already initialised.  Sets `cold_reason`, and
+ * changes nothing, when the run asks for another allocator or its debug
+ * hooks (-X dev, PYTHONMALLOC), which a frozen heap cannot take. */
+PyStatus pf_py_preinitialize_again(int argc, char **argv, const char **cold_reason);
 
 /* Reads `config` (command line, environment, paths) for this run. */
 PyStatus pf_py_read_config(PyConfig *config);
@@ -26,10 +28,6 @@ int pf_py_set_config(PyConfig *config);
 
 /* The interpreter's filesystem encoding and error handler, ASCII. */
 void pf_py_fs_codec(char *encoding, size_t encoding_size, char *errors, size_t errors_size);
-
-/* Whether the pre-configuration just applied asks for another allocator
- * (PYTHONMALLOC), which a frozen heap cannot honour. */
-int pf_py_custom_allocator(void);
 
 /* The interpreter's current configuration. */
 const PyConfig *pf_py_config(void);

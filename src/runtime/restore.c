@@ -78,10 +78,6 @@ static char **copy_environ(void)
  * the run can go on warm. */
 static const char *cold_start_reason(const PyConfig *config)
 {
-    if (config->dev_mode)
-        return "-X dev: installs debug allocator hooks at start-up";
-    if (pf_py_custom_allocator())
-        return "PYTHONMALLOC selects another allocator";
     if (!config->site_import)
         return "-S: the frozen heap has imported site";
     if (config->verbose)
@@ -169,9 +165,12 @@ int pf_restore_main(int argc, char **argv)
 
     pf_py_adopt_main_thread((void *)(uintptr_t)pf_info.tstate);
 
-    PyStatus status = pf_py_preinitialize_again(argc, argv);
+    const char *allocator = NULL;
+    PyStatus status = pf_py_preinitialize_again(argc, argv, &allocator);
     if (PyStatus_Exception(status))
         Py_ExitStatusException(status);
+    if (allocator != NULL)
+        pf_cold_reexec(argv, saved_environ, allocator);
 
     PyConfig config;
     PyConfig_InitPythonConfig(&config);
