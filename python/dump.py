@@ -3,8 +3,13 @@
 # `_pyfreeze` (C helpers) is injected into this namespace by the runtime.
 # Failures come back as (kind, message); kind is one of the FAIL_ names.
 
-import gc
 import sys
+
+# What python3 has in sys.modules once it is up: every module imported
+# after this point is hidden in the image until the program imports it.
+_STARTUP = frozenset(sys.modules)
+
+import gc
 
 FAIL_IMPORT = 1
 FAIL_NATIVE = 2
@@ -17,12 +22,15 @@ def _describe(exc):
 
 
 def _print_traceback(exc):
-    """The traceback from the user's code on, without this driver's frame;
-    nothing when the user's code has no frame in it (the one-line error
-    that follows says it all)."""
+    """The traceback from the user's code on, without this driver's frame
+    or the import system's; nothing when the user's code has no frame in
+    it (the one-line error that follows says it all)."""
     import traceback
-    if exc.__traceback__ is not None and exc.__traceback__.tb_next is not None:
-        traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)
+    tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith("<frozen importlib."):
+        tb = tb.tb_next
+    if tb is not None:
+        traceback.print_exception(type(exc), exc, tb)
 
 
 def _native_modules():
@@ -106,18 +114,30 @@ def _flush_stdio():
                 pass
 
 
-def run(modules, blocks, search_paths, restore_state, allow_native):
+class _Namespace:
+    """An embedded script's globals, seen as attributes."""
+
+    def __init__(self, globals_):
+        self.__dict__ = globals_
+
+
+def run(modules, blocks, search_paths, restore_state, allow_native, lazy, recorder):
+    lazy = _Namespace(lazy)
+    recorder = _Namespace(recorder)
     restore_state["default_warning_filters"] = _warnings_default_count()
     restore_state["dump_executable"] = sys.executable
     saved_path = list(sys.path)
     sys.path[0:0] = search_paths
     for name in blocks:
         sys.modules[name] = None
+    recording = recorder.Recording()
+    recording.start()
     try:
         failure = _import_all(modules, allow_native) or _run_before_dump(allow_native)
         if failure:
             return failure
     finally:
+        recording.finish()
         sys.path[:] = saved_path
         _flush_stdio()
     threads = _extra_threads()
@@ -126,6 +146,15 @@ def run(modules, blocks, search_paths, restore_state, allow_native):
     gc.collect()
     restore_state["frozen_finalizers"] = _count_finalizers()
     restore_state["file_stamps"] = _file_stamps()
+    restore_state["module_count"] = len(sys.modules)
+    tempfile = sys.modules.get("tempfile")
+    restore_state["dump_tempdir"] = tempfile.tempdir if tempfile is not None else None
+    keep = recording.keep(_STARTUP | set(blocks))
+    recording.settle(keep)
+    lazy.hide(recording, keep)
+    restore_state["lazy"] = lazy
+    restore_state["eager_modules"] = recording.eager
+    gc.collect()
     gc.freeze()
     return None
 

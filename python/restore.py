@@ -87,10 +87,11 @@ def _apply_warnoptions(state):
     options = sys.warnoptions
     if not options:
         return
-    warnings = sys.modules.get("warnings")
-    if warnings is None:
-        import warnings  # noqa: F401  (it applies sys.warnoptions itself)
-        return
+    lazy = state["lazy"]
+    frozen = "warnings" in sys.modules or lazy.is_hidden("warnings")
+    import warnings  # python3 imports it at start-up when there are options
+    if not frozen:
+        return  # it ran and applied sys.warnoptions itself
     # python3 applies -W options before any module adds filters: keep the
     # filters frozen modules added in front, as they would be.
     added = len(warnings.filters) - state["default_warning_filters"]
@@ -116,29 +117,54 @@ def _rerun_site():
 
 
 def _reseed_stdlib(state):
+    module = state["lazy"].frozen_module
     # multiprocessing.spawn copies sys.executable when it is imported: it
     # would start the dump's interpreter (an empty path) instead of the image.
-    spawn = sys.modules.get("multiprocessing.spawn")
+    spawn = module("multiprocessing.spawn")
     if spawn is not None:
         import os
         if spawn.get_executable() == os.fsencode(state["dump_executable"]):
             spawn.set_executable(sys.executable)
     import time
     time.tzset()
-    tempfile = sys.modules.get("tempfile")
+    tempfile = module("tempfile")
     if tempfile is not None:
         tempfile._name_sequence = None
-    logging = sys.modules.get("logging")
+        if tempfile.tempdir is not None and tempfile.tempdir == state.get("dump_tempdir"):
+            tempfile.tempdir = None     # found from the dump's environment
+    logging = module("logging")
     if logging is not None:
         logging._startTime = time.time()
-    mp_process = sys.modules.get("multiprocessing.process")
+    _forget_machine_caches(module)
+    mp_process = module("multiprocessing.process")
     if mp_process is not None:
         import os
         mp_process.current_process()._config["authkey"] = mp_process.AuthenticationString(os.urandom(32))
 
 
-def _run_after_restore():
-    pyfreeze = sys.modules.get("pyfreeze")
+def _forget_machine_caches(module):
+    # Facts about the machine and the environment that stdlib modules cache
+    # on first use: a frozen cache holds the builder's.
+    sysconfig = module("sysconfig")
+    if sysconfig is not None:
+        sysconfig._CONFIG_VARS = None
+        sysconfig._USER_BASE = None
+    platform = module("platform")
+    if platform is not None:
+        platform._uname_cache = None
+        platform._os_release_cache = None
+        platform._platform_cache.clear()
+    uuid = module("uuid")
+    if uuid is not None:
+        uuid._node = None
+        uuid._last_timestamp = None
+    zoneinfo = module("zoneinfo")
+    if zoneinfo is not None:
+        zoneinfo.reset_tzpath()
+
+
+def _run_after_restore(state):
+    pyfreeze = state["lazy"].frozen_module("pyfreeze")
     if pyfreeze is None:
         return
     for callback in pyfreeze._after_restore:
@@ -161,7 +187,7 @@ def restore(inherited_ignored, state):
     if config["site_import"]:
         _rerun_site()
     _reseed_stdlib(state)
-    _run_after_restore()
+    _run_after_restore(state)
 
 
 # Weak reference callbacks of the stdlib's own bookkeeping: running them at
@@ -205,13 +231,14 @@ def teardown_reason(state):
         return "the frozen heap holds objects with finalizers"
     if sys.warnoptions:
         return "-W options could show warnings raised during teardown"
-    import gc
-    import weakref
+    # Not imported: that would reveal them to the program's atexit code.
+    gc = state["lazy"].frozen_module("gc")
+    import _weakref
     streams = _std_streams()
     for obj in gc.get_objects():
-        if _object_needs_teardown(obj, streams, weakref.ref):
+        if _object_needs_teardown(obj, streams, _weakref.ref):
             return f"a {type(obj).__qualname__} object needs finalizing"
-    finalize = getattr(sys.modules.get("weakref"), "finalize", None)
+    finalize = getattr(state["lazy"].frozen_module("weakref"), "finalize", None)
     if finalize is not None and any(not info.atexit for info in finalize._registry.values()):
         return "weakref.finalize callbacks are pending"
     return None

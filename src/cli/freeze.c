@@ -22,10 +22,14 @@
 #include <unistd.h>
 
 /* The dump child's whole environment: the builder's must not leak into the
- * image (PYTHON* variables are ignored by the child's config anyway). */
+ * image (PYTHON* variables are ignored by the child's config anyway).  A
+ * HOME that does not exist keeps the builder's home and user site out, and
+ * spares site the password-database look-up python3 does not make when
+ * HOME is set. */
 static char *const child_environment[] = {
     "PATH=/usr/local/bin:/usr/bin:/bin",
     "LC_CTYPE=C.UTF-8",
+    "HOME=/nonexistent",
     NULL,
 };
 

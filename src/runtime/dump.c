@@ -300,7 +300,7 @@ int pf_dump_main(int argc, char **argv)
     pf_state_remember_mappings();
     start_interpreter(&request);
     if (pf_glue_install() < 0)
-        fail_from_python("installing the pyfreeze module failed");
+        fail_from_python("installing the pyfreeze helpers failed");
     PyObject *outcome = pf_glue_run_dump(request.modules, request.module_count,
                                          request.blocks, request.block_count,
                                          request.paths, request.path_count, request.allow_native);
@@ -318,7 +318,10 @@ int pf_dump_main(int argc, char **argv)
     if (pf_glue_file_stamps(&stamps, &pf_info.stamp_count) < 0)
         fail_from_python("recording the module files failed");
     pf_info.stamps = (uint64_t)(uintptr_t)stamps;
-    pf_info.module_count = (uint32_t)PyDict_Size(PyImport_GetModuleDict());
+    long module_count = pf_glue_module_count();
+    if (module_count < 0)
+        fail_from_python("counting the frozen modules failed");
+    pf_info.module_count = (uint32_t)module_count;
     snprintf(pf_info.python_version, sizeof pf_info.python_version, "%s", PY_VERSION);
     checkpoint(request.allow_native);
 }

@@ -72,7 +72,15 @@ static PyObject *helper_config(PyObject *self, PyObject *unused)
     return result;
 }
 
+static PyObject *helper_pyfreeze_source(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return PyUnicode_FromString(pf_source_pyfreeze);
+}
+
 static PyMethodDef helper_methods[] = {
+    {"pyfreeze_source", helper_pyfreeze_source, METH_NOARGS, "The source of the pyfreeze module."},
     {"environ", helper_environ, METH_NOARGS, "The process environment as bytes."},
     {"config", helper_config, METH_NOARGS, "The parts of this run's PyConfig the restore needs."},
     {NULL, NULL, 0, NULL},
@@ -116,18 +124,29 @@ static PyObject *run_script(const char *source, const char *path)
 int pf_glue_install(void)
 {
     helpers = PyModule_Create(&helper_def);
-    if (helpers == NULL)
-        return -1;
-    PyObject *code = compile_embedded(pf_source_pyfreeze, "<pyfreeze>/pyfreeze.py");
-    if (code == NULL)
-        return -1;
-    PyObject *module = PyImport_ExecCodeModuleWithPathnames(
-        "pyfreeze", code, "<pyfreeze>/pyfreeze.py", NULL);
-    Py_DECREF(code);
-    if (module == NULL)
-        return -1;
-    Py_DECREF(module);
-    return 0;
+    return helpers == NULL ? -1 : 0;
+}
+
+/* The hooks that sit inside the import system carry its file name: python3
+ * leaves importlib's frames out of tracebacks and out of the frames
+ * warnings blame, and it must leave these out too. */
+#define IMPORT_SYSTEM_FILE "<frozen importlib._bootstrap>"
+
+/* Runs lazy_modules.py and routes the import system through it: `pyfreeze`
+ * becomes importable, and frozen modules are revealed on first import. */
+static PyObject *install_lazy_modules(void)
+{
+    PyObject *lazy = run_script(pf_source_lazy_modules, IMPORT_SYSTEM_FILE);
+    if (lazy == NULL)
+        return NULL;
+    PyObject *install = PyDict_GetItemString(lazy, "install");
+    PyObject *result = install != NULL ? PyObject_CallNoArgs(install) : NULL;
+    if (result == NULL) {
+        Py_DECREF(lazy);
+        return NULL;
+    }
+    Py_DECREF(result);
+    return lazy;
 }
 
 static PyObject *string_list(char **items, int count)
@@ -152,8 +171,13 @@ PyObject *pf_glue_run_dump(char **modules, int module_count, char **blocks, int 
     if (dump == NULL)
         return NULL;
     PyObject *restore = run_script(pf_source_restore, "<pyfreeze>/restore.py");
-    if (restore == NULL) {
+    PyObject *lazy = restore != NULL ? install_lazy_modules() : NULL;
+    PyObject *recorder = lazy != NULL ? run_script(pf_source_import_recorder,
+                                                   IMPORT_SYSTEM_FILE) : NULL;
+    if (recorder == NULL) {
         Py_DECREF(dump);
+        Py_XDECREF(restore);
+        Py_XDECREF(lazy);
         return NULL;
     }
     restore_function = PyDict_GetItemString(restore, "restore");
@@ -168,12 +192,15 @@ PyObject *pf_glue_run_dump(char **modules, int module_count, char **blocks, int 
     PyObject *result = NULL;
     if (restore_function && teardown_function && restore_state && run && mods && blks && dirs)
         result = PyObject_CallFunctionObjArgs(run, mods, blks, dirs, restore_state,
-                                              allow_native ? Py_True : Py_False, NULL);
+                                              allow_native ? Py_True : Py_False, lazy,
+                                              recorder, NULL);
     Py_XDECREF(mods);
     Py_XDECREF(blks);
     Py_XDECREF(dirs);
     Py_DECREF(dump);
     Py_DECREF(restore);
+    Py_DECREF(lazy);
+    Py_DECREF(recorder);
     return result;
 }
 
@@ -205,6 +232,10 @@ int pf_glue_cold_prepare(char **blocks, int block_count)
 {
     if (pf_glue_install() < 0)
         return -1;
+    PyObject *lazy = install_lazy_modules();
+    if (lazy == NULL)
+        return -1;
+    Py_DECREF(lazy);
     PyObject *sys_modules = PyImport_GetModuleDict();
     for (int i = 0; i < block_count; i++) {
         if (PyDict_SetItemString(sys_modules, blocks[i], Py_None) < 0)
@@ -227,6 +258,12 @@ const char *pf_glue_teardown_reason(void)
     PyErr_Clear();
     Py_DECREF(result);
     return none ? NULL : reason;
+}
+
+long pf_glue_module_count(void)
+{
+    PyObject *count = PyDict_GetItemString(restore_state, "module_count");
+    return count != NULL ? PyLong_AsLong(count) : -1;
 }
 
 int pf_glue_file_stamps(struct pf_file_stamp **stamps, uint32_t *count)

@@ -7,7 +7,7 @@
 #include <signal.h>
 #include <stdint.h>
 
-/* Creates the user-visible `pyfreeze` module in sys.modules. */
+/* Creates the `_pyfreeze` helpers the embedded scripts call. */
 int pf_glue_install(void);
 
 /* Runs python/dump.py's run(): None on success, (kind, message) on a
@@ -28,6 +28,10 @@ int pf_glue_cold_prepare(char **blocks, int block_count);
 
 /* The dump's file stamps, copied into C memory (on the heap that gets
  * frozen). -1 with an exception set. */
+/* How many modules the image holds, in sys.modules or hidden until
+ * imported. */
+long pf_glue_module_count(void);
+
 int pf_glue_file_stamps(struct pf_file_stamp **stamps, uint32_t *count);
 
 /* Why the interpreter must be torn down at exit (something would notice

@@ -55,6 +55,14 @@ def cgi_image(image_dir):
 
 
 @pytest.fixture(scope="session")
+def unblocked_cgi_image(image_dir):
+    """cgi with its native extensions and nothing blocked."""
+    path = image_dir / "cgi-unblocked"
+    freeze(path, "cgi")
+    return path
+
+
+@pytest.fixture(scope="session")
 def busy_image(image_dir):
     """Modules whose import-time state the restore must fix up."""
     path = image_dir / "busy"

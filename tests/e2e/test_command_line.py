@@ -136,16 +136,44 @@ def test_image_on_path_runs_like_python(cgi_image):
 
 def test_sys_executable_is_the_image(cgi_image):
     result = run([cgi_image, "-c", "import sys, subprocess; print(sys.executable); "
-                  "print(subprocess.run([sys.executable, '-c', 'import sys; print(\"cgi\" in sys.modules)'],"
+                  "print(subprocess.run([sys.executable, '-c', 'import pyfreeze; print(pyfreeze.frozen())'],"
                   " capture_output=True, text=True).stdout.strip())"])
     assert result.stdout.decode().split() == [str(cgi_image), "True"]
 
 
-def test_frozen_modules_are_present(cgi_image):
-    result = run([cgi_image, "-c", "import sys; print('cgi' in sys.modules, 'email.message' in sys.modules)"])
-    assert result.stdout == b"True True\n"
-    stock = run([STOCK, "-c", "import sys; print('cgi' in sys.modules)"])
-    assert stock.stdout == b"False\n"
+def test_frozen_modules_wait_in_the_image_until_imported(unblocked_cgi_image):
+    # python3's start-up modules only, as stock has them; importing a frozen
+    # module then brings in exactly what importing it brings into python3.
+    image = unblocked_cgi_image
+    code = ("import sys; before = sorted(sys.modules); import cgi; "
+            "print(before, sorted(sys.modules), cgi.__spec__.origin, type(cgi.__loader__).__name__)")
+    assert_same_as_stock(image, ["-c", code])
+    code = "import sys, email.parser, json; print(sorted(sys.modules))"
+    assert_same_as_stock(image, ["-c", code])
+    assert runs_warm(image, ["-c", "import cgi"])
+
+
+def test_frozen_module_warns_on_import_as_python3_does(cgi_image):
+    # cgi's DeprecationWarning names the importing line, in __main__ or not.
+    assert_same_as_stock(cgi_image, ["-c", "import cgi"])
+    assert_same_as_stock(cgi_image, ["-c", "import warnings; import cgi"])
+    assert_same_as_stock(cgi_image, ["-W", "error::DeprecationWarning", "-c", "import cgi"])
+    assert_same_as_stock(cgi_image, ["-W", "ignore", "-c", "import cgi; print(cgi.escape)"])
+
+
+def test_script_directory_module_shadows_a_frozen_one(cgi_image, tmp_path):
+    # A uuid.py next to the script wins over the frozen uuid, as in python3.
+    (tmp_path / "uuid.py").write_text("raise RuntimeError('the script directory wins')\n")
+    (tmp_path / "main.py").write_text("import uuid\nprint('ok')\n")
+    result = assert_same_as_stock(cgi_image, [tmp_path / "main.py"], cwd=tmp_path)
+    assert "the script directory wins" in result[2]
+    assert_same_as_stock(cgi_image, ["-I", tmp_path / "main.py"], cwd=tmp_path)
+
+
+def test_a_removed_module_is_imported_afresh(cgi_image):
+    code = ("import sys, json; first = json; del sys.modules['json']; import json; "
+            "print(json is first, json.dumps([1]))")
+    assert_same_as_stock(cgi_image, ["-c", code])
 
 
 def test_user_site_of_builder_absent(cgi_image, tmp_path):

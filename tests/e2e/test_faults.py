@@ -140,7 +140,7 @@ def test_builder_environment_does_not_leak(tmp_path):
     freeze(image, "env_probe", env=env, cwd=tmp_path)
     result = run([image, "-c", "import env_probe, os; print(sorted(env_probe.SEEN)); "
                   "print('/builder/path' in env_probe.PATH, 'BUILDER_SECRET' in os.environ)"], cwd="/")
-    assert result.stdout.decode().splitlines() == ["['LC_CTYPE', 'PATH']", "False False"]
+    assert result.stdout.decode().splitlines() == ["['HOME', 'LC_CTYPE', 'PATH']", "False False"]
 
 
 def test_image_never_group_or_world_writable(tmp_path):

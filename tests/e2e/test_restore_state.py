@@ -249,7 +249,7 @@ def test_named_temporary_file_removed_at_exit(busy_image, tmp_path):
 
 
 def test_plain_run_skips_teardown(cgi_image):
-    result = run([cgi_image, "-c", "import cgi; print('ok')"], env=clean_env(PYFREEZE_DEBUG="1"))
+    result = run([cgi_image, "-c", "import email.parser; print('ok')"], env=clean_env(PYFREEZE_DEBUG="1"))
     assert result.stdout == b"ok\n"
     assert result.stderr == b"pyfreeze: fast exit\n"
 

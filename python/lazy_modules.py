@@ -1,0 +1,388 @@
+# Frozen modules stay out of sys.modules until the program imports them.
+#
+# python3 starts with a few dozen modules; an image holds many more.  If they
+# all sat in sys.modules, a module of the program's own could not shadow a
+# frozen one (a `uuid.py` next to the script), `'threading' in sys.modules`
+# would lie, and the import-time effects of the frozen modules (warnings
+# shown, filters added, atexit callbacks) would never happen in the run.
+#
+# So the dump hides every module python3 would not have at start-up.  The
+# import system still runs as in python3: finders search sys.path, the
+# program's meta path finders and path hooks are honoured.  Only when a search
+# ends in the very file the image froze (same origin, same loader) does the
+# load hand over the frozen module, after checking that every module it
+# imported while it ran would also resolve to the frozen one now.  The
+# recorded load, with its effects, is then replayed in its original order:
+# modules enter sys.modules, warnings are issued against this run's filters,
+# filters and atexit callbacks are added.  Anything else loads from source.
+#
+# `_pyfreeze` (C helpers) is injected into this namespace by the runtime.
+
+import sys
+import _imp
+import _thread
+import _warnings
+
+_bootstrap = sys.modules["_frozen_importlib"]
+_original_find_spec = _bootstrap._find_spec
+_original_load_unlocked = _bootstrap._load_unlocked
+_lock = _thread.RLock()
+# importlib's, and these hooks' own (the runtime compiles them under that
+# name so that tracebacks and warnings skip them as they skip importlib)
+_BOOTSTRAP_FILES = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>")
+
+# name -> Entry of each module the image holds and the run has not imported
+_hidden = {}
+# name -> object of every module of the image in sys.modules: there from
+# the start, or revealed since
+_known = {}
+# (seq, n) -> (kind, name, payload): the recorded loads and their effects,
+# in the order they happened
+_events = {}
+
+
+class Entry:
+    """A hidden module: its object, how python3 would find it, what it
+    imported while it ran and the events of its load."""
+
+    __slots__ = ("name", "module", "spec", "origin", "loader", "locations",
+                 "uses", "events", "sets_parent_attribute")
+
+    def __init__(self, name, module, spec, uses, events, sets_parent_attribute):
+        self.name = name
+        self.module = module
+        self.spec = spec
+        self.origin, self.loader, self.locations = spec_key(spec)
+        self.uses = uses
+        self.events = events
+        self.sets_parent_attribute = sets_parent_attribute
+
+
+def spec_key(spec):
+    """What makes two specs load the same thing."""
+    loader = spec.loader
+    if loader is not None and not isinstance(loader, type):
+        loader = type(loader)
+    locations = spec.submodule_search_locations
+    if locations is not None:
+        locations = list(locations)
+    return spec.origin, loader, locations
+
+
+def frozen_module(name):
+    """The image's module NAME, whether the run imported it yet or not."""
+    entry = _hidden.get(name)
+    if entry is not None:
+        return entry.module
+    return sys.modules.get(name)
+
+
+def is_hidden(name):
+    return name in _hidden
+
+
+def hidden_count():
+    return len(_hidden)
+
+
+# --- what python3 cannot find ---------------------------------------------------
+# The image's modules stay importable when the search finds nothing (a
+# program's module frozen from a directory not on this run's sys.path), and
+# so does `pyfreeze`; a module the search does find wins, as in python3.
+
+class PyfreezeLoader:
+    """Loads the `pyfreeze` hooks module carried by the runtime."""
+
+    @staticmethod
+    def create_module(spec):
+        return None
+
+    @staticmethod
+    def exec_module(module):
+        code = compile(_pyfreeze.pyfreeze_source(), module.__spec__.origin, "exec")
+        exec(code, module.__dict__)
+
+
+def _find_spec(name, path, target=None):
+    spec = _original_find_spec(name, path, target)
+    if spec is None:
+        entry = _hidden.get(name)
+        if entry is not None and _same_parent_path(name, path):
+            spec = entry.spec
+        elif name == "pyfreeze" and path is None:
+            spec = _bootstrap.ModuleSpec("pyfreeze", PyfreezeLoader,
+                                         origin="<pyfreeze>/pyfreeze.py")
+    return spec
+
+
+def _same_parent_path(name, path):
+    parent = name.rpartition(".")[0]
+    if not parent:
+        return path is None
+    return path is not None and path is getattr(frozen_module(parent), "__path__", None)
+
+
+# --- revealing ---------------------------------------------------------------
+
+def _load_unlocked(spec):
+    with _lock:
+        plan = _plan(spec)
+        if plan is not None:
+            _replay(plan, spec.name)
+            return sys.modules[spec.name]
+        # Loaded from its source this time: the frozen one is out of date.
+        _hidden.pop(spec.name, None)
+    return _original_load_unlocked(spec)
+
+
+def _plan(spec):
+    """The hidden modules to reveal for SPEC, in load order, or None when
+    SPEC is not a hidden module or some module it used would now be
+    another one."""
+    entry = _hidden.get(spec.name)
+    if entry is None or spec_key(spec) != (entry.origin, entry.loader, entry.locations):
+        return None
+    names = _closure(spec.name)
+    for name in names:
+        if name != spec.name and not _still_resolves(name):
+            return None
+    for name in _used_known(names):
+        if sys.modules.get(name) is not _known[name]:
+            return None
+    events = sorted(seq for name in names for seq in _hidden[name].events)
+    if _some_warning_raises(events, spec.name):
+        return None                 # python3's traceback comes from the source
+    return events
+
+
+def _closure(name):
+    """NAME and the hidden modules it needs: what it used while it ran and
+    the packages above each, recursively."""
+    found = set()
+    pending = [name]
+    while pending:
+        current = pending.pop()
+        if current in found or current not in _hidden:
+            continue
+        found.add(current)
+        pending.extend(_hidden[current].uses)
+        parent = current.rpartition(".")[0]
+        if parent:
+            pending.append(parent)
+    return found
+
+
+def _used_known(names):
+    for name in names:
+        for used in _hidden[name].uses:
+            if used not in _hidden and used in _known:
+                yield used
+        parent = name.rpartition(".")[0]
+        if parent and parent not in _hidden and parent in _known:
+            yield parent
+
+
+def _still_resolves(name):
+    """Would python3 load the frozen file for NAME now?"""
+    entry = _hidden[name]
+    if name in sys.modules:
+        return False
+    parent, _, _ = name.rpartition(".")
+    path = None
+    if parent:
+        parent_module = frozen_module(parent)
+        path = getattr(parent_module, "__path__", None)
+        if path is None:
+            return False
+    try:
+        spec = _find_spec(name, path)
+    except Exception:
+        return False
+    return spec is not None and spec_key(spec) == (entry.origin, entry.loader, entry.locations)
+
+
+def _replay(events, requested):
+    importer = _importer_frame()
+    names = {_events[seq][1] for seq in events}
+    entries = {name: _hidden.pop(name) for name in names}
+    started = []
+    try:
+        for seq in events:
+            kind, name, payload = _events[seq]
+            entry = entries[name]
+            if kind == "start":
+                if name != requested:
+                    sys.audit("import", name, None, sys.path, sys.meta_path, sys.path_hooks)
+                sys.modules[name] = entry.module
+                _known[name] = entry.module
+                started.append(name)
+            elif kind == "end":
+                started.remove(name)
+                _finish(entry)
+            else:
+                _apply(kind, payload, importer if name == requested else None)
+    except BaseException:
+        # As in python3: the modules whose code was running leave
+        # sys.modules, the ones not reached yet stay hidden.
+        for name in started:
+            sys.modules.pop(name, None)
+        for name, entry in entries.items():
+            if name not in sys.modules and name not in started:
+                _hidden[name] = entry
+                _known.pop(name, None)
+        raise
+
+
+def _finish(entry):
+    # _load_unlocked moves a loaded module to the end of sys.modules, and
+    # _find_and_load_unlocked binds it in its package.
+    module = sys.modules.pop(entry.name, entry.module)
+    sys.modules[entry.name] = module
+    parent, _, child = entry.name.rpartition(".")
+    if parent and entry.sets_parent_attribute:
+        parent_module = sys.modules.get(parent)
+        if parent_module is not None:
+            try:
+                setattr(parent_module, child, module)
+            except AttributeError:
+                pass
+
+
+def _importer_frame():
+    """The frame of the import statement that asked for the module."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename in _BOOTSTRAP_FILES:
+        frame = frame.f_back
+    return frame
+
+
+def _apply(kind, payload, importer):
+    if kind == "extra":
+        name, module = payload
+        sys.modules.setdefault(name, module)
+    elif kind == "warning":
+        _warn(payload, importer)
+    elif kind == "filter":
+        _add_filter(_current_filters(), *payload)
+        _warnings._filters_mutated()
+    elif kind == "atexit":
+        function, args, kwargs = payload
+        import atexit
+        atexit.register(function, *args, **kwargs)
+    elif kind == "copyreg":
+        key, value = payload
+        frozen_module("copyreg").dispatch_table[key] = value
+
+
+def _current_filters():
+    warnings = sys.modules.get("warnings")
+    return warnings.filters if warnings is not None else _warnings.filters
+
+
+def _warning_site(payload, importer):
+    """(filename, lineno, module, registry) a warning is issued against:
+    the program's import statement when the warning blamed the importer."""
+    message, relative, filename, lineno, module, registry = payload
+    if relative and (importer is not None or filename is None):
+        if importer is None:
+            return "sys", 1, "sys", sys.__dict__.setdefault("__warningregistry__", {})
+        globals_ = importer.f_globals
+        return (importer.f_code.co_filename, importer.f_lineno,
+                globals_.get("__name__", "<string>"),
+                globals_.setdefault("__warningregistry__", {}))
+    return filename, lineno, module, registry
+
+
+def _warn(payload, importer):
+    filename, lineno, module, registry = _warning_site(payload, importer)
+    message = payload[0]
+    _warnings.warn_explicit(message, type(message), filename, lineno, module, registry)
+
+
+def _some_warning_raises(events, requested):
+    """Would this run's filters turn a replayed warning into an exception?"""
+    filters = list(_current_filters())
+    importer = None
+    for seq in events:
+        kind, name, payload = _events[seq]
+        if kind == "filter":
+            _add_filter(filters, *payload)
+        elif kind == "warning":
+            if importer is None and name == requested:
+                importer = _importer_frame()
+            site = _warning_site(payload, importer if name == requested else None)
+            if _action(filters, payload[0], site[2], site[1]) == "error":
+                return True
+    return False
+
+
+def _action(filters, message, module, lineno):
+    # As _warnings.c's get_filter() does.
+    text = str(message)
+    category = type(message)
+    for action, text_re, kind, module_re, line in filters:
+        if (_matches(text_re, text) and issubclass(category, kind)
+                and _matches(module_re, module) and (line == 0 or line == lineno)):
+            return action
+    return _warnings._defaultaction
+
+
+def _matches(pattern, value):
+    if pattern is None:
+        return True
+    if type(pattern) is str:        # the built-in default filters
+        return pattern == value
+    return bool(pattern.match(value))
+
+
+def _add_filter(filters, position, item):
+    # As warnings._add_filter does.
+    if position == 0:
+        try:
+            filters.remove(item)
+        except ValueError:
+            pass
+        filters.insert(0, item)
+    elif item not in filters:
+        filters.append(item)
+
+
+# --- installing --------------------------------------------------------------
+
+def install():
+    """Route the import system's searches and loads through this module."""
+    _bootstrap._find_spec = _find_spec
+    _bootstrap._load_unlocked = _load_unlocked
+
+
+def hide(recording, keep):
+    """Take every recorded module not in KEEP out of sys.modules."""
+    hidden = {}
+    for name in list(sys.modules):
+        module = sys.modules[name]
+        if name in keep or module is None:
+            continue
+        spec = recording.specs.get(name) or getattr(module, "__spec__", None)
+        if spec is not None:
+            hidden[name] = (module, spec)
+    # Modules pyfreeze itself loaded before the recording started come just
+    # before the first module that used them.
+    for seq, event in enumerate(recording.events):
+        _events[seq, 0] = event
+    for number, name in enumerate(hidden):
+        module, spec = hidden[name]
+        events = [(seq, 0) for seq in recording.events_of.get(name, ())]
+        if not events:
+            first = recording.first_use.get(name, -1)
+            events = [(first, -2 * len(hidden) + 2 * number + k) for k in (0, 1)]
+            _events[events[0]] = ("start", name, None)
+            _events[events[1]] = ("end", name, None)
+        _hidden[name] = Entry(name, module, spec, recording.uses.get(name, ()), events, False)
+    for name, entry in _hidden.items():
+        del sys.modules[name]
+        parent, _, child = name.rpartition(".")
+        parent_module = frozen_module(parent) if parent else None
+        if parent_module is not None and getattr(parent_module, child, None) is entry.module:
+            delattr(parent_module, child)
+            entry.sets_parent_attribute = True
+    _known.update(sys.modules)
