@@ -133,7 +133,10 @@ def run(modules, blocks, search_paths, restore_state, allow_native, lazy, record
     recording = recorder.Recording()
     recording.start()
     try:
-        failure = _import_all(modules, allow_native) or _run_before_dump(allow_native)
+        # linecache (and tokenize) is what python3 loads to show a warning
+        # or a traceback: frozen too, hidden like the rest until needed.
+        failure = (_import_all(["linecache"] + list(modules), allow_native)
+                   or _run_before_dump(allow_native))
         if failure:
             return failure
     finally:

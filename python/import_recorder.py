@@ -3,11 +3,12 @@
 #
 # Per module: the modules it imported (loaded then or already loaded), and
 # the events of its load in one global order: start, end, warnings issued,
-# warnings filters added, atexit callbacks registered, copyreg reducers
-# added, modules it put into sys.modules itself.  A load that changed
-# process-wide state an image cannot replay (sys.path, hooks, signal
-# handlers, builtins, the environment...) makes the module "eager": it stays
-# in sys.modules from the start, as every frozen module used to.
+# warnings filters, meta path finders and path hooks added, atexit callbacks
+# registered, copyreg reducers added, modules it put into sys.modules
+# itself.  A load that changed process-wide state an image cannot replay
+# (sys.path, sys hooks, signal handlers, builtins, the environment...)
+# makes the module "eager": it stays in sys.modules from the start, as every
+# frozen module used to.
 
 import sys
 import builtins
@@ -67,6 +68,9 @@ class Recording:
         self._warnings = warnings
         self._real_register = atexit.register
         self._real_showwarnmsg = warnings._showwarnmsg
+        self._real_showwarnmsg_impl = warnings._showwarnmsg_impl
+        self._real_showwarning = warnings.showwarning
+        self._filter_list = warnings.filters
         self._real_import = builtins.__import__
         self._real_gcd_import = _bootstrap._gcd_import
         self._real_load = _bootstrap._load_unlocked
@@ -151,7 +155,12 @@ class Recording:
 
     def _on_warning(self, message):
         owner = self._owner()
-        if not self._active or owner is None:
+        warnings = self._warnings
+        if (not self._active or owner is None
+                or warnings._showwarnmsg_impl is not self._real_showwarnmsg_impl
+                or warnings.showwarning is not self._real_showwarning):
+            # Not in a module's load, or its code shows warnings its own way
+            # (catch_warnings(record=True)...): as python3 would.
             return self._real_showwarnmsg(message)
         frame = sys._getframe(1)
         while frame is not None and not (frame.f_code.co_filename == message.filename
@@ -199,8 +208,6 @@ class Recording:
                 handlers.append(None)
         return {
             "sys.path": list(sys.path),
-            "sys.meta_path": list(sys.meta_path),
-            "sys.path_hooks": list(sys.path_hooks),
             "sys hooks": (sys.excepthook, sys.displayhook, sys.breakpointhook,
                           sys.unraisablehook, sys.gettrace(), sys.getprofile()),
             "interpreter settings": (sys.getrecursionlimit(), sys.getswitchinterval(),
@@ -215,7 +222,10 @@ class Recording:
 
     def _snapshot(self):
         self._modules = set(sys.modules)
-        self._filters = list(self._warnings.filters)
+        if self._warnings.filters is self._filter_list:
+            self._filters = list(self._filter_list)
+        self._meta_path = list(sys.meta_path)
+        self._path_hooks = list(sys.path_hooks)
         copyreg = sys.modules.get("copyreg")
         self._dispatch = dict(copyreg.dispatch_table) if copyreg is not None else None
         self._state = self._process_state()
@@ -227,6 +237,9 @@ class Recording:
         if owner is not None:
             self._extras(owner)
             self._filters_added(owner)
+            self._list_added(owner, "meta_path", self._meta_path, sys.meta_path, "sys.meta_path")
+            self._list_added(owner, "path_hooks", self._path_hooks, sys.path_hooks,
+                             "sys.path_hooks")
             self._reducers_added(owner)
             state = self._process_state()
             for what, value in state.items():
@@ -242,15 +255,20 @@ class Recording:
 
     def _filters_added(self, owner):
         filters = self._warnings.filters
-        changes = _filter_changes(self._filters, filters)
+        if filters is not self._filter_list:
+            return              # catch_warnings() put a copy in place for a while
+        self._list_added(owner, "filter", self._filters, filters, "the warnings filters")
+
+    def _list_added(self, owner, kind, before, after, what):
+        changes = _filter_changes(before, after)
         if changes is None:
-            self.eager.setdefault(owner, "its import changed the warnings filters")
+            self.eager.setdefault(owner, f"its import changed {what}")
             return
         front, back = changes
         for item in reversed(front):
-            self._add("filter", owner, (0, item))
+            self._add(kind, owner, (0, item))
         for item in back:
-            self._add("filter", owner, (1, item))
+            self._add(kind, owner, (1, item))
 
     def _reducers_added(self, owner):
         copyreg = sys.modules.get("copyreg")
@@ -268,21 +286,9 @@ class Recording:
 
     def keep(self, startup):
         """Names that stay in sys.modules: python3's start-up modules, the
-        eager ones, and what they use."""
-        keep = set(startup)
-        pending = list(self.eager)
-        while pending:
-            name = pending.pop()
-            if name in keep:
-                continue
-            keep.add(name)
-            pending.extend(self.uses.get(name, ()))
-            parent = name.rpartition(".")[0]
-            if parent:
-                pending.append(parent)
-            for extra, owner in self.extras.items():
-                if owner == name:
-                    pending.append(extra)
+        eager ones and the modules they put there themselves."""
+        keep = set(startup) | set(self.eager)
+        keep.update(extra for extra, owner in self.extras.items() if owner in self.eager)
         return keep
 
     def settle(self, keep):
@@ -302,10 +308,12 @@ class Recording:
                     function, args, kwargs = payload
                     self._real_register(function, *args, **kwargs)
                 continue
-            if kind == "filter":
-                for index, item in enumerate(filters):
+            if kind in ("filter", "meta_path", "path_hooks"):
+                target = {"filter": filters, "meta_path": sys.meta_path,
+                          "path_hooks": sys.path_hooks}[kind]
+                for index, item in enumerate(target):
                     if item is payload[1]:
-                        del filters[index]
+                        del target[index]
                         break
             elif kind == "copyreg" and copyreg is not None:
                 key, value = payload

@@ -265,6 +265,13 @@ def _apply(kind, payload, importer):
     elif kind == "filter":
         _add_filter(_current_filters(), *payload)
         _warnings._filters_mutated()
+    elif kind in ("meta_path", "path_hooks"):
+        position, item = payload
+        target = sys.meta_path if kind == "meta_path" else sys.path_hooks
+        if position == 0:
+            target.insert(0, item)
+        else:
+            target.append(item)
     elif kind == "atexit":
         function, args, kwargs = payload
         import atexit
