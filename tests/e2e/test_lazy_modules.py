@@ -1,0 +1,125 @@
+"""Frozen modules wait outside sys.modules until the program imports them;
+importing one then does what importing it does in python3."""
+
+import pytest
+
+from conftest import STOCK, assert_same_as_stock, freeze, outcome, run, runs_warm
+
+MODULES = {
+    # adds a warnings filter and an atexit callback, and warns, at import
+    "effects.py": (
+        "import atexit, warnings\n"
+        "warnings.filterwarnings('ignore', message='effects-filter')\n"
+        "warnings.warn('effects imported', UserWarning, stacklevel=2)\n"
+        "atexit.register(print, 'effects atexit')\n"
+    ),
+    # imports effects: its warning then blames this module's line
+    "user_of_effects.py": "import sys\nimport effects\nVALUE = 42\n",
+    # changes sys.path at import: cannot be replayed, stays in sys.modules
+    "eager_path.py": "import sys\nsys.path.append('/eager-path-marker')\n",
+    # puts an alias into sys.modules, as typing does for typing.io
+    "aliaser.py": "import sys, types\nsys.modules['aliaser_alias'] = types.ModuleType('aliaser_alias')\n",
+}
+
+
+@pytest.fixture(scope="module")
+def program(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("program")
+    for name, text in MODULES.items():
+        (directory / name).write_text(text)
+    image = directory / "img"
+    freeze(image, "user_of_effects", "eager_path", "aliaser", "json", "threading", cwd=directory)
+    return image, directory
+
+
+def same(program, code, *options):
+    image, directory = program
+    return assert_same_as_stock(image, [*options, "-c", code], cwd=directory)
+
+
+def test_start_up_modules_are_python3s(program):
+    same(program, "import sys; print(sorted(m for m in sys.modules if m != 'eager_path'))")
+
+
+def test_a_module_that_changes_sys_path_stays_imported(program):
+    image, directory = program
+    result = run([image, "-c", "import sys; print('eager_path' in sys.modules, "
+                  "'/eager-path-marker' in sys.path)"], cwd=directory)
+    assert result.stdout == b"True False\n", result.stderr
+
+
+def test_import_time_warning_filter_and_atexit_replayed(program):
+    code = ("import atexit, warnings; atexit.register(print, 'main first'); "
+            "n = len(warnings.filters); import effects; "
+            "print(warnings.filters[:len(warnings.filters) - n]); atexit.register(print, 'main last')")
+    same(program, code)
+    same(program, code, "-W", "default")
+    same(program, code, "-W", "ignore::UserWarning")
+
+
+def test_warning_as_error_gives_python3s_traceback(program):
+    image, directory = program
+    frozen = same(program, "import effects", "-W", "error::UserWarning")
+    assert frozen[0] == 1 and "effects.py" in frozen[2]
+
+
+def test_warning_blames_the_importing_module(program):
+    same(program, "import user_of_effects; print(user_of_effects.VALUE)")
+    same(program, "import effects; import user_of_effects; print(user_of_effects.VALUE)")
+
+
+def test_aliases_appear_with_their_module(program):
+    same(program, "import sys; print('aliaser_alias' in sys.modules); import aliaser; "
+                  "print('aliaser_alias' in sys.modules)")
+
+
+def test_a_replaced_dependency_forces_a_load_from_source(program):
+    # json uses re: with another re in sys.modules, python3's json would
+    # bind that one, so the frozen json cannot be used.
+    code = ("import sys, types; fake = types.ModuleType('re'); fake.compile = lambda *a, **k: 'fake'; "
+            "sys.modules['re'] = fake; import json.decoder; print(json.decoder.NUMBER_RE)")
+    same(program, code)
+
+
+def test_blocking_a_module_in_sys_modules_is_honoured(program):
+    same(program, "import sys; sys.modules['json'] = None\ntry:\n import json\n"
+                  "except ImportError as e: print('blocked', e)")
+
+
+def test_threading_first_imported_from_a_thread(program):
+    code = ("import _thread, sys\nlock = _thread.allocate_lock(); lock.acquire()\n"
+            "print('threading' in sys.modules)\n"
+            "def f():\n import threading\n lock.release()\n"
+            "_thread.start_new_thread(f, ())\nlock.acquire()\nprint('threading' in sys.modules)\n")
+    same(program, code)
+
+
+def test_find_spec_and_module_attributes_as_python3(program):
+    code = ("import importlib.util, sys; spec = importlib.util.find_spec('json'); "
+            "print(spec.origin, type(spec.loader).__name__, 'json' in sys.modules); "
+            "import json; print(json.__spec__.origin, json.__file__, json.decoder.__name__)")
+    same(program, code)
+
+
+def test_pyfreeze_module_waits_too(program):
+    image, directory = program
+    result = run([image, "-c", "import sys; print('pyfreeze' in sys.modules); import pyfreeze; "
+                  "print(pyfreeze.frozen(), 'pyfreeze' in sys.modules)"], cwd=directory)
+    assert result.stdout == b"False\nTrue True\n", result.stderr
+
+
+def test_a_program_module_named_pyfreeze_wins(program, tmp_path):
+    (tmp_path / "pyfreeze.py").write_text("MINE = True\n")
+    image, _ = program
+    result = run([image, "-c", "import pyfreeze; print(pyfreeze.MINE)"], cwd=tmp_path)
+    assert result.stdout == b"True\n", result.stderr
+
+
+def test_frozen_program_modules_import_from_anywhere(program):
+    # Not on this run's sys.path: the frozen copy is what there is.
+    image, _ = program
+    result = run([image, "-c", "import user_of_effects; print(user_of_effects.VALUE)"], cwd="/")
+    assert result.stdout == b"42\neffects atexit\n"
+    assert runs_warm(image, ["-c", "import user_of_effects"], cwd="/")
+    stock = outcome(STOCK, ["-c", "import user_of_effects"], cwd="/")
+    assert stock[0] == 1 and "ModuleNotFoundError" in stock[2]
