@@ -36,6 +36,12 @@ _hidden = {}
 # name -> object of every module of the image in sys.modules: there from
 # the start, or revealed since
 _known = {}
+# the meta path at the dump, the finders on it besides python3's own (the
+# built-in and frozen ones find what they found then: the binary is the
+# same), and the loaders of modules that come from files
+_meta_path = []
+_other_finders = []
+_FILE_LOADERS = set()
 # (seq, n) -> (kind, name, payload): the recorded loads and their effects,
 # in the order they happened
 _events = {}
@@ -143,8 +149,9 @@ def _plan(spec):
     if entry is None or spec_key(spec) != (entry.origin, entry.loader, entry.locations):
         return None
     names = _closure(spec.name)
+    directories = {}
     for name in names:
-        if name != spec.name and not _still_resolves(name):
+        if name != spec.name and not _still_resolves(name, directories):
             return None
     for name in _used_known(names):
         if sys.modules.get(name) is not _known[name]:
@@ -182,7 +189,7 @@ def _used_known(names):
             yield parent
 
 
-def _still_resolves(name):
+def _still_resolves(name, directories):
     """Would python3 load the frozen file for NAME now?"""
     entry = _hidden[name]
     if name in sys.modules:
@@ -194,11 +201,64 @@ def _still_resolves(name):
         path = getattr(parent_module, "__path__", None)
         if path is None:
             return False
+    if _found_first_in_frozen_directory(name, entry, path, directories):
+        return True
     try:
         spec = _find_spec(name, path)
     except Exception:
         return False
     return spec is not None and spec_key(spec) == (entry.origin, entry.loader, entry.locations)
+
+
+def _found_first_in_frozen_directory(name, entry, path, directories):
+    """A shortcut through PathFinder's search, for the common case: True
+    when, with the meta path as frozen, no directory searched before the
+    module's own holds anything of that name, and no directory involved
+    changed since its listing was cached.  False means: search in full."""
+    external = _bootstrap._bootstrap_external
+    if sys.meta_path != _meta_path:
+        return False
+    if entry.loader in (_bootstrap.BuiltinImporter, _bootstrap.FrozenImporter):
+        if entry.loader not in _meta_path:
+            return False
+        # They find what they found at the dump; only a finder ahead of
+        # them could take the name.
+        ahead = _meta_path[:_meta_path.index(entry.loader)]
+        return all(finder.find_spec(name, path) is None
+                   for finder in ahead if finder in _other_finders)
+    if entry.loader not in _FILE_LOADERS or not entry.origin:
+        return False
+    for finder in _other_finders:
+        if finder.find_spec(name, path) is not None:
+            return False
+    home = entry.origin.rpartition("/")[0]
+    if entry.locations is not None:
+        home = home.rpartition("/")[0]
+    tail = name.rpartition(".")[2]
+    for item in sys.path if path is None else path:
+        if not isinstance(item, str):
+            continue
+        finder = directories.get(item)
+        if finder is None:
+            finder = external.PathFinder._path_importer_cache(item)
+            if finder is None:
+                continue
+            if type(finder) is not external.FileFinder or not _listing_current(finder):
+                return False
+            directories[item] = finder
+        if finder.path == home:
+            return True
+        cache = finder._path_cache
+        if tail in cache or any(tail + suffix in cache for suffix, _ in finder._loaders):
+            return False
+    return False
+
+
+def _listing_current(finder):
+    try:
+        return _bootstrap._bootstrap_external._path_stat(finder.path).st_mtime == finder._path_mtime
+    except OSError:
+        return False
 
 
 def _replay(events, requested):
@@ -393,3 +453,10 @@ def hide(recording, keep):
             delattr(parent_module, child)
             entry.sets_parent_attribute = True
     _known.update(sys.modules)
+    external = _bootstrap._bootstrap_external
+    _FILE_LOADERS.update((external.SourceFileLoader, external.SourcelessFileLoader,
+                          external.ExtensionFileLoader))
+    _meta_path[:] = sys.meta_path
+    _other_finders[:] = [finder for finder in sys.meta_path
+                         if finder not in (_bootstrap.BuiltinImporter, _bootstrap.FrozenImporter,
+                                           external.PathFinder)]

@@ -170,6 +170,15 @@ def test_script_directory_module_shadows_a_frozen_one(cgi_image, tmp_path):
     assert_same_as_stock(cgi_image, ["-I", tmp_path / "main.py"], cwd=tmp_path)
 
 
+def test_script_directory_shadows_a_module_a_frozen_one_uses(unblocked_cgi_image, tmp_path):
+    # email._parseaddr imports calendar: with the script's calendar.py,
+    # python3's email.utils binds that one, so the frozen one cannot serve.
+    (tmp_path / "calendar.py").write_text("print('the script directory calendar')\ntimegm = None\n")
+    (tmp_path / "main.py").write_text("import email.utils\nprint(email.utils._parseaddr.calendar.__file__)\n")
+    result = assert_same_as_stock(unblocked_cgi_image, [tmp_path / "main.py"], cwd=tmp_path)
+    assert "the script directory calendar" in result[1]
+
+
 def test_a_removed_module_is_imported_afresh(cgi_image):
     code = ("import sys, json; first = json; del sys.modules['json']; import json; "
             "print(json is first, json.dumps([1]))")
