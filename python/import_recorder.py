@@ -62,26 +62,29 @@ class Recording:
     # --- hooks ---------------------------------------------------------------
 
     def start(self):
+        self._warnings = None
+        self._real_import = builtins.__import__
+        self._real_gcd_import = _bootstrap._gcd_import
+        self._real_load = _bootstrap._load_unlocked
+        builtins.__import__ = self._on_import
+        _bootstrap._gcd_import = self._on_gcd_import
+        _bootstrap._load_unlocked = self._on_load
+        self._active = True
+        self._snapshot()
+        # Imported under the recording, so that what they use is known.
         import atexit
         import warnings
         self._atexit = atexit
-        self._warnings = warnings
         self._real_register = atexit.register
         self._real_showwarnmsg = warnings._showwarnmsg
         self._real_showwarnmsg_impl = warnings._showwarnmsg_impl
         self._real_showwarning = warnings.showwarning
         self._filter_list = warnings.filters
-        self._real_import = builtins.__import__
-        self._real_gcd_import = _bootstrap._gcd_import
-        self._real_load = _bootstrap._load_unlocked
         warnings.filters.insert(0, _ALWAYS)
         _warnings._filters_mutated()
         warnings._showwarnmsg = self._on_warning
         atexit.register = self._on_atexit
-        builtins.__import__ = self._on_import
-        _bootstrap._gcd_import = self._on_gcd_import
-        _bootstrap._load_unlocked = self._on_load
-        self._active = True
+        self._warnings = warnings
         self._snapshot()
 
     def finish(self):
@@ -109,7 +112,8 @@ class Recording:
         self._checkpoint()
         self._use(self._owner(), name)
         self.specs[name] = spec
-        self.events_of.pop(name, None)      # an earlier attempt that failed
+        if name not in self._stack:         # a reload inside its own load keeps both
+            self.events_of.pop(name, None)  # an earlier load, failed or dropped
         self._add("start", name, None)
         self._stack.append(name)
         self._importers.append(self._importer_frame())
@@ -124,7 +128,7 @@ class Recording:
             self._importers.pop()
             if ok:
                 self._add("end", name, None)
-            else:
+            elif name not in self._stack:
                 self.events_of.pop(name, None)
 
     def _on_import(self, name, globals=None, locals=None, fromlist=(), level=0):
@@ -222,7 +226,7 @@ class Recording:
 
     def _snapshot(self):
         self._modules = set(sys.modules)
-        if self._warnings.filters is self._filter_list:
+        if self._warnings is not None and self._warnings.filters is self._filter_list:
             self._filters = list(self._filter_list)
         self._meta_path = list(sys.meta_path)
         self._path_hooks = list(sys.path_hooks)
@@ -254,6 +258,8 @@ class Recording:
                 self._add("extra", owner, [name, None])
 
     def _filters_added(self, owner):
+        if self._warnings is None:
+            return
         filters = self._warnings.filters
         if filters is not self._filter_list:
             return              # catch_warnings() put a copy in place for a while

@@ -277,7 +277,8 @@ def _replay(events, requested):
                 _known[name] = entry.module
                 started.append(name)
             elif kind == "end":
-                started.remove(name)
+                if name in started:
+                    started.remove(name)
                 _finish(entry)
             else:
                 _apply(kind, payload, importer if name == requested else None)
