@@ -8,9 +8,11 @@
 #include "native_libraries.h"
 #include "python_glue.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -105,6 +107,55 @@ static const char *cold_start_reason(const PyConfig *config)
     return NULL;
 }
 
+/* Frozen modules derived paths from the prefixes while they were imported
+ * (sysconfig's install schemes, distutils'): a run with others, an image
+ * copied into a virtual environment, must not use them. */
+static const char *prefix_mismatch(const PyConfig *config)
+{
+    static const struct {
+        const char *name;
+        size_t offset;
+    } prefixes[] = {
+        {"prefix", offsetof(PyConfig, prefix)},
+        {"exec_prefix", offsetof(PyConfig, exec_prefix)},
+        {"base_prefix", offsetof(PyConfig, base_prefix)},
+        {"base_exec_prefix", offsetof(PyConfig, base_exec_prefix)},
+    };
+    for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++) {
+        const wchar_t *run = *(wchar_t *const *)((const char *)config + prefixes[i].offset);
+        PyObject *frozen = PySys_GetObject(prefixes[i].name);
+        wchar_t *image = frozen != NULL ? PyUnicode_AsWideCharString(frozen, NULL) : NULL;
+        int same = run != NULL && image != NULL && wcscmp(run, image) == 0;
+        PyMem_Free(image);
+        PyErr_Clear();
+        if (!same)
+            return "sys.prefix or another prefix is not the image's";
+    }
+    return NULL;
+}
+
+/* site makes the directory above a pyvenv.cfg the prefix, as it does for
+ * python3: the same objection as above, found as site will find it. */
+static const char *in_virtual_environment(const PyConfig *config)
+{
+    if (config->executable == NULL)
+        return NULL;
+    char executable[PATH_MAX];
+    if (wcstombs(executable, config->executable, sizeof executable) >= sizeof executable)
+        return NULL;
+    char *slash = strrchr(executable, '/');
+    for (int level = 0; slash != NULL && level < 2; level++) {
+        *slash = '\0';
+        char candidate[PATH_MAX + 16];
+        snprintf(candidate, sizeof candidate, "%s/pyvenv.cfg", executable);
+        struct stat status;
+        if (stat(candidate, &status) == 0 && S_ISREG(status.st_mode))
+            return "a virtual environment (pyvenv.cfg) gives sys.prefix another value";
+        slash = strrchr(executable, '/');
+    }
+    return NULL;
+}
+
 /* Codec names as CPython spells them before and after normalisation
  * ("UTF-8", "utf-8", "utf8") compare equal here. */
 static void canonical_codec(const wchar_t *name, char *out, size_t size)
@@ -183,6 +234,10 @@ int pf_restore_main(int argc, char **argv)
     const char *reason = cold_start_reason(&config);
     if (reason == NULL)
         reason = codec_mismatch(&config);
+    if (reason == NULL)
+        reason = prefix_mismatch(&config);
+    if (reason == NULL)
+        reason = in_virtual_environment(&config);
     if (reason != NULL)
         pf_cold_reexec(argv, saved_environ, reason);
     free(saved_environ);

@@ -237,3 +237,15 @@ def subprocess_closed():
     # A closed descriptor 0 is inherited by opening and closing nothing:
     # pass a file object that is closed in the child by close_fds semantics.
     return open(os.devnull, "rb")
+
+
+def test_image_in_a_virtual_environment_starts_cold(cgi_image, tmp_path):
+    # Frozen modules derived install paths from the image's sys.prefix; in
+    # a venv, site moves sys.prefix, so the image steps aside.
+    venv = tmp_path / "venv"
+    made = run([cgi_image, "-m", "venv", "--without-pip", venv])
+    assert made.returncode == 0, made.stderr
+    code = "import sys, sysconfig; print(sys.prefix, sysconfig.get_paths()['purelib'])"
+    result = run([venv / "bin" / "python", "-c", code])
+    assert result.stdout.decode() == f"{venv} {venv}/lib/python3.11/site-packages\n", result.stderr
+    assert not runs_warm(venv / "bin" / "python", ["-c", "pass"])
