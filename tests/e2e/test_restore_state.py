@@ -288,3 +288,20 @@ def test_multiprocessing_spawn_uses_the_image(busy_image, tmp_path):
         "        print(pool.map(square, range(5)))\n")
     result = run([busy_image, script], timeout=60)
     assert result.stdout == b"True\n[0, 1, 4, 9, 16]\n", result.stderr
+
+
+def test_stdlib_caches_follow_the_run(tmp_path):
+    # Caches a frozen module filled at import hold the builder's machine and
+    # environment; the run must see its own, as python3 would.
+    (tmp_path / "caches.py").write_text(
+        "import platform, sysconfig, tempfile, zoneinfo\n"
+        "tempfile.gettempdir(); sysconfig.get_config_vars(); platform.uname()\n")
+    image = tmp_path / "img"
+    freeze(image, "caches", cwd=tmp_path)
+    (tmp_path / "tmp").mkdir()
+    env = clean_env(TMPDIR=str(tmp_path / "tmp"), HOME=str(tmp_path / "home"), PYTHONTZPATH="/tz")
+    code = ("import caches, platform, sysconfig, tempfile, zoneinfo; print(tempfile.gettempdir(), "
+            "sysconfig.get_config_var('userbase'), sysconfig.get_paths('posix_user')['purelib'], "
+            "zoneinfo.TZPATH, platform.uname() == platform.uname())")
+    assert_same_as_stock(image, ["-c", code], env=env, cwd=tmp_path)
+    assert runs_warm(image, ["-c", "import caches"], env=env, cwd=tmp_path)
