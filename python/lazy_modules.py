@@ -132,6 +132,10 @@ def _same_parent_path(name, path):
 
 def _load_unlocked(spec):
     with _lock:
+        present = sys.modules.get(spec.name)
+        if present is not None and present is _known.get(spec.name):
+            # Revealed by another thread's import while this one waited.
+            return present
         plan = _plan(spec)
         if plan is not None:
             _replay(plan, spec.name)
@@ -421,6 +425,10 @@ def install():
     """Route the import system's searches and loads through this module."""
     _bootstrap._find_spec = _find_spec
     _bootstrap._load_unlocked = _load_unlocked
+    # A child forked while another thread revealed modules must not inherit
+    # the lock held (the import lock gets the same care from CPython).
+    import posix
+    posix.register_at_fork(after_in_child=_lock._at_fork_reinit)
 
 
 def hide(recording, keep):

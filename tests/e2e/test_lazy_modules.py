@@ -123,3 +123,18 @@ def test_frozen_program_modules_import_from_anywhere(program):
     assert runs_warm(image, ["-c", "import user_of_effects"], cwd="/")
     stock = outcome(STOCK, ["-c", "import user_of_effects"], cwd="/")
     assert stock[0] == 1 and "ModuleNotFoundError" in stock[2]
+
+
+def test_threads_importing_at_once_share_one_reveal(program):
+    # Eight threads import overlapping frozen modules together: each module
+    # ends up once in sys.modules, its effects replayed once.
+    code = ("import sys, threading\n"
+            "seen = []\n"
+            "def work(i):\n"
+            "    import json.decoder, user_of_effects, json\n"
+            "    seen.append((json.decoder, user_of_effects.effects, json.scanner))\n"
+            "threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]\n"
+            "[t.start() for t in threads]; [t.join() for t in threads]\n"
+            "import json.decoder, effects, json.scanner\n"
+            "print(all(s == (json.decoder, effects, json.scanner) for s in seen), len(seen))\n")
+    same(program, code)
