@@ -19,7 +19,6 @@
 # `_pyfreeze` (C helpers) is injected into this namespace by the runtime.
 
 import sys
-import _imp
 import _thread
 import _warnings
 
