@@ -121,7 +121,7 @@ class _Namespace:
         self.__dict__ = globals_
 
 
-def run(modules, blocks, search_paths, restore_state, allow_native, lazy, recorder):
+def run(modules, blocks, search_paths, restore_state, allow_native, lazy, recorder, verbose):
     lazy = _Namespace(lazy)
     recorder = _Namespace(recorder)
     restore_state["default_warning_filters"] = _warnings_default_count()
@@ -157,6 +157,9 @@ def run(modules, blocks, search_paths, restore_state, allow_native, lazy, record
     lazy.hide(recording, keep)
     restore_state["lazy"] = lazy
     restore_state["eager_modules"] = recording.eager
+    if verbose:
+        for name, why in sorted(recording.eager.items()):
+            print(f"pyfreeze: '{name}' stays in sys.modules from the start: {why}", file=sys.stderr)
     gc.collect()
     gc.freeze()
     return None

@@ -77,7 +77,7 @@ static unsigned long choose_hash_seed(const struct pf_options *options)
 static char **child_arguments(const char *runtime_path, const struct pf_options *options,
                               unsigned long seed, char **preloads, int preload_count, struct pf_error *error)
 {
-    size_t count = 6 + (size_t)options->module_count + (size_t)options->block_count +
+    size_t count = 7 + (size_t)options->module_count + (size_t)options->block_count +
                    (size_t)options->path_count + (size_t)preload_count;
     char **argv = calloc(count, sizeof(char *));
     char cwd[PATH_MAX];
@@ -101,6 +101,9 @@ static char **child_arguments(const char *runtime_path, const struct pf_options 
         ok = asprintf(&argv[n++], "=%s", preloads[i]) >= 0;
     if (ok && !options->no_native)
         ok = asprintf(&argv[n++], "!native") >= 0;
+    /* A run with preloads is the second pass: the first one has reported. */
+    if (ok && options->verbose && preload_count == 0)
+        ok = asprintf(&argv[n++], "!verbose") >= 0;
     if (!ok) {
         pf_fail(error, PF_EXIT_INTERNAL, "preparing the runtime's arguments: out of memory");
         return NULL;

@@ -30,6 +30,7 @@ struct dump_request {
     char **modules, **blocks, **paths, **preloads;
     int module_count, block_count, path_count, preload_count;
     int allow_native;
+    int verbose;
 };
 
 /* Stops for the tracer.  A raw syscall: nothing here may allocate. */
@@ -221,9 +222,12 @@ static int parse_request(int argc, char **argv, struct dump_request *request)
         case '@': request->paths[request->path_count++] = argv[i] + 1; break;
         case '=': request->preloads[request->preload_count++] = argv[i] + 1; break;
         case '!':
-            if (strcmp(argv[i], "!native") != 0)
+            if (strcmp(argv[i], "!native") == 0)
+                request->allow_native = 1;
+            else if (strcmp(argv[i], "!verbose") == 0)
+                request->verbose = 1;
+            else
                 return -1;
-            request->allow_native = 1;
             break;
         default: return -1;
         }
@@ -303,7 +307,8 @@ int pf_dump_main(int argc, char **argv)
         fail_from_python("installing the pyfreeze helpers failed");
     PyObject *outcome = pf_glue_run_dump(request.modules, request.module_count,
                                          request.blocks, request.block_count,
-                                         request.paths, request.path_count, request.allow_native);
+                                         request.paths, request.path_count, request.allow_native,
+                                         request.verbose);
     if (outcome == NULL)
         fail_from_python("the dump driver failed");
     if (outcome != Py_None) {

@@ -165,7 +165,7 @@ static PyObject *string_list(char **items, int count)
 }
 
 PyObject *pf_glue_run_dump(char **modules, int module_count, char **blocks, int block_count,
-                           char **paths, int path_count, int allow_native)
+                           char **paths, int path_count, int allow_native, int verbose)
 {
     PyObject *dump = run_script(pf_source_dump, "<pyfreeze>/dump.py");
     if (dump == NULL)
@@ -193,7 +193,7 @@ PyObject *pf_glue_run_dump(char **modules, int module_count, char **blocks, int 
     if (restore_function && teardown_function && restore_state && run && mods && blks && dirs)
         result = PyObject_CallFunctionObjArgs(run, mods, blks, dirs, restore_state,
                                               allow_native ? Py_True : Py_False, lazy,
-                                              recorder, NULL);
+                                              recorder, verbose ? Py_True : Py_False, NULL);
     Py_XDECREF(mods);
     Py_XDECREF(blks);
     Py_XDECREF(dirs);

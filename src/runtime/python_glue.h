@@ -12,9 +12,10 @@ int pf_glue_install(void);
 
 /* Runs python/dump.py's run(): None on success, (kind, message) on a
  * refusal, NULL with an exception set if the driver itself broke.
- * Without `allow_native`, a module loading an extension module is refused. */
+ * Without `allow_native`, a module loading an extension module is refused.
+ * With `verbose`, the modules that stay in sys.modules are named, and why. */
 PyObject *pf_glue_run_dump(char **modules, int module_count, char **blocks, int block_count,
-                           char **paths, int path_count, int allow_native);
+                           char **paths, int path_count, int allow_native, int verbose);
 
 /* Runs python/restore.py's restore() in a restored image. -1 with an
  * exception set on failure. */

@@ -138,3 +138,11 @@ def test_threads_importing_at_once_share_one_reveal(program):
             "import json.decoder, effects, json.scanner\n"
             "print(all(s == (json.decoder, effects, json.scanner) for s in seen), len(seen))\n")
     same(program, code)
+
+
+def test_verbose_freeze_names_modules_that_stay_imported(tmp_path):
+    (tmp_path / "eager_path.py").write_text(MODULES["eager_path.py"])
+    result = freeze(tmp_path / "img", "-v", "eager_path", "json", cwd=tmp_path)
+    lines = [l for l in result.stderr.decode().splitlines() if "stays in sys.modules" in l]
+    assert lines == ["pyfreeze: 'eager_path' stays in sys.modules from the start: "
+                     "its import changed sys.path"]
