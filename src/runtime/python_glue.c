@@ -96,8 +96,9 @@ static PyObject *compile_embedded(const char *source, const char *path)
     return Py_CompileString(source, path, Py_file_input);
 }
 
-/* Runs an embedded script in a namespace of its own, outside sys.modules. */
-static PyObject *run_script(const char *source, const char *path)
+/* Runs an embedded script in a namespace of its own, outside sys.modules,
+ * under the module name `name`. */
+static PyObject *run_named_script(const char *source, const char *path, const char *name)
 {
     PyObject *code = compile_embedded(source, path);
     if (code == NULL)
@@ -105,7 +106,7 @@ static PyObject *run_script(const char *source, const char *path)
     PyObject *globals = PyDict_New();
     if (globals == NULL ||
         PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) < 0 ||
-        PyDict_SetItemString(globals, "__name__", PyUnicode_FromString("_pyfreeze_script")) < 0 ||
+        PyDict_SetItemString(globals, "__name__", PyUnicode_FromString(name)) < 0 ||
         PyDict_SetItemString(globals, "_pyfreeze", helpers) < 0) {
         Py_DECREF(code);
         Py_XDECREF(globals);
@@ -121,22 +122,30 @@ static PyObject *run_script(const char *source, const char *path)
     return globals;
 }
 
+static PyObject *run_script(const char *source, const char *path)
+{
+    return run_named_script(source, path, "_pyfreeze_script");
+}
+
 int pf_glue_install(void)
 {
     helpers = PyModule_Create(&helper_def);
     return helpers == NULL ? -1 : 0;
 }
 
-/* The hooks that sit inside the import system carry its file name: python3
- * leaves importlib's frames out of tracebacks and out of the frames
- * warnings blame, and it must leave these out too. */
+/* The hooks that sit inside the import system carry its file and module
+ * names: python3 leaves importlib's frames out of tracebacks and out of the
+ * frames warnings blame, debuggers skip them by module name, and they must
+ * do the same with these. */
 #define IMPORT_SYSTEM_FILE "<frozen importlib._bootstrap>"
+#define IMPORT_SYSTEM_MODULE "importlib._bootstrap"
 
 /* Runs lazy_modules.py and routes the import system through it: `pyfreeze`
  * becomes importable, and frozen modules are revealed on first import. */
 static PyObject *install_lazy_modules(void)
 {
-    PyObject *lazy = run_script(pf_source_lazy_modules, IMPORT_SYSTEM_FILE);
+    PyObject *lazy = run_named_script(pf_source_lazy_modules, IMPORT_SYSTEM_FILE,
+                                      IMPORT_SYSTEM_MODULE);
     if (lazy == NULL)
         return NULL;
     PyObject *install = PyDict_GetItemString(lazy, "install");
@@ -172,8 +181,9 @@ PyObject *pf_glue_run_dump(char **modules, int module_count, char **blocks, int 
         return NULL;
     PyObject *restore = run_script(pf_source_restore, "<pyfreeze>/restore.py");
     PyObject *lazy = restore != NULL ? install_lazy_modules() : NULL;
-    PyObject *recorder = lazy != NULL ? run_script(pf_source_import_recorder,
-                                                   IMPORT_SYSTEM_FILE) : NULL;
+    PyObject *recorder = lazy != NULL ? run_named_script(pf_source_import_recorder,
+                                                         IMPORT_SYSTEM_FILE,
+                                                         IMPORT_SYSTEM_MODULE) : NULL;
     if (recorder == NULL) {
         Py_DECREF(dump);
         Py_XDECREF(restore);

@@ -146,3 +146,16 @@ def test_verbose_freeze_names_modules_that_stay_imported(tmp_path):
     lines = [l for l in result.stderr.decode().splitlines() if "stays in sys.modules" in l]
     assert lines == ["pyfreeze: 'eager_path' stays in sys.modules from the start: "
                      "its import changed sys.path"]
+
+
+def test_debuggers_see_the_import_hooks_as_importlib(program, tmp_path):
+    # bdb and pdb skip frames by module name ('importlib*'): the image's
+    # import hooks must fall under it, as importlib's own frames do.
+    (tmp_path / "traced_module.py").write_text("VALUE = 1\n")
+    code = ("import sys\nnames = set()\n"
+            "def tracer(frame, event, arg):\n"
+            "    names.add(frame.f_globals.get('__name__'))\n"
+            "sys.settrace(tracer)\nimport traced_module\nsys.settrace(None)\n"
+            "print(sorted(n for n in names if not n.startswith('importlib')))\n")
+    image, _ = program
+    assert_same_as_stock(image, ["-c", code], cwd=tmp_path)
