@@ -32,8 +32,10 @@ _BOOTSTRAP_FILES = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstr
 
 # name -> Entry of each module the image holds and the run has not imported
 _hidden = {}
-# name -> object of every module of the image in sys.modules: there from
-# the start, or revealed since
+# name -> object of every module of the image no longer hidden: in
+# sys.modules from the start, revealed, or loaded from source instead (the
+# frozen object then no longer being in sys.modules, the hidden modules
+# that used it cannot be revealed)
 _known = {}
 # the meta path at the dump, the finders on it besides python3's own (the
 # built-in and frozen ones find what they found then: the binary is the
@@ -139,8 +141,11 @@ def _load_unlocked(spec):
         if plan is not None:
             _replay(plan, spec.name)
             return sys.modules[spec.name]
-        # Loaded from its source this time: the frozen one is out of date.
-        _hidden.pop(spec.name, None)
+        # Loaded from its source this time: the frozen one is out of date,
+        # and so is every hidden module that used it.
+        entry = _hidden.pop(spec.name, None)
+        if entry is not None:
+            _known[spec.name] = entry.module
     return _original_load_unlocked(spec)
 
 

@@ -159,3 +159,14 @@ def test_debuggers_see_the_import_hooks_as_importlib(program, tmp_path):
             "print(sorted(n for n in names if not n.startswith('importlib')))\n")
     image, _ = program
     assert_same_as_stock(image, ["-c", code], cwd=tmp_path)
+
+
+def test_a_module_loaded_from_source_is_the_one_its_users_get(program):
+    # effects loads from source (its atexit is replaced meanwhile); then
+    # user_of_effects, which imports effects, must bind that one, as in
+    # python3, and so cannot be the frozen copy.
+    code = ("import sys, types, atexit\n"
+            "fake = types.ModuleType('atexit'); fake.register = lambda f, *a: print('fake register')\n"
+            "sys.modules['atexit'] = fake\nimport effects\nsys.modules['atexit'] = atexit\n"
+            "import user_of_effects\nprint(user_of_effects.effects is sys.modules['effects'])\n")
+    same(program, code)
