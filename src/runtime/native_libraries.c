@@ -5,9 +5,11 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <link.h>
 #include <malloc.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/personality.h>
 #include <sys/stat.h>
@@ -115,5 +117,39 @@ const char *pf_native_load(void)
     const struct pf_saved_range *saved = (const struct pf_saved_range *)(uintptr_t)pf_info.saved_ranges;
     for (uint32_t i = 0; i < pf_info.saved_range_count; i++)
         memcpy((void *)(uintptr_t)saved[i].target, (const void *)(uintptr_t)saved[i].saved, saved[i].size);
+    return NULL;
+}
+
+static int holds_library(const char *file_name_start)
+{
+    for (uint32_t i = 0; i < pf_info.library_count; i++) {
+        const char *slash = strrchr(library_path(&libraries()[i]), '/');
+        if (slash != NULL && strncmp(slash + 1, file_name_start, strlen(file_name_start)) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int is_set(const char *name)
+{
+    const char *value = getenv(name);
+    return value != NULL && value[0] != '\0';
+}
+
+const char *pf_native_configuration_differs(void)
+{
+    if (!holds_library("readline."))
+        return NULL;
+    const char *term = getenv("TERM");
+    if (term != NULL && term[0] != '\0' && strcmp(term, "dumb") != 0)
+        return "readline was initialised for no terminal type, and TERM is set";
+    if (is_set("INPUTRC"))
+        return "readline was initialised without INPUTRC";
+    const char *home = getenv("HOME");
+    char inputrc[PATH_MAX];
+    struct stat status;
+    if (home != NULL && snprintf(inputrc, sizeof inputrc, "%s/.inputrc", home) < (int)sizeof inputrc &&
+        stat(inputrc, &status) == 0)
+        return "readline was initialised without a ~/.inputrc";
     return NULL;
 }

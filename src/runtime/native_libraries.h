@@ -16,4 +16,10 @@ const char *pf_native_fix_layout(char **argv);
  * changed on disk, cannot be loaded, or lands elsewhere. */
 const char *pf_native_load(void);
 
+/* Returns a reason for a cold start when a frozen library was initialised
+ * from settings this run gives other values: readline reads the terminal
+ * type and the user's inputrc when it is imported, and the dump had neither
+ * (no TERM, no INPUTRC, a home without .inputrc). */
+const char *pf_native_configuration_differs(void);
+
 #endif

@@ -210,6 +210,9 @@ int pf_restore_main(int argc, char **argv)
         pf_cold_reexec(argv, saved_environ, stale);
     if (recreate_pthread_keys(pf_info.pthread_keys) < 0)
         pf_cold_reexec(argv, saved_environ, "pthread keys of the frozen heap are taken");
+    const char *configured = pf_native_configuration_differs();
+    if (configured != NULL)
+        pf_cold_reexec(argv, saved_environ, configured);
     const char *unloaded = pf_info.library_count > 0 ? pf_native_load() : NULL;
     if (unloaded != NULL)
         pf_cold_reexec(argv, saved_environ, unloaded);

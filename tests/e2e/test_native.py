@@ -170,3 +170,17 @@ def test_inherited_ignore_with_native_image(native_image):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
     assert_same_as_stock(native_image, args, preexec_fn=ignore)
+
+
+def test_readline_frozen_for_another_terminal_starts_cold(tmp_path):
+    # readline reads TERM, INPUTRC and ~/.inputrc when imported; the dump
+    # had none of them, so a run that has them must not use the frozen one.
+    image = tmp_path / "img"
+    freeze(image, "readline")
+    home = tmp_path / "home"
+    home.mkdir()
+    assert runs_warm(image, ["-c", "import readline"], env=clean_env(HOME=str(home), TERM="dumb"))
+    assert not runs_warm(image, ["-c", "pass"], env=clean_env(HOME=str(home), TERM="xterm"))
+    assert not runs_warm(image, ["-c", "pass"], env=clean_env(HOME=str(home), INPUTRC="/dev/null"))
+    (home / ".inputrc").write_text("set bell-style none\n")
+    assert not runs_warm(image, ["-c", "pass"], env=clean_env(HOME=str(home)))
