@@ -23,14 +23,22 @@ def _describe(exc):
 
 def _print_traceback(exc):
     """The traceback from the user's code on, without this driver's frame
-    or the import system's; nothing when the user's code has no frame in
-    it (the one-line error that follows says it all)."""
+    or the import system's (python3 leaves those out too); nothing when the
+    user's code has no frame in it (the one-line error that follows says
+    it all)."""
     import traceback
+    kept = []
     tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
-    while tb is not None and tb.tb_frame.f_code.co_filename.startswith("<frozen importlib."):
+    while tb is not None:
+        if not tb.tb_frame.f_code.co_filename.startswith("<frozen importlib."):
+            kept.append(tb)
         tb = tb.tb_next
-    if tb is not None:
-        traceback.print_exception(type(exc), exc, tb)
+    if not kept:
+        return
+    for earlier, later in zip(kept, kept[1:]):
+        earlier.tb_next = later
+    kept[-1].tb_next = None
+    traceback.print_exception(type(exc), exc, kept[0])
 
 
 def _native_modules():

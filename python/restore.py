@@ -172,6 +172,9 @@ def _run_after_restore(state):
 
 
 def restore(inherited_ignored, state):
+    # The frozen objects stay out of the collector's sight (no collection
+    # walks the image's pages) until the program looks at all objects.
+    _pyfreeze.watch_gc(state["lazy"].frozen_module("gc"))
     config = _pyfreeze.config()
     _fresh_main_module()
     _reload_environ()
@@ -231,11 +234,9 @@ def teardown_reason(state):
         return "the frozen heap holds objects with finalizers"
     if sys.warnoptions:
         return "-W options could show warnings raised during teardown"
-    # Not imported: that would reveal them to the program's atexit code.
-    gc = state["lazy"].frozen_module("gc")
     import _weakref
     streams = _std_streams()
-    for obj in gc.get_objects():
+    for obj in _pyfreeze.objects_in_sight():
         if _object_needs_teardown(obj, streams, _weakref.ref):
             return f"a {type(obj).__qualname__} object needs finalizing"
     finalize = getattr(state["lazy"].frozen_module("weakref"), "finalize", None)

@@ -5,6 +5,8 @@
 #include <internal/pycore_runtime.h>
 
 #include "fast_exit.h"
+
+#include "frozen_gc.h"
 #include "python_glue.h"
 
 #include <stdio.h>
@@ -90,7 +92,8 @@ int __wrap_Py_FinalizeEx(void)
     int status = flush_std_streams();
 
     const char *reason = _PyRuntime.nexitfuncs > 0 ? "Py_AtExit() functions are registered"
-                                                   : pf_glue_teardown_reason();
+                         : pf_gc_unfrozen() ? "the program brought the frozen heap into the collector's sight"
+                                            : pf_glue_teardown_reason();
     if (reason != NULL) {
         if (debug_enabled)
             fprintf(stderr, "pyfreeze: full teardown at exit: %s\n", reason);

@@ -6,6 +6,7 @@
 
 #include "cpython311.h"
 #include "embedded_python.h"
+#include "frozen_gc.h"
 
 #include <stdlib.h>
 
@@ -79,7 +80,26 @@ static PyObject *helper_pyfreeze_source(PyObject *self, PyObject *unused)
     return PyUnicode_FromString(pf_source_pyfreeze);
 }
 
+static PyObject *helper_watch_gc(PyObject *self, PyObject *gc)
+{
+    (void)self;
+    if (pf_gc_unfreeze_on_first_look(gc) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *helper_objects_in_sight(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return pf_gc_objects_in_sight();
+}
+
 static PyMethodDef helper_methods[] = {
+    {"watch_gc", helper_watch_gc, METH_O,
+     "Make the gc module unfreeze the heap when a program looks at all objects."},
+    {"objects_in_sight", helper_objects_in_sight, METH_NOARGS,
+     "gc.get_objects() without unfreezing the heap."},
     {"pyfreeze_source", helper_pyfreeze_source, METH_NOARGS, "The source of the pyfreeze module."},
     {"environ", helper_environ, METH_NOARGS, "The process environment as bytes."},
     {"config", helper_config, METH_NOARGS, "The parts of this run's PyConfig the restore needs."},

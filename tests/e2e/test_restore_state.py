@@ -305,3 +305,19 @@ def test_stdlib_caches_follow_the_run(tmp_path):
             "zoneinfo.TZPATH, platform.uname() == platform.uname())")
     assert_same_as_stock(image, ["-c", code], env=env, cwd=tmp_path)
     assert runs_warm(image, ["-c", "import caches"], env=env, cwd=tmp_path)
+
+
+def test_collector_sees_frozen_objects_when_asked(cgi_image):
+    # trace finds a method's class through gc.get_referrers(); frozen
+    # objects must be in the collector's view as python3's are.
+    code = ("import gc, json; before = gc.get_freeze_count(); "
+            "print(before, len([f for f in gc.get_referrers(json.JSONEncoder.encode.__code__) "
+            "if callable(f)]), gc.get_freeze_count(), gc.collect.__self__.__name__)")
+    assert_same_as_stock(cgi_image, ["-c", code])
+    # trace's own steps from a code object to its class
+    code = ("import gc, json\n"
+            "funcs = [f for f in gc.get_referrers(json.JSONEncoder.encode.__code__) if callable(f)]\n"
+            "dicts = [d for d in gc.get_referrers(funcs[0]) if isinstance(d, dict)]\n"
+            "print([c.__name__ for c in gc.get_referrers(dicts[0]) if hasattr(c, '__bases__')])\n")
+    result = assert_same_as_stock(cgi_image, ["-c", code])
+    assert result[1] == "['JSONEncoder']\n"

@@ -1,0 +1,99 @@
+#include "frozen_gc.h"
+
+#include <Python.h>
+
+static const char *const watched[] = {
+    "collect", "get_objects", "get_referrers", "get_freeze_count", "freeze", "unfreeze",
+};
+#define WATCHED_COUNT (sizeof watched / sizeof *watched)
+
+static PyObject *originals[WATCHED_COUNT];
+static PyMethodDef definitions[WATCHED_COUNT];
+static int unfrozen;
+
+static int unfreeze_once(void)
+{
+    if (unfrozen)
+        return 0;
+    unfrozen = 1;
+    PyObject *result = PyObject_CallNoArgs(originals[5]);
+    if (result == NULL)
+        return -1;
+    Py_DECREF(result);
+    return 0;
+}
+
+static PyObject *call_original(size_t index, PyObject *args, PyObject *kwargs)
+{
+    if (unfreeze_once() < 0)
+        return NULL;
+    return PyObject_Call(originals[index], args, kwargs);
+}
+
+#define TRAMPOLINE(index)                                                                  \
+    static PyObject *trampoline_##index(PyObject *self, PyObject *args, PyObject *kwargs) \
+    {                                                                                      \
+        (void)self;                                                                        \
+        return call_original(index, args, kwargs);                                         \
+    }
+TRAMPOLINE(0)
+TRAMPOLINE(1)
+TRAMPOLINE(2)
+TRAMPOLINE(3)
+TRAMPOLINE(4)
+TRAMPOLINE(5)
+
+static PyCFunctionWithKeywords const trampolines[WATCHED_COUNT] = {
+    trampoline_0, trampoline_1, trampoline_2, trampoline_3, trampoline_4, trampoline_5,
+};
+
+/* A built-in that passes for the original: same name, docstring,
+ * __module__ and __self__ (the gc module). */
+static PyObject *stand_in(PyObject *gc, size_t index, PyObject *original)
+{
+    const PyMethodDef *own = PyCFunction_Check(original) ? ((PyCFunctionObject *)original)->m_ml : NULL;
+    definitions[index].ml_name = watched[index];
+    definitions[index].ml_meth = (PyCFunction)(void (*)(void))trampolines[index];
+    definitions[index].ml_flags = METH_VARARGS | METH_KEYWORDS;
+    definitions[index].ml_doc = own != NULL ? own->ml_doc : NULL;
+    PyObject *module_name = PyModule_GetNameObject(gc);
+    if (module_name == NULL)
+        return NULL;
+    PyObject *function = PyCFunction_NewEx(&definitions[index], gc, module_name);
+    Py_DECREF(module_name);
+    return function;
+}
+
+int pf_gc_unfreeze_on_first_look(PyObject *gc)
+{
+    unfrozen = 0;
+    int rc = 0;
+    for (size_t i = 0; i < WATCHED_COUNT && rc == 0; i++) {
+        if (originals[i] == NULL) {
+            originals[i] = PyObject_GetAttrString(gc, watched[i]);
+            if (originals[i] == NULL) {
+                rc = -1;
+                break;
+            }
+        }
+        PyObject *function = stand_in(gc, i, originals[i]);
+        if (function == NULL || PyObject_SetAttrString(gc, watched[i], function) < 0)
+            rc = -1;
+        Py_XDECREF(function);
+    }
+    return rc;
+}
+
+PyObject *pf_gc_objects_in_sight(void)
+{
+    if (originals[1] == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "gc is not watched");
+        return NULL;
+    }
+    return PyObject_CallNoArgs(originals[1]);
+}
+
+int pf_gc_unfrozen(void)
+{
+    return unfrozen;
+}

@@ -1,0 +1,24 @@
+/* The collector and the frozen heap.  The dump hands the frozen objects to
+ * the permanent generation (gc.freeze), so collections never walk the
+ * image's pages and an exit can tell new objects from frozen ones.  A
+ * program that looks at the collector's view of all objects must still see
+ * python3's: the gc functions that expose it unfreeze the heap first. */
+#ifndef PYFREEZE_FROZEN_GC_H
+#define PYFREEZE_FROZEN_GC_H
+
+#include <Python.h>
+
+/* Replaces collect, get_objects, get_referrers, get_freeze_count, freeze
+ * and unfreeze of the module `gc` with built-ins of the same names that
+ * move the frozen objects back into sight, once, then do what the
+ * originals do.  -1 with an exception set. */
+int pf_gc_unfreeze_on_first_look(PyObject *gc);
+
+/* The original gc.get_objects(): while the heap stays frozen, the objects
+ * made since the restore. */
+PyObject *pf_gc_objects_in_sight(void);
+
+/* Whether the program made the frozen objects visible to the collector. */
+int pf_gc_unfrozen(void);
+
+#endif
