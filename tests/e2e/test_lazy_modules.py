@@ -3,7 +3,7 @@ importing one then does what importing it does in python3."""
 
 import pytest
 
-from conftest import STOCK, assert_same_as_stock, freeze, outcome, run, runs_warm
+from conftest import STOCK, assert_same_as_stock, clean_env, freeze, outcome, run, runs_warm
 
 MODULES = {
     # adds a warnings filter and an atexit callback, and warns, at import
@@ -170,3 +170,13 @@ def test_a_module_loaded_from_source_is_the_one_its_users_get(program):
             "sys.modules['atexit'] = fake\nimport effects\nsys.modules['atexit'] = atexit\n"
             "import user_of_effects\nprint(user_of_effects.effects is sys.modules['effects'])\n")
     same(program, code)
+
+
+def test_cold_start_has_python3s_modules_and_pyfreeze(program):
+    image, directory = program
+    env = dict(clean_env(), PYFREEZE_COLD="1")
+    code = "import sys; print(sorted(sys.modules))"
+    assert outcome(image, ["-c", code], env=env, cwd=directory) == \
+        outcome(STOCK, ["-c", code], env=env, cwd=directory)
+    result = run([image, "-c", "import pyfreeze; print(pyfreeze.frozen())"], env=env, cwd=directory)
+    assert result.stdout == b"False\n", result.stderr
