@@ -23,18 +23,22 @@ static int unfreeze_once(void)
     return 0;
 }
 
-static PyObject *call_original(size_t index, PyObject *args, PyObject *kwargs)
+/* Vectorcall all the way: a tuple or dict made for the call would be one
+ * more object in gc.get_objects(). */
+static PyObject *call_original(size_t index, PyObject *const *args, Py_ssize_t count,
+                               PyObject *keywords)
 {
     if (unfreeze_once() < 0)
         return NULL;
-    return PyObject_Call(originals[index], args, kwargs);
+    return PyObject_Vectorcall(originals[index], args, (size_t)count, keywords);
 }
 
-#define TRAMPOLINE(index)                                                                  \
-    static PyObject *trampoline_##index(PyObject *self, PyObject *args, PyObject *kwargs) \
-    {                                                                                      \
-        (void)self;                                                                        \
-        return call_original(index, args, kwargs);                                         \
+#define TRAMPOLINE(index)                                                             \
+    static PyObject *trampoline_##index(PyObject *self, PyObject *const *args,        \
+                                        Py_ssize_t count, PyObject *keywords)         \
+    {                                                                                 \
+        (void)self;                                                                   \
+        return call_original(index, args, count, keywords);                           \
     }
 TRAMPOLINE(0)
 TRAMPOLINE(1)
@@ -43,7 +47,7 @@ TRAMPOLINE(3)
 TRAMPOLINE(4)
 TRAMPOLINE(5)
 
-static PyCFunctionWithKeywords const trampolines[WATCHED_COUNT] = {
+static _PyCFunctionFastWithKeywords const trampolines[WATCHED_COUNT] = {
     trampoline_0, trampoline_1, trampoline_2, trampoline_3, trampoline_4, trampoline_5,
 };
 
@@ -54,7 +58,7 @@ static PyObject *stand_in(PyObject *gc, size_t index, PyObject *original)
     const PyMethodDef *own = PyCFunction_Check(original) ? ((PyCFunctionObject *)original)->m_ml : NULL;
     definitions[index].ml_name = watched[index];
     definitions[index].ml_meth = (PyCFunction)(void (*)(void))trampolines[index];
-    definitions[index].ml_flags = METH_VARARGS | METH_KEYWORDS;
+    definitions[index].ml_flags = METH_FASTCALL | METH_KEYWORDS;
     definitions[index].ml_doc = own != NULL ? own->ml_doc : NULL;
     PyObject *module_name = PyModule_GetNameObject(gc);
     if (module_name == NULL)
