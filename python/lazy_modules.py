@@ -132,9 +132,12 @@ def _same_parent_path(name, path):
 # --- revealing ---------------------------------------------------------------
 
 def _load_unlocked(spec):
+    # An import found the module missing; _load() (pydoc.importfile) wants
+    # a new module whatever sys.modules holds.
+    importing = sys._getframe(1).f_code.co_name == "_find_and_load_unlocked"
     with _lock:
         present = sys.modules.get(spec.name)
-        if present is not None and present is _known.get(spec.name):
+        if importing and present is not None and present is _known.get(spec.name):
             # Revealed by another thread's import while this one waited.
             return present
         plan = _plan(spec)

@@ -180,3 +180,12 @@ def test_cold_start_has_python3s_modules_and_pyfreeze(program):
         outcome(STOCK, ["-c", code], env=env, cwd=directory)
     result = run([image, "-c", "import pyfreeze; print(pyfreeze.frozen())"], env=env, cwd=directory)
     assert result.stdout == b"False\n", result.stderr
+
+
+def test_loading_a_revealed_module_again_makes_a_new_one(program):
+    # pydoc.importfile() and the load_module() shim call importlib's _load()
+    # for a module that is already in sys.modules: a new module each time.
+    code = ("import importlib, importlib.util, json.decoder\n"
+            "again = importlib._bootstrap._load(importlib.util.find_spec('json.decoder'))\n"
+            "print(again is json.decoder, again.__name__)\n")
+    same(program, code)
