@@ -164,7 +164,6 @@ def run(modules, blocks, search_paths, restore_state, allow_native, lazy, record
     recording.settle(keep)
     lazy.hide(recording, keep)
     restore_state["lazy"] = lazy
-    restore_state["eager_modules"] = recording.eager
     if verbose:
         for name, why in sorted(recording.eager.items()):
             print(f"pyfreeze: '{name}' stays in sys.modules from the start: {why}", file=sys.stderr)

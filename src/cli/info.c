@@ -177,7 +177,7 @@ static void print_text(const char *path, const struct image_facts *facts)
     printf("\nsearch paths:      ");
     print_list(facts, "path", 0);
     printf("\nhash seed:         %llu\n", (unsigned long long)info->hash_seed);
-    printf("sys.modules:       %u entries frozen\n", info->module_count);
+    printf("modules in heap:   %u (imported as python3 imports them)\n", info->module_count);
     printf("native libraries:  ");
     print_list(facts, "library", 0);
     printf(facts->info->library_count > 0 ? "\naddress layout:    fixed (ASLR off for the image, on for "
