@@ -292,7 +292,7 @@ def _replay(events, requested):
                     started.remove(name)
                 _finish(entry)
             else:
-                _apply(kind, payload, importer if name == requested else None)
+                _apply(kind, payload, importer, name == requested)
     except BaseException:
         # As in python3: the modules whose code was running leave
         # sys.modules, the ones not reached yet stay hidden.
@@ -328,12 +328,12 @@ def _importer_frame():
     return frame
 
 
-def _apply(kind, payload, importer):
+def _apply(kind, payload, importer, requested):
     if kind == "extra":
         name, module = payload
         sys.modules.setdefault(name, module)
     elif kind == "warning":
-        _warn(payload, importer)
+        _warn(payload, importer, requested)
     elif kind == "filter":
         _add_filter(_current_filters(), *payload)
         _warnings._filters_mutated()
@@ -358,11 +358,14 @@ def _current_filters():
     return warnings.filters if warnings is not None else _warnings.filters
 
 
-def _warning_site(payload, importer):
-    """(filename, lineno, module, registry) a warning is issued against:
-    the program's import statement when the warning blamed the importer."""
+def _warning_site(payload, importer, requested):
+    """(filename, lineno, module, registry) a warning is issued against.
+    A warning that blamed the importing line blames the program's import
+    statement for the module it asked for, and for a module that pyfreeze
+    itself imported at the freeze (no importing line of a frozen module to
+    blame); otherwise the frozen module's line that imported it."""
     message, relative, filename, lineno, module, registry = payload
-    if relative and (importer is not None or filename is None):
+    if relative and (requested or filename is None):
         if importer is None:
             return "sys", 1, "sys", sys.__dict__.setdefault("__warningregistry__", {})
         globals_ = importer.f_globals
@@ -372,8 +375,8 @@ def _warning_site(payload, importer):
     return filename, lineno, module, registry
 
 
-def _warn(payload, importer):
-    filename, lineno, module, registry = _warning_site(payload, importer)
+def _warn(payload, importer, requested):
+    filename, lineno, module, registry = _warning_site(payload, importer, requested)
     message = payload[0]
     _warnings.warn_explicit(message, type(message), filename, lineno, module, registry)
 
@@ -381,15 +384,13 @@ def _warn(payload, importer):
 def _some_warning_raises(events, requested):
     """Would this run's filters turn a replayed warning into an exception?"""
     filters = list(_current_filters())
-    importer = None
+    importer = _importer_frame()
     for seq in events:
         kind, name, payload = _events[seq]
         if kind == "filter":
             _add_filter(filters, *payload)
         elif kind == "warning":
-            if importer is None and name == requested:
-                importer = _importer_frame()
-            site = _warning_site(payload, importer if name == requested else None)
+            site = _warning_site(payload, importer, name == requested)
             if _action(filters, payload[0], site[2], site[1]) == "error":
                 return True
     return False
