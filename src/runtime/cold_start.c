@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "cold_start.h"
 
+#include "debug_report.h"
 #include "image_info.h"
 #include "malloc_family.h"
 #include "python_glue.h"
@@ -20,16 +21,9 @@
 
 extern char **environ;
 
-int pf_debug_enabled(void)
-{
-    const char *value = getenv(PF_DEBUG_ENV);
-    return value != NULL && *value != '\0' && strcmp(value, "0") != 0;
-}
-
 void pf_cold_reexec(char **argv, char **saved_environ, const char *reason)
 {
-    if (pf_debug_enabled())
-        fprintf(stderr, "pyfreeze: cold start: %s\n", reason);
+    pf_debug("cold start: %s", reason);
     size_t count = 0;
     while (saved_environ[count] != NULL)
         count++;

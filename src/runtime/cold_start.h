@@ -5,11 +5,6 @@
  * removed again before Python reads the environment.  Users may set it to
  * force one. */
 #define PF_COLD_ENV "PYFREEZE_COLD"
-#define PF_DEBUG_ENV "PYFREEZE_DEBUG"
-
-/* Whether PYFREEZE_DEBUG asks images to say what they decide. */
-int pf_debug_enabled(void);
-
 /* Starts the interpreter the image carries from scratch, as a pristine
  * runtime would, with the image's blocked names applied.
  * Returns the exit status. */

@@ -6,18 +6,17 @@
 
 #include "fast_exit.h"
 
+#include "debug_report.h"
 #include "frozen_gc.h"
 #include "python_glue.h"
 
 #include <stdio.h>
 
 static int armed;
-static int debug_enabled;
 
-void pf_fast_exit_arm(int debug)
+void pf_fast_exit_arm(void)
 {
     armed = 1;
-    debug_enabled = debug;
 }
 
 /* The runtime is linked with --wrap=Py_FinalizeEx: Py_RunMain's call
@@ -95,12 +94,10 @@ int __wrap_Py_FinalizeEx(void)
                          : pf_gc_unfrozen() ? "the program brought the frozen heap into the collector's sight"
                                             : pf_glue_teardown_reason();
     if (reason != NULL) {
-        if (debug_enabled)
-            fprintf(stderr, "pyfreeze: full teardown at exit: %s\n", reason);
+        pf_debug("full teardown at exit: %s", reason);
         int rest = __real_Py_FinalizeEx();
         return rest < 0 ? rest : status;
     }
-    if (debug_enabled)
-        fputs("pyfreeze: fast exit\n", stderr);
+    pf_debug("fast exit");
     return status;
 }

@@ -7,8 +7,8 @@
 #ifndef PYFREEZE_FAST_EXIT_H
 #define PYFREEZE_FAST_EXIT_H
 
-/* Makes the next Py_FinalizeEx() (the one Py_RunMain() makes) fast.
- * `debug`: report the decision on stderr. */
-void pf_fast_exit_arm(int debug);
+/* Makes the next Py_FinalizeEx() (the one Py_RunMain() makes) fast; the
+ * decision is reported under PYFREEZE_DEBUG. */
+void pf_fast_exit_arm(void);
 
 #endif

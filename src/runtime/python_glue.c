@@ -5,6 +5,7 @@
 #include "python_glue.h"
 
 #include "cpython311.h"
+#include "debug_report.h"
 #include "embedded_python.h"
 #include "frozen_gc.h"
 
@@ -95,7 +96,26 @@ static PyObject *helper_objects_in_sight(PyObject *self, PyObject *unused)
     return pf_gc_objects_in_sight();
 }
 
+static PyObject *helper_debug(PyObject *self, PyObject *text)
+{
+    (void)self;
+    const char *line = PyUnicode_AsUTF8(text);
+    if (line == NULL)
+        return NULL;
+    pf_debug("%s", line);
+    Py_RETURN_NONE;
+}
+
+static PyObject *helper_debug_enabled(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return PyBool_FromLong(pf_debug_enabled());
+}
+
 static PyMethodDef helper_methods[] = {
+    {"debug", helper_debug, METH_O, "Report a decision where PYFREEZE_DEBUG says."},
+    {"debug_enabled", helper_debug_enabled, METH_NOARGS, "Whether PYFREEZE_DEBUG is set."},
     {"watch_gc", helper_watch_gc, METH_O,
      "Make the gc module unfreeze the heap when a program looks at all objects."},
     {"objects_in_sight", helper_objects_in_sight, METH_NOARGS,

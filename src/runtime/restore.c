@@ -3,6 +3,7 @@
 
 #include "cold_start.h"
 #include "cpython311.h"
+#include "debug_report.h"
 #include "fast_exit.h"
 #include "image_info.h"
 #include "native_libraries.h"
@@ -251,6 +252,7 @@ int pf_restore_main(int argc, char **argv)
         return 1;
     }
     PyConfig_Clear(&config);
-    pf_fast_exit_arm(pf_debug_enabled());
+    pf_debug("warm start");
+    pf_fast_exit_arm();
     return Py_RunMain();
 }
