@@ -167,6 +167,7 @@ def run(modules, blocks, search_paths, restore_state, allow_native, lazy, record
     if verbose:
         for name, why in sorted(recording.eager.items()):
             print(f"pyfreeze: '{name}' stays in sys.modules from the start: {why}", file=sys.stderr)
+    del recording
     gc.collect()
     gc.freeze()
     return None

@@ -101,6 +101,11 @@ class Recording:
                 del filters[index]
                 break
         _warnings._filters_mutated()
+        # The snapshots hold the standard streams, a copy of builtins with
+        # these hooks in it, and of the builder's environment: nothing of
+        # that may stay in the frozen heap.
+        self._state = self._modules = self._filters = self._dispatch = None
+        self._meta_path = self._path_hooks = None
 
     def _owner(self):
         return self._stack[-1] if self._stack else None

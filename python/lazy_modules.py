@@ -21,6 +21,7 @@
 import sys
 import _thread
 import _warnings
+import _weakref
 
 _bootstrap = sys.modules["_frozen_importlib"]
 _original_find_spec = _bootstrap._find_spec
@@ -32,10 +33,11 @@ _BOOTSTRAP_FILES = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstr
 
 # name -> Entry of each module the image holds and the run has not imported
 _hidden = {}
-# name -> object of every module of the image no longer hidden: in
+# name -> weak reference to every module of the image no longer hidden: in
 # sys.modules from the start, revealed, or loaded from source instead (the
 # frozen object then no longer being in sys.modules, the hidden modules
-# that used it cannot be revealed)
+# that used it cannot be revealed).  Weak, so that at exit modules die
+# when python3's would.
 _known = {}
 # the meta path at the dump, the finders on it besides python3's own (the
 # built-in and frozen ones find what they found then: the binary is the
@@ -137,7 +139,7 @@ def _load_unlocked(spec):
     importing = sys._getframe(1).f_code.co_name == "_find_and_load_unlocked"
     with _lock:
         present = sys.modules.get(spec.name)
-        if importing and present is not None and present is _known.get(spec.name):
+        if importing and present is not None and present is _known_module(spec.name):
             # Revealed by another thread's import while this one waited.
             return present
         plan = _plan(spec)
@@ -148,7 +150,7 @@ def _load_unlocked(spec):
         # and so is every hidden module that used it.
         entry = _hidden.pop(spec.name, None)
         if entry is not None:
-            _known[spec.name] = entry.module
+            _known[spec.name] = _weakref.ref(entry.module)
     return _original_load_unlocked(spec)
 
 
@@ -165,7 +167,7 @@ def _plan(spec):
         if name != spec.name and not _still_resolves(name, directories):
             return None
     for name in _used_known(names):
-        if sys.modules.get(name) is not _known[name]:
+        if sys.modules.get(name) is not _known_module(name):
             return None
     events = sorted(seq for name in names for seq in _hidden[name].events)
     if _some_warning_raises(events, spec.name):
@@ -188,6 +190,11 @@ def _closure(name):
         if parent:
             pending.append(parent)
     return found
+
+
+def _known_module(name):
+    ref = _known.get(name)
+    return ref() if ref is not None else None
 
 
 def _used_known(names):
@@ -285,7 +292,7 @@ def _replay(events, requested):
                 if name != requested:
                     sys.audit("import", name, None, sys.path, sys.meta_path, sys.path_hooks)
                 sys.modules[name] = entry.module
-                _known[name] = entry.module
+                _known[name] = _weakref.ref(entry.module)
                 started.append(name)
             elif kind == "end":
                 if name in started:
@@ -469,7 +476,8 @@ def hide(recording, keep):
         if parent_module is not None and getattr(parent_module, child, None) is entry.module:
             delattr(parent_module, child)
             entry.sets_parent_attribute = True
-    _known.update(sys.modules)
+    _known.update((name, _weakref.ref(module)) for name, module in sys.modules.items()
+                  if module is not None)
     external = _bootstrap._bootstrap_external
     _FILE_LOADERS.update((external.SourceFileLoader, external.SourcelessFileLoader,
                           external.ExtensionFileLoader))

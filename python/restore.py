@@ -26,30 +26,45 @@ def _fd_is_open(fd):
     return True
 
 
-def _make_stdio(io, fd, writing, name, encoding, errors, buffered):
-    # The same construction as CPython's create_stdio().
+def _make_stdio(io, fd, writing, name, encoding, errors, buffered, frozen):
+    """This run's stream for FD, built as CPython's create_stdio() builds
+    it.  Frozen modules may hold the frozen stream (`out=sys.stdout`), as
+    they would hold python3's: the frozen text layer, and its buffer when
+    the run is buffered too, are initialised again in place."""
     if not _fd_is_open(fd):
         return None
     buffering = 0 if (writing and not buffered) else -1
-    buffer = io.open(fd, "wb" if writing else "rb", buffering, None, None, None, False)
-    raw = buffer.raw if buffering else buffer
+    raw = io.FileIO(fd, "wb" if writing else "rb", closefd=False)
     raw.name = name
+    buffer = raw
+    if buffering:
+        kind = io.BufferedWriter if writing else io.BufferedReader
+        buffer = getattr(frozen, "buffer", None)
+        if type(buffer) is not kind:
+            buffer = kind.__new__(kind)
+        # io.open()'s choice of buffer size for a descriptor
+        kind.__init__(buffer, raw, raw._blksize if raw._blksize > 1 else io.DEFAULT_BUFFER_SIZE)
     line_buffering = buffered and (raw.isatty() or fd == 2)
-    stream = io.TextIOWrapper(buffer, encoding, errors, "\n", line_buffering, not buffered)
+    stream = frozen if type(frozen) is io.TextIOWrapper else io.TextIOWrapper.__new__(io.TextIOWrapper)
+    io.TextIOWrapper.__init__(stream, buffer, encoding, errors, "\n", line_buffering, not buffered)
     stream.mode = "w" if writing else "r"
     return stream
 
 
-def _fresh_main_module():
-    # The frozen __main__ sits in the collector's permanent generation: the
-    # cycles a program builds through its globals would never be collected
-    # and their finalizers never run.  Build a new one as python3 does.
+def _renew_main_module():
+    # Frozen modules may hold __main__ (dill does `import __main__`), as
+    # they would hold python3's: keep the module, and give it the fresh
+    # namespace python3's start-up gives it, in the same order.
+    # Both may end in reference cycles the collector must see.
     import builtins
-    main = type(sys)("__main__")
-    main.__annotations__ = {}
-    main.__builtins__ = builtins
-    main.__loader__ = sys.modules["_frozen_importlib"].BuiltinImporter
-    sys.modules["__main__"] = main
+    main = sys.modules["__main__"]
+    namespace = main.__dict__
+    _pyfreeze.thaw(main)
+    _pyfreeze.thaw(namespace)
+    namespace.clear()
+    namespace.update(__name__="__main__", __doc__=None, __package__=None, __loader__=None,
+                     __spec__=None, __annotations__={}, __builtins__=builtins)
+    namespace["__loader__"] = sys.modules["_frozen_importlib"].BuiltinImporter
 
 
 def _rebuild_stdio(config):
@@ -57,9 +72,12 @@ def _rebuild_stdio(config):
     encoding = config["stdio_encoding"]
     errors = config["stdio_errors"]
     buffered = config["buffered_stdio"]
-    sys.stdin = sys.__stdin__ = _make_stdio(io, 0, False, "<stdin>", encoding, errors, buffered)
-    sys.stdout = sys.__stdout__ = _make_stdio(io, 1, True, "<stdout>", encoding, errors, buffered)
-    sys.stderr = sys.__stderr__ = _make_stdio(io, 2, True, "<stderr>", encoding, "backslashreplace", buffered)
+    sys.stdin = sys.__stdin__ = _make_stdio(io, 0, False, "<stdin>", encoding, errors, buffered,
+                                            sys.__stdin__)
+    sys.stdout = sys.__stdout__ = _make_stdio(io, 1, True, "<stdout>", encoding, errors, buffered,
+                                              sys.__stdout__)
+    sys.stderr = sys.__stderr__ = _make_stdio(io, 2, True, "<stderr>", encoding, "backslashreplace",
+                                              buffered, sys.__stderr__)
 
 
 def _reinstall_signals(inherited_ignored):
@@ -176,7 +194,7 @@ def restore(inherited_ignored, state):
     # walks the image's pages) until the program looks at all objects.
     _pyfreeze.watch_gc(state["lazy"].frozen_module("gc"))
     config = _pyfreeze.config()
-    _fresh_main_module()
+    _renew_main_module()
     _reload_environ()
     _rebuild_stdio(config)
     _reinstall_signals(inherited_ignored)

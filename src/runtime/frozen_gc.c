@@ -101,3 +101,12 @@ int pf_gc_unfrozen(void)
 {
     return unfrozen;
 }
+
+void pf_gc_thaw(PyObject *object)
+{
+    /* Tracking again puts an object in the youngest generation. */
+    if (PyObject_GC_IsTracked(object)) {
+        PyObject_GC_UnTrack(object);
+        PyObject_GC_Track(object);
+    }
+}

@@ -18,6 +18,11 @@ int pf_gc_unfreeze_on_first_look(PyObject *gc);
  * made since the restore. */
 PyObject *pf_gc_objects_in_sight(void);
 
+/* Moves one frozen object back into the collector's sight: a frozen
+ * object python3 would create at start (the __main__ namespace) may end
+ * in a reference cycle that must be collected as python3 collects it. */
+void pf_gc_thaw(PyObject *object);
+
 /* Whether the program made the frozen objects visible to the collector. */
 int pf_gc_unfrozen(void);
 

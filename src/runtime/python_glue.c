@@ -89,6 +89,13 @@ static PyObject *helper_watch_gc(PyObject *self, PyObject *gc)
     Py_RETURN_NONE;
 }
 
+static PyObject *helper_thaw(PyObject *self, PyObject *object)
+{
+    (void)self;
+    pf_gc_thaw(object);
+    Py_RETURN_NONE;
+}
+
 static PyObject *helper_objects_in_sight(PyObject *self, PyObject *unused)
 {
     (void)self;
@@ -118,6 +125,7 @@ static PyMethodDef helper_methods[] = {
     {"debug_enabled", helper_debug_enabled, METH_NOARGS, "Whether PYFREEZE_DEBUG is set."},
     {"watch_gc", helper_watch_gc, METH_O,
      "Make the gc module unfreeze the heap when a program looks at all objects."},
+    {"thaw", helper_thaw, METH_O, "Move a frozen object into the youngest generation."},
     {"objects_in_sight", helper_objects_in_sight, METH_NOARGS,
      "gc.get_objects() without unfreezing the heap."},
     {"pyfreeze_source", helper_pyfreeze_source, METH_NOARGS, "The source of the pyfreeze module."},

@@ -8,6 +8,7 @@
 #include "image_info.h"
 #include "native_libraries.h"
 #include "python_glue.h"
+#include "sys_objects.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -246,7 +247,9 @@ int pf_restore_main(int argc, char **argv)
         pf_cold_reexec(argv, saved_environ, reason);
     free(saved_environ);
 
-    if (pf_py_set_config(&config) < 0 || pf_glue_run_restore(&ignored) < 0) {
+    struct pf_sys_objects frozen_sys;
+    if (pf_sys_objects_keep(&frozen_sys) < 0 || pf_py_set_config(&config) < 0 ||
+        pf_sys_objects_reuse(&frozen_sys) < 0 || pf_glue_run_restore(&ignored) < 0) {
         PyConfig_Clear(&config);
         PyErr_Print();
         return 1;
