@@ -164,10 +164,14 @@ def run(modules, blocks, search_paths, restore_state, allow_native, lazy, record
     recording.settle(keep)
     lazy.hide(recording, keep)
     restore_state["lazy"] = lazy
+    _forget_module_files(recording.inputs, restore_state["file_stamps"])
+    restore_state["inputs_summary"] = _inputs_summary(recording.inputs)
     if verbose:
         for name, why in sorted(recording.eager.items()):
             print(f"pyfreeze: '{name}' stays in sys.modules from the start: {why}", file=sys.stderr)
+        _report_inputs(recording.inputs)
     del recording
+    _scrub_environment()
     gc.collect()
     gc.freeze()
     return None
@@ -202,3 +206,47 @@ def _count_finalizers():
             stream = getattr(stream, "buffer", None) or getattr(stream, "raw", None)
     return sum(1 for obj in gc.get_objects()
                if hasattr(type(obj), "__del__") and id(obj) not in streams)
+
+
+def _forget_module_files(inputs, stamps):
+    """Module files are not inputs of one import: an image whose module
+    files changed starts cold (their stamps say so)."""
+    files = {path for path, _, _ in stamps}
+    for read in inputs.values():
+        for key in [key for key in read if key[0] in ("file", "list", "read") and key[1] in files]:
+            del read[key]
+
+
+def _inputs_summary(inputs):
+    """The environment variables and files whose contents the imports
+    read (they are in the image, which anyone who can run it can read)."""
+    names = sorted({detail for read in inputs.values() for kind, detail in read
+                    if kind == "env"})
+    if any(kind == "environ" for read in inputs.values() for kind, _ in read):
+        names.insert(0, "*")
+    files = sorted({detail for read in inputs.values() for kind, detail in read
+                    if kind == "read"})
+    return "".join(f"env {name}\n" for name in names) + "".join(f"read {path}\n" for path in files)
+
+
+def _report_inputs(inputs):
+    summary = _inputs_summary(inputs).splitlines()
+    names = [line[4:] for line in summary if line.startswith("env ")]
+    files = [line[5:] for line in summary if line.startswith("read ")]
+    if names:
+        shown = ", ".join("the whole environment" if name == "*" else name for name in names)
+        print(f"pyfreeze: the imports read environment variables: {shown}", file=sys.stderr)
+    if files:
+        print(f"pyfreeze: the imports read files: {', '.join(files)}", file=sys.stderr)
+    for name, read in sorted(inputs.items()):
+        if read:
+            described = ", ".join(_pyfreeze.inputs.describe(kind, detail) for kind, detail in read)
+            print(f"pyfreeze: '{name}' is handed out while these are as now: {described}",
+                  file=sys.stderr)
+
+
+def _scrub_environment():
+    """The builder's environment leaves the heap: the image fills
+    os.environ with the run's.  Values no module kept are wiped first."""
+    import posix
+    _pyfreeze.scrub_environ(posix.environ)

@@ -1,14 +1,15 @@
 # Records, while the dump imports, what each module's load did, so that an
 # image can replay it when the program imports the module (lazy_modules.py).
 #
-# Per module: the modules it imported (loaded then or already loaded), and
-# the events of its load in one global order: start, end, warnings issued,
+# Per module: the modules it imported (loaded then or already loaded), what
+# it read from outside the heap (its inputs, import_inputs.py), and the
+# events of its load in one global order: start, end, warnings issued,
 # warnings filters, meta path finders and path hooks added, atexit callbacks
-# registered, copyreg reducers added, modules it put into sys.modules
-# itself.  A load that changed process-wide state an image cannot replay
-# (sys.path, sys hooks, signal handlers, builtins, the environment...)
-# makes the module "eager": it stays in sys.modules from the start, as every
-# frozen module used to.
+# registered, copyreg reducers added, environment variables set or removed,
+# sys.path entries inserted, modules it put into sys.modules itself.  A load
+# that changed process-wide state an image cannot replay (sys hooks, signal
+# handlers, builtins, the working directory...) makes the module "eager": it
+# stays in sys.modules from the start.
 
 import sys
 import builtins
@@ -18,11 +19,13 @@ import _signal
 import _warnings
 
 _bootstrap = sys.modules["_frozen_importlib"]
+_inputs = _pyfreeze.inputs
 _DRIVER_FILE = "<pyfreeze>/dump.py"
 # importlib's, and these hooks' own (the runtime compiles them under that
 # name so that tracebacks and warnings skip them as they skip importlib)
 _BOOTSTRAP_FILES = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>")
 _ALWAYS = ("always", None, Warning, None, 0)
+_UNSET = object()
 
 
 def _resolve(name, globals_, level):
@@ -46,6 +49,83 @@ def _filter_changes(old, new):
     return None
 
 
+def _insertions(old, new):
+    """[(index in NEW, item)] of the items inserted into OLD to make NEW,
+    or None when NEW is not OLD with items inserted."""
+    inserted = []
+    at = 0
+    for index, item in enumerate(new):
+        if at < len(old) and old[at] == item:
+            at += 1
+        else:
+            inserted.append((index, item))
+    return inserted if at == len(old) else None
+
+
+# sys attributes whose values are inputs of an import that reads them; the
+# objects of the second set are the run's own in an image (sys_objects.c),
+# so a module that only keeps a reference to one (an argument default, a
+# global) has read nothing.  sys.path and the standard streams stay out:
+# the import system and C code read them from sys's namespace directly
+# (the streams are the run's own too, and isatty() is noted in C).
+_WATCHED_SYS = frozenset((
+    "argv", "orig_argv", "executable", "_base_executable", "flags", "warnoptions", "_xoptions",
+    "prefix", "exec_prefix", "base_prefix", "base_exec_prefix", "platlibdir", "pycache_prefix",
+    "dont_write_bytecode", "_stdlib_dir",
+))
+_KEPT_SYS = frozenset(("argv", "orig_argv", "flags", "warnoptions", "_xoptions"))
+
+
+def _opcodes():
+    import opcode
+    names = ("STORE_NAME", "STORE_GLOBAL", "STORE_FAST", "STORE_DEREF", "STORE_ATTR",
+             "MAKE_FUNCTION", "LOAD_CONST", "LOAD_NAME", "LOAD_GLOBAL", "LOAD_FAST", "LOAD_DEREF",
+             "LOAD_ATTR", "BUILD_TUPLE", "BUILD_CONST_KEY_MAP", "EXTENDED_ARG")
+    return ({name: opcode.opmap[name] for name in names}, opcode._inline_cache_entries)
+
+
+_OP, _CACHES = _opcodes()
+_STORES = frozenset(_OP[name] for name in ("STORE_NAME", "STORE_GLOBAL", "STORE_FAST",
+                                           "STORE_DEREF", "STORE_ATTR"))
+# what may stand between a value and the MAKE_FUNCTION that makes it a
+# default: other defaults being loaded, and the tuple or dict of them
+_DEFAULTS_BUILD = frozenset(_OP[name] for name in ("LOAD_CONST", "LOAD_NAME", "LOAD_GLOBAL",
+                                                   "LOAD_FAST", "LOAD_DEREF", "LOAD_ATTR",
+                                                   "BUILD_TUPLE", "BUILD_CONST_KEY_MAP",
+                                                   "EXTENDED_ARG"))
+
+
+def _captured(frame, name):
+    """Whether the instruction FRAME runs (reading sys.NAME) only keeps the
+    value: stores it, or makes it a function's default.  Anything else (a
+    subscript, an attribute, a call with it) reads it.  (A value kept and
+    then read through the name it was kept under, while the module is
+    still being imported, is not seen.)"""
+    code = frame.f_code.co_code
+    at = frame.f_lasti
+    if at < 0 or at + 1 >= len(code):
+        return False
+    at += 2 + 2 * _CACHES[code[at]]
+    if at < len(code) and code[at] in _STORES:
+        return True
+    first = at
+    while at < len(code):
+        op = code[at]
+        if op == _OP["MAKE_FUNCTION"]:
+            return True
+        if op not in _DEFAULTS_BUILD or (op == _OP["LOAD_ATTR"] and at == first):
+            return False    # an attribute of the value itself is a read
+        at += 2 + 2 * _CACHES[op]
+    return False
+
+
+def _has_own_module(value):
+    # Classes and functions name their module; an instance's __module__ is
+    # its class's, and reading attributes of arbitrary objects could run
+    # their code.
+    return isinstance(value, type) or type(value).__name__ in ("function", "builtin_function_or_method")
+
+
 class Recording:
     def __init__(self):
         self.events = []          # seq -> (kind, name, payload)
@@ -53,8 +133,10 @@ class Recording:
         self.uses = {}            # name -> [module names it imported]
         self.first_use = {}       # name -> seq of the first event after its first use
         self.specs = {}           # name -> spec it was loaded from
+        self.locations = {}       # name -> its submodule search locations then
         self.eager = {}           # name -> why it must stay in sys.modules
         self.extras = {}          # name put in sys.modules by another module's code -> owner
+        self.inputs = {}          # name -> {(kind, detail): value read}
         self._stack = []          # names being loaded, innermost last
         self._importers = []      # the frame importing each of them
         self._active = False
@@ -63,6 +145,7 @@ class Recording:
 
     def start(self):
         self._warnings = None
+        self._watch_reads()
         self._real_import = builtins.__import__
         self._real_gcd_import = _bootstrap._gcd_import
         self._real_load = _bootstrap._load_unlocked
@@ -90,6 +173,7 @@ class Recording:
     def finish(self):
         self._checkpoint()
         self._active = False
+        self._unwatch_reads()
         _bootstrap._load_unlocked = self._real_load
         _bootstrap._gcd_import = self._real_gcd_import
         builtins.__import__ = self._real_import
@@ -105,7 +189,7 @@ class Recording:
         # these hooks in it, and of the builder's environment: nothing of
         # that may stay in the frozen heap.
         self._state = self._modules = self._filters = self._dispatch = None
-        self._meta_path = self._path_hooks = None
+        self._meta_path = self._path_hooks = self._environ = self._sys_path = None
 
     def _owner(self):
         return self._stack[-1] if self._stack else None
@@ -117,6 +201,11 @@ class Recording:
         self._checkpoint()
         self._use(self._owner(), name)
         self.specs[name] = spec
+        # A module may edit its spec while it runs (six sets
+        # submodule_search_locations to []): what a finder returns for it
+        # is what it was when the load began.
+        locations = spec.submodule_search_locations
+        self.locations[name] = None if locations is None else list(locations)
         if name not in self._stack:         # a reload inside its own load keeps both
             self.events_of.pop(name, None)  # an earlier load, failed or dropped
         self._add("start", name, None)
@@ -132,6 +221,7 @@ class Recording:
             self._stack.pop()
             self._importers.pop()
             if ok:
+                self._uses_held(name)
                 self._add("end", name, None)
             elif name not in self._stack:
                 self.events_of.pop(name, None)
@@ -185,6 +275,108 @@ class Recording:
         self._add("warning", owner, (message.message, relative, filename, message.lineno,
                                      module, registry))
 
+    # --- what imports read ----------------------------------------------------
+
+    def _watch_reads(self):
+        """Reads of os.environ and of sys go through recording classes
+        while the dump imports (swapped back afterwards: a module that kept
+        a bound method of them keeps a harmless one); C library calls are
+        noted by the runtime (import_inputs.c)."""
+        import os
+        recording = self
+
+        class RecordingEnviron(os._Environ):
+            def __getitem__(self, key):
+                recording._read_environ(self, key)
+                return super().__getitem__(key)
+
+            def __iter__(self):
+                recording._read_environ(self, None)
+                return super().__iter__()
+
+            def __len__(self):
+                recording._read_environ(self, None)
+                return super().__len__()
+
+        self._environs = [os.environ, os.environb]
+        for environ in self._environs:
+            environ.__class__ = RecordingEnviron
+        _inputs.executable = sys.executable
+        self._watch_sys()
+        _pyfreeze.inputs_record(True)
+
+    def _watch_sys(self):
+        """The watched sys attributes leave sys's namespace while the dump
+        imports, and a module __getattr__ hands them out, noting the read.
+        (sys keeps its type: importlib makes every module as type(sys).)"""
+        namespace = sys.__dict__
+        self._sys_order = list(namespace)
+        self._sys_values = {name: namespace.pop(name) for name in _WATCHED_SYS if name in namespace}
+        values = self._sys_values
+        recording = self
+        getframe = sys._getframe
+
+        def __getattr__(name):
+            try:
+                value = values[name]
+            except KeyError:
+                raise AttributeError(f"module 'sys' has no attribute '{name}'") from None
+            if recording._active:
+                frame = getframe(1)
+                if frame.f_code.co_filename not in _BOOTSTRAP_FILES and not (
+                        name in _KEPT_SYS and _captured(frame, name)):
+                    recording._read(("sys", name), _inputs.plain(value))
+            return value
+
+        namespace["__getattr__"] = __getattr__
+
+    def _unwatch_sys(self):
+        namespace = sys.__dict__
+        current = dict(namespace)
+        del current["__getattr__"]
+        current.update(self._sys_values)
+        namespace.clear()
+        for name in self._sys_order:
+            if name in current:
+                namespace[name] = current.pop(name)
+        namespace.update(current)
+        self._sys_values = self._sys_order = None
+
+    def _unwatch_reads(self):
+        import os
+        _pyfreeze.inputs_record(False)
+        self._unwatch_sys()
+        for environ in self._environs:
+            environ.__class__ = os._Environ
+        self._environs = ()
+
+    def _read_environ(self, environ, key):
+        if not self._active:
+            return
+        frame = sys._getframe(2)
+        if frame.f_code.co_filename in _BOOTSTRAP_FILES:
+            return
+        if key is None:
+            self._read(("environ", None))
+        else:
+            if isinstance(key, bytes):
+                key = key.decode("utf-8", "surrogateescape")
+            if isinstance(key, str):
+                self._read(("env", key))
+
+    def _read(self, key, value=_UNSET, owner=None):
+        owner = owner or self._owner()
+        if owner is None:
+            return
+        inputs = self.inputs.setdefault(owner, {})
+        if key not in inputs:
+            inputs[key] = _inputs.current(*key) if value is _UNSET else value
+
+    def _drain_notes(self, owner):
+        for kind, detail in _pyfreeze.inputs_drain():
+            if owner is not None:
+                self._read((kind, None if kind in ("cwd", "host", "ids") else detail), owner=owner)
+
     # --- bookkeeping ---------------------------------------------------------
 
     def _add(self, kind, name, payload):
@@ -199,6 +391,22 @@ class Recording:
         if name not in used:
             used.append(name)
         self.first_use.setdefault(name, len(self.events))
+
+    def _uses_held(self, name):
+        """Modules the namespace of NAME holds, or whose classes and
+        functions it holds: imports made from C (a mypyc-compiled module
+        imports through the C API) never pass the import hooks above."""
+        module = sys.modules.get(name)
+        namespace = getattr(module, "__dict__", None)
+        if type(namespace) is not dict:
+            return
+        for value in list(namespace.values()):
+            if type(value) is type(sys):
+                held = getattr(value, "__name__", None)
+            else:
+                held = getattr(value, "__module__", None) if _has_own_module(value) else None
+            if type(held) is str and held != name and held in sys.modules:
+                self._use(name, held)
 
     def _importer_frame(self):
         frame = sys._getframe(2)
@@ -216,14 +424,12 @@ class Recording:
             except (OSError, ValueError):
                 handlers.append(None)
         return {
-            "sys.path": list(sys.path),
             "sys hooks": (sys.excepthook, sys.displayhook, sys.breakpointhook,
                           sys.unraisablehook, sys.gettrace(), sys.getprofile()),
             "interpreter settings": (sys.getrecursionlimit(), sys.getswitchinterval(),
                                      sys.dont_write_bytecode, gc.isenabled(),
                                      gc.get_threshold(), len(gc.callbacks)),
             "standard streams": (sys.stdin, sys.stdout, sys.stderr),
-            "the environment": dict(posix.environ),
             "signal handlers": handlers,
             "builtins": dict(builtins.__dict__),
             "the working directory": posix.getcwd(),
@@ -237,6 +443,8 @@ class Recording:
         self._path_hooks = list(sys.path_hooks)
         copyreg = sys.modules.get("copyreg")
         self._dispatch = dict(copyreg.dispatch_table) if copyreg is not None else None
+        self._environ = dict(posix.environ)
+        self._sys_path = list(sys.path)
         self._state = self._process_state()
 
     def _checkpoint(self):
@@ -250,11 +458,28 @@ class Recording:
             self._list_added(owner, "path_hooks", self._path_hooks, sys.path_hooks,
                              "sys.path_hooks")
             self._reducers_added(owner)
+            self._environ_changed(owner)
+            self._path_inserted(owner)
             state = self._process_state()
             for what, value in state.items():
                 if value != self._state[what]:
                     self.eager.setdefault(owner, f"its import changed {what}")
+        self._drain_notes(owner)
         self._snapshot()
+
+    def _environ_changed(self, owner):
+        before, after = self._environ, posix.environ
+        for key in before.keys() | after.keys():
+            if before.get(key) != after.get(key):
+                self._add("environ", owner, (key, after.get(key)))
+
+    def _path_inserted(self, owner):
+        inserted = _insertions(self._sys_path, sys.path)
+        if inserted is None:
+            self.eager.setdefault(owner, "its import removed or reordered sys.path entries")
+            return
+        for index, item in inserted:
+            self._add("sys_path", owner, (index, item))
 
     def _extras(self, owner):
         for name in set(sys.modules) - self._modules:
@@ -308,6 +533,7 @@ class Recording:
         out of the process, to be replayed when they are revealed."""
         filters = self._warnings.filters
         copyreg = sys.modules.get("copyreg")
+        self.startup_effects = []
         for seq, (kind, name, payload) in enumerate(self.events):
             if kind == "extra":
                 payload[1] = sys.modules.get(payload[0])
@@ -318,6 +544,10 @@ class Recording:
                 if kind == "atexit":
                     function, args, kwargs = payload
                     self._real_register(function, *args, **kwargs)
+                elif kind in ("environ", "sys_path"):
+                    # The run's own environment and sys.path replace the
+                    # dump's: restore.py makes these changes again.
+                    self.startup_effects.append((kind, name, payload))
                 continue
             if kind in ("filter", "meta_path", "path_hooks"):
                 target = {"filter": filters, "meta_path": sys.meta_path,

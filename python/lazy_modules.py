@@ -39,15 +39,22 @@ _hidden = {}
 # that used it cannot be revealed).  Weak, so that at exit modules die
 # when python3's would.
 _known = {}
-# the meta path at the dump, the finders on it besides python3's own (the
-# built-in and frozen ones find what they found then: the binary is the
-# same), and the loaders of modules that come from files
+# frozen modules loaded from source instead: python3 never had them, so they
+# must never die either (an extension module's m_free would clear the C
+# state the module loaded from source shares with it)
+_superseded = []
+# the meta path at the dump (its finders found what they found then, and
+# are not asked again), and the loaders of modules that come from files
 _meta_path = []
-_other_finders = []
 _FILE_LOADERS = set()
 # (seq, n) -> (kind, name, payload): the recorded loads and their effects,
 # in the order they happened
 _events = {}
+# what the modules in sys.modules from the start read while they were
+# imported (name -> inputs), and the changes they made to the environment
+# and sys.path, which the run's own replace
+_startup_inputs = {}
+_startup_effects = []
 
 
 class Entry:
@@ -55,21 +62,29 @@ class Entry:
     imported while it ran and the events of its load."""
 
     __slots__ = ("name", "module", "spec", "origin", "loader", "locations",
-                 "uses", "events", "sets_parent_attribute")
+                 "uses", "events", "sets_parent_attribute", "inputs")
 
-    def __init__(self, name, module, spec, uses, events, sets_parent_attribute):
+    def __init__(self, name, module, spec, locations, uses, events, sets_parent_attribute,
+                 inputs):
         self.name = name
+        self.inputs = inputs
         self.module = module
         self.spec = spec
-        self.origin, self.loader, self.locations = spec_key(spec)
+        self.origin, self.loader, _ = spec_key(spec)
+        self.locations = locations
         self.uses = uses
         self.events = events
         self.sets_parent_attribute = sets_parent_attribute
 
 
 def spec_key(spec):
-    """What makes two specs load the same thing."""
+    """What makes two specs load the same thing.  A lazy-import framework
+    (importlib.util.LazyLoader, Mercurial's demandimport) wraps the loader
+    that python3 then runs: that one decides."""
     loader = spec.loader
+    util = sys.modules.get("importlib.util")
+    while util is not None and isinstance(loader, util.LazyLoader):
+        loader = loader.loader
     if loader is not None and not isinstance(loader, type):
         loader = type(loader)
     locations = spec.submodule_search_locations
@@ -142,37 +157,45 @@ def _load_unlocked(spec):
         if importing and present is not None and present is _known_module(spec.name):
             # Revealed by another thread's import while this one waited.
             return present
-        plan = _plan(spec)
-        if plan is not None:
-            _replay(plan, spec.name)
-            return sys.modules[spec.name]
-        # Loaded from its source this time: the frozen one is out of date,
-        # and so is every hidden module that used it.
-        entry = _hidden.pop(spec.name, None)
+        entry = _hidden.get(spec.name)
         if entry is not None:
+            events, why = _plan(spec, entry)
+            if events is not None:
+                _replay(events, spec.name)
+                return sys.modules[spec.name]
+            # Loaded from its source this time: the frozen one is out of
+            # date, and so is every hidden module that used it.
+            del _hidden[spec.name]
             _known[spec.name] = _weakref.ref(entry.module)
+            _superseded.append(entry.module)
+            _pyfreeze.debug(f"module {spec.name} runs from source: {why}")
     return _original_load_unlocked(spec)
 
 
-def _plan(spec):
-    """The hidden modules to reveal for SPEC, in load order, or None when
-    SPEC is not a hidden module or some module it used would now be
+def _plan(spec, entry):
+    """(events, None): the events of the hidden modules to reveal for SPEC,
+    in load order; or (None, why) when some module it used would now be
     another one."""
-    entry = _hidden.get(spec.name)
-    if entry is None or spec_key(spec) != (entry.origin, entry.loader, entry.locations):
-        return None
+    if spec_key(spec) != (entry.origin, entry.loader, entry.locations):
+        return None, f"python3 would load it from {spec.origin or spec.loader!r}"
     names = _closure(spec.name)
+    for name in names:
+        why = _pyfreeze.inputs.first_difference(_hidden[name].inputs)
+        if why is not None:
+            return None, why if name == spec.name else f"it used {name}, and {why}"
     directories = {}
     for name in names:
-        if name != spec.name and not _still_resolves(name, directories):
-            return None
+        why = _still_resolves(name, directories) if name != spec.name else None
+        if why is not None:
+            return None, why
     for name in _used_known(names):
         if sys.modules.get(name) is not _known_module(name):
-            return None
+            return None, f"it used {name}, which is another module now"
     events = sorted(seq for name in names for seq in _hidden[name].events)
     if _some_warning_raises(events, spec.name):
-        return None                 # python3's traceback comes from the source
-    return events
+        # python3's traceback comes from the source
+        return None, "a warning it issues is an error under this run's filters"
+    return events, None
 
 
 def _closure(name):
@@ -208,47 +231,63 @@ def _used_known(names):
 
 
 def _still_resolves(name, directories):
-    """Would python3 load the frozen file for NAME now?"""
+    """Would python3 load the frozen file for NAME now?  None when it
+    would, else why not."""
     entry = _hidden[name]
     if name in sys.modules:
-        return False
+        return f"{name} is in sys.modules already"
     parent, _, _ = name.rpartition(".")
     path = None
     if parent:
-        parent_module = frozen_module(parent)
-        path = getattr(parent_module, "__path__", None)
+        path = getattr(frozen_module(parent), "__path__", None)
         if path is None:
-            return False
-    if _found_first_in_frozen_directory(name, entry, path, directories):
-        return True
-    try:
-        spec = _find_spec(name, path)
-    except Exception:
-        return False
-    return spec is not None and spec_key(spec) == (entry.origin, entry.loader, entry.locations)
+            return f"{parent} is not a package now"
+    spec = _spec_from_new_finder(name, path, entry.loader)
+    if spec is not None:
+        if spec_key(spec) == (entry.origin, entry.loader, entry.locations):
+            return None
+        return f"{name} would come from {spec.origin or spec.loader!r}"
+    if entry.loader not in _FILE_LOADERS:
+        return None
+    if not any(finder is _bootstrap._bootstrap_external.PathFinder for finder in sys.meta_path):
+        return f"{name} would not be searched for on sys.path"
+    decided = _found_first_in_frozen_directory(name, entry, path, directories)
+    if decided is True:
+        return None
+    if decided is None:
+        spec = _bootstrap._bootstrap_external.PathFinder.find_spec(name, path)
+        if spec is not None and spec_key(spec) == (entry.origin, entry.loader, entry.locations):
+            return None
+    return f"{name} would now come from elsewhere"
+
+
+def _spec_from_new_finder(name, path, loader):
+    """The spec a meta path finder the program added would give for NAME
+    before the finder that found it at the freeze is asked, or None.
+    Finders present at the freeze found what they found then (memoized),
+    and are not called again: python3 would not call them now."""
+    standard = (_bootstrap.BuiltinImporter, _bootstrap.FrozenImporter)
+    stop = loader if loader in standard else _bootstrap._bootstrap_external.PathFinder
+    for finder in sys.meta_path:
+        if finder is stop:
+            break
+        if any(finder is frozen for frozen in _meta_path):
+            continue
+        find_spec = getattr(finder, "find_spec", None)
+        spec = find_spec(name, path) if find_spec is not None else None
+        if spec is not None:
+            return spec
+    return None
 
 
 def _found_first_in_frozen_directory(name, entry, path, directories):
     """A shortcut through PathFinder's search, for the common case: True
-    when, with the meta path as frozen, no directory searched before the
-    module's own holds anything of that name, and no directory involved
-    changed since its listing was cached.  False means: search in full."""
+    when no directory searched before the module's own holds anything of
+    that name and no directory involved changed since its listing was
+    cached; False when one does; None when this cannot tell."""
     external = _bootstrap._bootstrap_external
-    if sys.meta_path != _meta_path:
-        return False
-    if entry.loader in (_bootstrap.BuiltinImporter, _bootstrap.FrozenImporter):
-        if entry.loader not in _meta_path:
-            return False
-        # They find what they found at the dump; only a finder ahead of
-        # them could take the name.
-        ahead = _meta_path[:_meta_path.index(entry.loader)]
-        return all(finder.find_spec(name, path) is None
-                   for finder in ahead if finder in _other_finders)
-    if entry.loader not in _FILE_LOADERS or not entry.origin:
-        return False
-    for finder in _other_finders:
-        if finder.find_spec(name, path) is not None:
-            return False
+    if not entry.origin:
+        return None
     home = entry.origin.rpartition("/")[0]
     if entry.locations is not None:
         home = home.rpartition("/")[0]
@@ -262,7 +301,7 @@ def _found_first_in_frozen_directory(name, entry, path, directories):
             if finder is None:
                 continue
             if type(finder) is not external.FileFinder or not _listing_current(finder):
-                return False
+                return None
             directories[item] = finder
         if finder.path == home:
             return True
@@ -358,6 +397,39 @@ def _apply(kind, payload, importer, requested):
     elif kind == "copyreg":
         key, value = payload
         frozen_module("copyreg").dispatch_table[key] = value
+    else:
+        _apply_startup_effect(kind, payload)
+
+
+def _apply_startup_effect(kind, payload):
+    if kind == "environ":
+        key, value = payload
+        environb = frozen_module("os").environb
+        if value is None:
+            environb.pop(key, None)
+        else:
+            environb[key] = value
+    elif kind == "sys_path":
+        index, item = payload
+        sys.path.insert(index, item)
+
+
+def startup_difference():
+    """Why a module in sys.modules from the start could not be: the first
+    input of one whose import read it that this run has another value of,
+    or None."""
+    for name, inputs in _startup_inputs.items():
+        why = _pyfreeze.inputs.first_difference(inputs)
+        if why is not None:
+            return f"module {name} stays in sys.modules, and {why}"
+    return None
+
+
+def apply_startup_effects():
+    """The environment and sys.path changes of the modules in sys.modules
+    from the start, made again on this run's."""
+    for kind, name, payload in _startup_effects:
+        _apply_startup_effect(kind, payload)
 
 
 def _current_filters():
@@ -455,20 +527,25 @@ def hide(recording, keep):
             continue
         spec = recording.specs.get(name) or getattr(module, "__spec__", None)
         if spec is not None:
-            hidden[name] = (module, spec)
+            locations = recording.locations.get(name, spec.submodule_search_locations)
+            hidden[name] = (module, spec, None if locations is None else list(locations))
     # Modules pyfreeze itself loaded before the recording started come just
     # before the first module that used them.
     for seq, event in enumerate(recording.events):
         _events[seq, 0] = event
     for number, name in enumerate(hidden):
-        module, spec = hidden[name]
+        module, spec, locations = hidden[name]
         events = [(seq, 0) for seq in recording.events_of.get(name, ())]
         if not events:
             first = recording.first_use.get(name, -1)
             events = [(first, -2 * len(hidden) + 2 * number + k) for k in (0, 1)]
             _events[events[0]] = ("start", name, None)
             _events[events[1]] = ("end", name, None)
-        _hidden[name] = Entry(name, module, spec, recording.uses.get(name, ()), events, False)
+        _hidden[name] = Entry(name, module, spec, locations, recording.uses.get(name, ()), events,
+                              False, recording.inputs.get(name, {}))
+    _startup_inputs.update((name, inputs) for name, inputs in recording.inputs.items()
+                           if name in keep)
+    _startup_effects[:] = recording.startup_effects
     for name, entry in _hidden.items():
         del sys.modules[name]
         parent, _, child = name.rpartition(".")
@@ -482,6 +559,3 @@ def hide(recording, keep):
     _FILE_LOADERS.update((external.SourceFileLoader, external.SourcelessFileLoader,
                           external.ExtensionFileLoader))
     _meta_path[:] = sys.meta_path
-    _other_finders[:] = [finder for finder in sys.meta_path
-                         if finder not in (_bootstrap.BuiltinImporter, _bootstrap.FrozenImporter,
-                                           external.PathFinder)]

@@ -72,12 +72,15 @@ def _rebuild_stdio(config):
     encoding = config["stdio_encoding"]
     errors = config["stdio_errors"]
     buffered = config["buffered_stdio"]
-    sys.stdin = sys.__stdin__ = _make_stdio(io, 0, False, "<stdin>", encoding, errors, buffered,
-                                            sys.__stdin__)
-    sys.stdout = sys.__stdout__ = _make_stdio(io, 1, True, "<stdout>", encoding, errors, buffered,
-                                              sys.__stdout__)
-    sys.stderr = sys.__stderr__ = _make_stdio(io, 2, True, "<stderr>", encoding, "backslashreplace",
-                                              buffered, sys.__stderr__)
+    for fd, name, writing, errors in ((0, "stdin", False, errors), (1, "stdout", True, errors),
+                                      (2, "stderr", True, "backslashreplace")):
+        frozen = sys.__dict__[f"__{name}__"]
+        stream = _make_stdio(io, fd, writing, f"<{name}>", encoding, errors, buffered, frozen)
+        sys.__dict__[f"__{name}__"] = stream
+        # A module in sys.modules from the start may have put a wrapper of
+        # the stream in its place (colorama does): it wraps the frozen one.
+        if sys.__dict__[name] is frozen or stream is None:
+            sys.__dict__[name] = stream
 
 
 def _reinstall_signals(inherited_ignored):
@@ -194,6 +197,7 @@ def restore(inherited_ignored, state):
     # walks the image's pages) until the program looks at all objects.
     _pyfreeze.watch_gc(state["lazy"].frozen_module("gc"))
     config = _pyfreeze.config()
+    _pyfreeze.inputs.executable = sys.executable
     _renew_main_module()
     _reload_environ()
     _rebuild_stdio(config)
@@ -207,6 +211,11 @@ def restore(inherited_ignored, state):
         sys.set_int_max_str_digits(digits)
     if config["site_import"]:
         _rerun_site()
+    lazy = state["lazy"]
+    why = lazy.startup_difference()
+    if why is not None:
+        _pyfreeze.step_aside(why)
+    lazy.apply_startup_effects()
     _reseed_stdlib(state)
     _run_after_restore(state)
 

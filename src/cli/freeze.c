@@ -21,17 +21,39 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-/* The dump child's whole environment: the builder's must not leak into the
- * image (PYTHON* variables are ignored by the child's config anyway).  A
- * HOME that does not exist keeps the builder's home and user site out, and
- * spares site the password-database look-up python3 does not make when
- * HOME is set. */
-static char *const child_environment[] = {
-    "PATH=/usr/local/bin:/usr/bin:/bin",
-    "LC_CTYPE=C.UTF-8",
-    "HOME=/nonexistent",
-    NULL,
-};
+extern char **environ;
+
+/* The freeze runs with the builder's environment, changed by --env and
+ * --clean-env: it is an input of the imports like any other, recorded
+ * where a module reads it, and a module that read a variable is handed out
+ * by an image only while the run has the same value (DESIGN section 3a).
+ * No value is invented for it. */
+static char **freeze_environment(const struct pf_options *options)
+{
+    size_t count = 0;
+    for (char **entry = environ; !options->clean_env && *entry != NULL; entry++)
+        count++;
+    char **env = calloc(count + (size_t)options->env_change_count + 1, sizeof(char *));
+    if (env == NULL)
+        return NULL;
+    size_t used = 0;
+    for (size_t i = 0; i < count; i++)
+        env[used++] = environ[i];
+    for (int i = 0; i < options->env_change_count; i++) {
+        const char *change = options->env_changes[i];
+        size_t name_length = strcspn(change, "=");
+        size_t kept = 0;
+        for (size_t j = 0; j < used; j++) {
+            if (!(strncmp(env[j], change, name_length) == 0 && env[j][name_length] == '='))
+                env[kept++] = env[j];
+        }
+        used = kept;
+        if (change[name_length] == '=')
+            env[used++] = (char *)change;
+    }
+    env[used] = NULL;
+    return env;
+}
 
 struct text {
     char *bytes;
@@ -74,10 +96,37 @@ static unsigned long choose_hash_seed(const struct pf_options *options)
     return seed;
 }
 
+/* OUTPUT as os.path.abspath() makes it: what python3's start-up makes
+ * sys.executable when the image is run by that path. */
+static char *absolute_output(const char *output, const char *cwd)
+{
+    char *joined = NULL;
+    if (asprintf(&joined, "%s/%s", output[0] == '/' ? "" : cwd, output) < 0)
+        return NULL;
+    char *out = joined;         /* normalised in place: it only shrinks */
+    size_t used = 0;
+    for (char *part = strtok(joined, "/"); part != NULL; part = strtok(NULL, "/")) {
+        if (strcmp(part, ".") == 0)
+            continue;
+        if (strcmp(part, "..") == 0) {
+            while (used > 0 && out[--used] != '/')
+                ;
+            continue;
+        }
+        out[used++] = '/';
+        memmove(out + used, part, strlen(part));
+        used += strlen(part);
+    }
+    if (used == 0)
+        out[used++] = '/';
+    out[used] = '\0';
+    return out;
+}
+
 static char **child_arguments(const char *runtime_path, const struct pf_options *options,
                               unsigned long seed, char **preloads, int preload_count, struct pf_error *error)
 {
-    size_t count = 7 + (size_t)options->module_count + (size_t)options->block_count +
+    size_t count = 8 + (size_t)options->module_count + (size_t)options->block_count +
                    (size_t)options->path_count + (size_t)preload_count;
     char **argv = calloc(count, sizeof(char *));
     char cwd[PATH_MAX];
@@ -91,6 +140,9 @@ static char **child_arguments(const char *runtime_path, const struct pf_options 
              asprintf(&argv[n++], "--pyfreeze-dump") >= 0 && asprintf(&argv[n++], "%lu", seed) >= 0;
     /* The working directory first, as python3 -c puts it, then --path. */
     ok = ok && asprintf(&argv[n++], "@%s", cwd) >= 0;
+    char *executable = ok ? absolute_output(options->output, cwd) : NULL;
+    ok = executable != NULL && asprintf(&argv[n++], "%%%s", executable) >= 0;
+    free(executable);
     for (int i = 0; ok && i < options->path_count; i++)
         ok = asprintf(&argv[n++], "@%s", options->paths[i]) >= 0;
     for (int i = 0; ok && i < options->block_count; i++)
@@ -186,13 +238,14 @@ struct session {
     int library_count;
     struct pf_snapshot_range *ranges;
     size_t range_count;
+    char **environment;                 /* the freeze's, see freeze_environment */
 };
 
 static int run_child(struct session *s, const struct pf_options *options, const char *runtime_path,
                      char **argv, int no_aslr, struct pf_error *error)
 {
     pf_child_kill(&s->child);
-    if (pf_child_spawn(runtime_path, argv, child_environment, no_aslr, &s->child, error) < 0)
+    if (pf_child_spawn(runtime_path, argv, s->environment, no_aslr, &s->child, error) < 0)
         return -1;
     uint64_t state_address = s->runtime.info_address + offsetof(struct pf_image_info, state);
     if (pf_child_run_to_checkpoint(&s->child, state_address, PF_STATE_PRISTINE, options->timeout, error) < 0 ||
@@ -204,6 +257,34 @@ static int run_child(struct session *s, const struct pf_options *options, const 
     if (s->info.state != PF_STATE_CHECKPOINT)
         return pf_fail(error, PF_EXIT_INTERNAL, "the runtime stopped in unknown state %u", s->info.state);
     return 0;
+}
+
+/* What the imports read of the environment and of files ("env NAME" and
+ * "read PATH" lines in the child), as read_env= and read_file= lines of
+ * the spec: it is in the image, and `pyfreeze info` shows it. */
+static int add_inputs_to_spec(struct session *s, struct pf_error *error)
+{
+    if (s->info.inputs_size == 0)
+        return 0;
+    if (s->info.inputs_size > 64u * 1024 * 1024)
+        return pf_fail(error, PF_EXIT_INTERNAL, "the runtime reported an implausible input list");
+    char *lines = malloc(s->info.inputs_size + 1);
+    if (lines == NULL)
+        return pf_fail(error, PF_EXIT_INTERNAL, "reading the imports' inputs: out of memory");
+    if (pf_child_read(s->child.pid, s->info.inputs, lines, s->info.inputs_size, error) < 0) {
+        free(lines);
+        return -1;
+    }
+    lines[s->info.inputs_size] = '\0';
+    int ok = 1;
+    for (char *line = strtok(lines, "\n"); ok && line != NULL; line = strtok(NULL, "\n")) {
+        if (strncmp(line, "env ", 4) == 0)
+            ok = text_add(&s->spec, "read_env=%s\n", line + 4) == 0;
+        else if (strncmp(line, "read ", 5) == 0)
+            ok = text_add(&s->spec, "read_file=%s\n", line + 5) == 0;
+    }
+    free(lines);
+    return ok ? 0 : pf_fail(error, PF_EXIT_INTERNAL, "building the image spec: out of memory");
 }
 
 static void free_libraries(struct session *s)
@@ -336,6 +417,9 @@ static int run_freeze(struct session *s, const struct pf_options *options, const
         return -1;
     if (s->runtime.info->state != PF_STATE_PRISTINE)
         return pf_fail(error, PF_EXIT_OUTPUT, "runtime %s is an image, not a runtime", runtime_path);
+    s->environment = freeze_environment(options);
+    if (s->environment == NULL)
+        return pf_fail(error, PF_EXIT_INTERNAL, "preparing the freeze's environment: out of memory");
     unsigned long seed = choose_hash_seed(options);
     if (build_spec(options, seed, runtime_path, &s->spec) < 0)
         return pf_fail(error, PF_EXIT_INTERNAL, "building the image spec: out of memory");
@@ -344,7 +428,7 @@ static int run_freeze(struct session *s, const struct pf_options *options, const
     progress(options, "checkpoint reached: heap of %.1f MiB, %d shared libraries",
              (double)(s->info.heap_end - s->info.heap_start) / 1048576.0, s->library_count);
     if (pf_check_quiescent(s->child.pid, error) < 0 || check_heap(s->child.pid, &s->info, error) < 0 ||
-        read_snapshot(s, error) < 0)
+        add_inputs_to_spec(s, error) < 0 || read_snapshot(s, error) < 0)
         return -1;
     pf_child_kill(&s->child);
 
@@ -371,6 +455,7 @@ int pf_freeze(const struct pf_options *options, const char *runtime_path, struct
     free(session.data);
     free(session.heap);
     free(session.spec.bytes);
+    free(session.environment);
     for (size_t i = 0; i < session.range_count; i++)
         free((void *)session.ranges[i].bytes);
     free(session.ranges);

@@ -185,6 +185,11 @@ static void print_text(const char *path, const struct image_facts *facts)
     printf("filesystem codec:  %s/%s\n", info->fs_encoding, info->fs_errors);
     printf("sizes:             image %.1f MiB, frozen heap %.1f MiB\n", mebibytes(facts->file_size),
            mebibytes(info->heap_end - info->heap_start));
+    printf("read at import:    environment ");
+    print_list(facts, "read_env", 0);
+    printf("\n                   files ");
+    print_list(facts, "read_file", 0);
+    printf("\n");
     if (facts->stale_count == 0)
         printf("module files:      %u, unchanged\n", info->stamp_count);
     else
@@ -218,6 +223,10 @@ static void print_json(const char *path, const struct image_facts *facts)
     print_json_string(info->fs_encoding, strlen(info->fs_encoding));
     printf(", \"image_size\": %llu, \"heap_size\": %llu", (unsigned long long)facts->file_size,
            (unsigned long long)(info->heap_end - info->heap_start));
+    printf(", \"read_environment\": ");
+    print_list(facts, "read_env", 1);
+    printf(", \"read_files\": ");
+    print_list(facts, "read_file", 1);
     printf(", \"module_files\": %u, \"changed_module_files\": %u", info->stamp_count, facts->stale_count);
     printf(", \"first_changed_file\": ");
     if (facts->first_stale != NULL)

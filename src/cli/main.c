@@ -27,12 +27,16 @@ static const char help_text[] =
     "      --hash-seed N    fix the image's str hash seed (default: random)\n"
     "      --timeout SECS   give up if the freeze takes longer (default 300, 0: never)\n"
     "      --no-native      refuse native extension modules (the image keeps ASLR)\n"
+    "      --env NAME=VALUE set NAME in the freeze's environment; --env NAME unsets it\n"
+    "      --clean-env      start the freeze's environment empty, before any --env\n"
     "  -v, --verbose        report progress on stderr\n"
     "  -h, --help           show this help and exit\n"
     "  -V, --version        show the version and exit\n"
     "\n"
     "Options are separate words; `--` ends them. The current directory is\n"
-    "searched for modules first. `pyfreeze info` describes an image.\n"
+    "searched for modules first. The freeze runs with your environment: what\n"
+    "the modules read of it is recorded, and -v lists it. `pyfreeze info`\n"
+    "describes an image.\n"
     "See pyfreeze(1) for exit statuses.\n";
 
 static int report(const struct pf_error *error)

@@ -82,7 +82,8 @@ struct long_option {
 static const struct long_option long_options[] = {
     {"output", 1, 'o'}, {"verbose", 0, 'v'}, {"help", 0, 'h'}, {"version", 0, 'V'},
     {"block", 1, 'b'}, {"runtime", 1, 'r'}, {"path", 1, 'p'}, {"hash-seed", 1, 's'},
-    {"timeout", 1, 't'}, {"no-native", 0, 'n'}, {NULL, 0, 0},
+    {"timeout", 1, 't'}, {"no-native", 0, 'n'}, {"env", 1, 'e'}, {"clean-env", 0, 'c'},
+    {NULL, 0, 0},
 };
 
 /* Maps a word to an option letter: '-o' style or '--output[=V]' style. */
@@ -126,6 +127,12 @@ static int apply(struct pf_options *options, const struct long_option *option, c
     case 'b': return add_block(options, (char *)value, error);
     case 'r': options->runtime = value; break;
     case 'n': options->no_native = 1; break;
+    case 'c': options->clean_env = 1; break;
+    case 'e':
+        if (value[0] == '\0' || value[0] == '=')
+            return usage(error, "--env needs NAME=VALUE or NAME, not '%s'", value);
+        options->env_changes[options->env_change_count++] = (char *)value;
+        break;
     case 'p': options->paths[options->path_count++] = (char *)value; break;
     case 's':
         if (parse_number(value, 4294967295ul, &number) < 0)
@@ -164,7 +171,8 @@ int pf_options_parse(int argc, char **argv, struct pf_options *options, struct p
     options->modules = calloc(slots, sizeof(char *));
     options->blocks = calloc(slots, sizeof(char *));
     options->paths = calloc(slots, sizeof(char *));
-    if (!options->modules || !options->blocks || !options->paths)
+    options->env_changes = calloc(slots, sizeof(char *));
+    if (!options->modules || !options->blocks || !options->paths || !options->env_changes)
         return pf_fail(error, PF_EXIT_INTERNAL, "parsing options: out of memory");
     int only_modules = 0;
     for (int i = 1; i < argc; i++) {

@@ -26,6 +26,9 @@ struct pf_options {
     unsigned long hash_seed;
     unsigned timeout;
     int no_native;
+    char **env_changes;     /* "NAME=VALUE" sets, "NAME" unsets, in order */
+    int env_change_count;
+    int clean_env;          /* start the freeze's environment empty */
 };
 
 int pf_options_parse(int argc, char **argv, struct pf_options *options, struct pf_error *error);

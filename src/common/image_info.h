@@ -11,7 +11,7 @@
 
 #define PF_INFO_SECTION ".pyfreeze_info"
 #define PF_INFO_MAGIC "pyfreeze-info\0\0"
-#define PF_INFO_VERSION 3u
+#define PF_INFO_VERSION 4u
 
 /* Sections placed far from the rest of the runtime so the linker gives each
  * its own PT_LOAD header; the image writer re-targets those headers at the
@@ -91,6 +91,8 @@ struct pf_image_info {
     uint32_t library_count;
     uint32_t saved_range_count;
     uint64_t saved_ranges;    /* struct pf_saved_range[], written by the tracer */
+    uint64_t inputs;          /* "env NAME\n" / "read PATH\n" lines: what the */
+    uint64_t inputs_size;     /* imports read, in the heap (shown by info)  */
     char python_version[16];  /* PY_VERSION of the runtime */
     char fs_encoding[32];     /* filesystem encoding baked into the heap */
     char fs_errors[32];

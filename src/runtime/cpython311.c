@@ -2,6 +2,7 @@
 #define Py_BUILD_CORE 1
 #include "cpython311.h"
 
+#include <internal/pycore_frame.h>
 #include <internal/pycore_initconfig.h>
 #include <internal/pycore_interp.h>
 #include <internal/pycore_pathconfig.h>
@@ -127,4 +128,34 @@ void pf_py_fs_codec(char *encoding, size_t encoding_size, char *errors, size_t e
 const PyConfig *pf_py_config(void)
 {
     return _PyInterpreterState_GetConfig(_PyInterpreterState_GET());
+}
+
+/* The import system's own files, as its frozen code objects name them. */
+static int import_system_file(PyObject *filename)
+{
+    static const char *const files[] = {
+        "<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>", "<frozen zipimport>",
+    };
+    if (!PyUnicode_Check(filename))
+        return 0;
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        if (PyUnicode_CompareWithASCIIString(filename, files[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int pf_py_running_import_system(void)
+{
+    /* Called from C library wrappers, maybe with the GIL released around
+     * a blocking call: the thread's own state is read, never changed. */
+    PyThreadState *tstate = PyGILState_GetThisThreadState();
+    if (tstate == NULL || tstate->cframe == NULL)
+        return 0;
+    _PyInterpreterFrame *frame = tstate->cframe->current_frame;
+    if (frame == NULL || frame->f_code == NULL || !import_system_file(frame->f_code->co_filename))
+        return 0;
+    /* importlib runs a module's code, and an extension module's init,
+     * through this one function: what they do is the module's own. */
+    return PyUnicode_CompareWithASCIIString(frame->f_code->co_name, "_call_with_frames_removed") != 0;
 }

@@ -29,6 +29,10 @@ int pf_py_set_config(PyConfig *config);
 /* The interpreter's filesystem encoding and error handler, ASCII. */
 void pf_py_fs_codec(char *encoding, size_t encoding_size, char *errors, size_t errors_size);
 
+/* Whether the innermost Python frame of this thread is the import
+ * system searching or reading a module (not running its code). */
+int pf_py_running_import_system(void);
+
 /* The interpreter's current configuration. */
 const PyConfig *pf_py_config(void);
 

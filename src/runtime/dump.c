@@ -1,9 +1,10 @@
 /* Dump mode: the child the tracer starts.  It builds the interpreter the
  * image will hold, then stops at the checkpoint with everything the restore
  * needs recorded in pf_info.  Command line (from the tracer, not users):
- *   pyfreeze-runtime --pyfreeze-dump SEED [+MODULE | -BLOCKED | @DIR | =LIBRARY | !native]...
+ *   pyfreeze-runtime --pyfreeze-dump SEED [+MODULE | -BLOCKED | @DIR | =LIBRARY | %EXECUTABLE | !native]...
  * =LIBRARY is loaded before anything else; !native lets modules load
- * shared libraries (recorded at the checkpoint) instead of refusing them. */
+ * shared libraries (recorded at the checkpoint) instead of refusing them;
+ * %EXECUTABLE is the image's path, the freeze's sys.executable. */
 #define _GNU_SOURCE
 #include "dump.h"
 
@@ -28,6 +29,7 @@
 struct dump_request {
     unsigned long hash_seed;
     char **modules, **blocks, **paths, **preloads;
+    const char *executable;
     int module_count, block_count, path_count, preload_count;
     int allow_native;
     int verbose;
@@ -221,6 +223,7 @@ static int parse_request(int argc, char **argv, struct dump_request *request)
         case '-': request->blocks[request->block_count++] = argv[i] + 1; break;
         case '@': request->paths[request->path_count++] = argv[i] + 1; break;
         case '=': request->preloads[request->preload_count++] = argv[i] + 1; break;
+        case '%': request->executable = argv[i] + 1; break;
         case '!':
             if (strcmp(argv[i], "!native") == 0)
                 request->allow_native = 1;
@@ -274,6 +277,10 @@ static void start_interpreter(const struct dump_request *request)
     config.hash_seed = request->hash_seed;
     char *argv[] = {"pyfreeze-runtime", NULL};
     status = PyConfig_SetBytesArgv(&config, 1, argv);
+    /* The imports see the sys.executable the image will have where it is
+     * written: sysconfig and others derive paths from it. */
+    if (!PyStatus_Exception(status) && request->executable != NULL)
+        status = PyConfig_SetBytesString(&config, &config.executable, request->executable);
     if (!PyStatus_Exception(status))
         status = Py_InitializeFromConfig(&config);
     PyConfig_Clear(&config);
@@ -323,6 +330,8 @@ int pf_dump_main(int argc, char **argv)
     if (pf_glue_file_stamps(&stamps, &pf_info.stamp_count) < 0)
         fail_from_python("recording the module files failed");
     pf_info.stamps = (uint64_t)(uintptr_t)stamps;
+    if (pf_glue_inputs_summary(&pf_info.inputs, &pf_info.inputs_size) < 0)
+        fail_from_python("recording what the imports read failed");
     long module_count = pf_glue_module_count();
     if (module_count < 0)
         fail_from_python("counting the frozen modules failed");

@@ -6,9 +6,12 @@
 
 #include "cpython311.h"
 #include "debug_report.h"
+#include "import_inputs.h"
+#include "restore.h"
 #include "embedded_python.h"
 #include "frozen_gc.h"
 
+#include <pwd.h>
 #include <stdlib.h>
 
 #include <string.h>
@@ -103,6 +106,77 @@ static PyObject *helper_objects_in_sight(PyObject *self, PyObject *unused)
     return pf_gc_objects_in_sight();
 }
 
+static PyObject *helper_inputs_record(PyObject *self, PyObject *on)
+{
+    (void)self;
+    int truth = PyObject_IsTrue(on);
+    if (truth < 0)
+        return NULL;
+    pf_inputs_record(truth);
+    Py_RETURN_NONE;
+}
+
+static PyObject *helper_inputs_drain(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return pf_inputs_drain();
+}
+
+/* The password-database entry of a user id (digits) or name, as a tuple,
+ * or None: what `pwd` gives, without importing it. */
+static PyObject *helper_passwd(PyObject *self, PyObject *key)
+{
+    (void)self;
+    const char *text = PyUnicode_AsUTF8(key);
+    if (text == NULL)
+        return NULL;
+    char buffer[16384];
+    struct passwd entry, *found = NULL;
+    char *end;
+    unsigned long uid = strtoul(text, &end, 10);
+    int failed = *text != '\0' && *end == '\0'
+                     ? getpwuid_r((uid_t)uid, &entry, buffer, sizeof buffer, &found)
+                     : getpwnam_r(text, &entry, buffer, sizeof buffer, &found);
+    if (failed != 0 || found == NULL)
+        Py_RETURN_NONE;
+    return Py_BuildValue("(ssIIsss)", entry.pw_name, entry.pw_passwd, (unsigned)entry.pw_uid,
+                         (unsigned)entry.pw_gid, entry.pw_gecos, entry.pw_dir, entry.pw_shell);
+}
+
+/* Wipes the bytes of the keys and values only the environment dict holds,
+ * then empties it: the frozen heap must not carry the builder's secrets. */
+static PyObject *helper_scrub_environ(PyObject *self, PyObject *environ_dict)
+{
+    (void)self;
+    if (!PyDict_Check(environ_dict)) {
+        PyErr_SetString(PyExc_TypeError, "scrub_environ() needs a dict");
+        return NULL;
+    }
+    Py_ssize_t position = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(environ_dict, &position, &key, &value)) {
+        PyObject *items[] = {key, value};
+        for (size_t i = 0; i < 2; i++) {
+            if (PyBytes_CheckExact(items[i]) && Py_REFCNT(items[i]) == 1)
+                memset(PyBytes_AS_STRING(items[i]), 0, (size_t)PyBytes_GET_SIZE(items[i]));
+        }
+    }
+    PyDict_Clear(environ_dict);
+    Py_RETURN_NONE;
+}
+
+static PyObject *helper_step_aside(PyObject *self, PyObject *reason)
+{
+    (void)self;
+    const char *text = PyUnicode_AsUTF8(reason);
+    if (text == NULL)
+        return NULL;
+    pf_restore_step_aside(text);
+    PyErr_SetString(PyExc_RuntimeError, "stepping aside to a cold start failed");
+    return NULL;
+}
+
 static PyObject *helper_debug(PyObject *self, PyObject *text)
 {
     (void)self;
@@ -122,6 +196,11 @@ static PyObject *helper_debug_enabled(PyObject *self, PyObject *unused)
 
 static PyMethodDef helper_methods[] = {
     {"debug", helper_debug, METH_O, "Report a decision where PYFREEZE_DEBUG says."},
+    {"inputs_record", helper_inputs_record, METH_O, "Start or stop noting C library reads."},
+    {"inputs_drain", helper_inputs_drain, METH_NOARGS, "The C library reads noted since the last call."},
+    {"passwd", helper_passwd, METH_O, "A password-database entry, or None."},
+    {"step_aside", helper_step_aside, METH_O, "Re-execute the image for a cold start."},
+    {"scrub_environ", helper_scrub_environ, METH_O, "Wipe and empty the environment dict."},
     {"debug_enabled", helper_debug_enabled, METH_NOARGS, "Whether PYFREEZE_DEBUG is set."},
     {"watch_gc", helper_watch_gc, METH_O,
      "Make the gc module unfreeze the heap when a program looks at all objects."},
@@ -175,18 +254,40 @@ static PyObject *run_script(const char *source, const char *path)
     return run_named_script(source, path, "_pyfreeze_script");
 }
 
-int pf_glue_install(void)
-{
-    helpers = PyModule_Create(&helper_def);
-    return helpers == NULL ? -1 : 0;
-}
-
 /* The hooks that sit inside the import system carry its file and module
  * names: python3 leaves importlib's frames out of tracebacks and out of the
  * frames warnings blame, debuggers skip them by module name, and they must
  * do the same with these. */
 #define IMPORT_SYSTEM_FILE "<frozen importlib._bootstrap>"
 #define IMPORT_SYSTEM_MODULE "importlib._bootstrap"
+
+/* import_inputs.py, as `_pyfreeze.inputs`: the recorder, the reveal and
+ * the restore compare inputs with one set of functions.  Compiled under the
+ * import system's name: its own reads are not the module's. */
+static int install_inputs(void)
+{
+    PyObject *code = Py_CompileString(pf_source_import_inputs, IMPORT_SYSTEM_FILE, Py_file_input);
+    PyObject *module = code != NULL ? PyModule_New(IMPORT_SYSTEM_MODULE) : NULL;
+    PyObject *globals = module != NULL ? PyModule_GetDict(module) : NULL;
+    int rc = -1;
+    if (globals != NULL && PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) == 0 &&
+        PyDict_SetItemString(globals, "_pyfreeze", helpers) == 0) {
+        PyObject *result = PyEval_EvalCode(code, globals, globals);
+        if (result != NULL && PyModule_AddObjectRef(helpers, "inputs", module) == 0)
+            rc = 0;
+        Py_XDECREF(result);
+    }
+    Py_XDECREF(code);
+    Py_XDECREF(module);
+    return rc;
+}
+
+int pf_glue_install(void)
+{
+    helpers = PyModule_Create(&helper_def);
+    return helpers == NULL || install_inputs() < 0 ? -1 : 0;
+}
+
 
 /* Runs lazy_modules.py and routes the import system through it: `pyfreeze`
  * becomes importable, and frozen modules are revealed on first import. */
@@ -322,6 +423,25 @@ long pf_glue_module_count(void)
 {
     PyObject *count = PyDict_GetItemString(restore_state, "module_count");
     return count != NULL ? PyLong_AsLong(count) : -1;
+}
+
+int pf_glue_inputs_summary(uint64_t *address, uint64_t *size)
+{
+    PyObject *text = PyDict_GetItemString(restore_state, "inputs_summary");
+    const char *bytes = text != NULL ? PyUnicode_AsUTF8(text) : NULL;
+    if (bytes == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_RuntimeError, "the dump recorded no inputs summary");
+        return -1;
+    }
+    char *copy = strdup(bytes);
+    if (copy == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    *address = (uint64_t)(uintptr_t)copy;
+    *size = strlen(copy);
+    return 0;
 }
 
 int pf_glue_file_stamps(struct pf_file_stamp **stamps, uint32_t *count)

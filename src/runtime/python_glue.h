@@ -35,6 +35,11 @@ long pf_glue_module_count(void);
 
 int pf_glue_file_stamps(struct pf_file_stamp **stamps, uint32_t *count);
 
+/* The dump's list of environment variables and files the imports read
+ * ("env NAME" and "read PATH" lines), copied into C memory on the heap
+ * that gets frozen. -1 with an exception set. */
+int pf_glue_inputs_summary(uint64_t *address, uint64_t *size);
+
 /* Why the interpreter must be torn down at exit (something would notice
  * a skipped teardown), or NULL when it need not be. */
 const char *pf_glue_teardown_reason(void);

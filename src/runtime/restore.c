@@ -195,6 +195,15 @@ static const char *codec_mismatch(const PyConfig *config)
     return NULL;
 }
 
+/* What a step aside asked for by restore.py re-executes with. */
+static char **start_argv, **start_environ;
+
+void pf_restore_step_aside(const char *reason)
+{
+    if (start_argv != NULL && start_environ != NULL)
+        pf_cold_reexec(start_argv, start_environ, reason);
+}
+
 int pf_restore_main(int argc, char **argv)
 {
     const char *layout = pf_info.library_count > 0 ? pf_native_fix_layout(argv) : NULL;
@@ -245,7 +254,8 @@ int pf_restore_main(int argc, char **argv)
         reason = in_virtual_environment(&config);
     if (reason != NULL)
         pf_cold_reexec(argv, saved_environ, reason);
-    free(saved_environ);
+    start_argv = argv;
+    start_environ = saved_environ;
 
     struct pf_sys_objects frozen_sys;
     if (pf_sys_objects_keep(&frozen_sys) < 0 || pf_py_set_config(&config) < 0 ||

@@ -7,4 +7,9 @@
  * honour.  Returns the exit status. */
 int pf_restore_main(int argc, char **argv);
 
+/* Steps aside to a cold start from the restore's Python part, before the
+ * program runs: re-executes the image with its command line and the
+ * environment it started with.  Returns only on failure. */
+void pf_restore_step_aside(const char *reason);
+
 #endif

@@ -44,6 +44,8 @@ def test_help_is_in_sync_with_man_page():
     (["-o", "x", "cgi", "-cgi"], "pyfreeze: module 'cgi' is both imported and blocked\n"),
     (["-o", "x", "--hash-seed", "-3"], "pyfreeze: --hash-seed needs a number from 0 to 4294967295, not '-3'\n"),
     (["-o", "x", "--verbose=yes"], "pyfreeze: option --verbose=yes takes no value\n"),
+    (["-o", "x", "--env", "=v"], "pyfreeze: --env needs NAME=VALUE or NAME, not '=v'\n"),
+    (["-o", "x", "--env"], "pyfreeze: option --env needs a value\n"),
 ])
 def test_usage_errors(tmp_path, words, message):
     result = run([PYFREEZE, *words], cwd=tmp_path)

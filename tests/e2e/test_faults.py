@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import PYFREEZE, clean_env, freeze, run
+from conftest import PYFREEZE, assert_same_as_stock, clean_env, freeze, run
 
 
 def processes_with_ancestor(pid):
@@ -133,14 +133,29 @@ def test_ptrace_denied_when_traced():
     assert not os.path.exists("/tmp/pyfreeze-never-written")
 
 
-def test_builder_environment_does_not_leak(tmp_path):
-    (tmp_path / "env_probe.py").write_text("import os, sys\nSEEN = dict(os.environ)\nPATH = list(sys.path)\n")
+def test_builder_environment_is_an_input_not_a_leak(tmp_path):
+    # The freeze runs with the builder's environment; a module that read
+    # it runs from source when the run's differs, as python3 would run it,
+    # and the variables nobody read are not in the image.
+    (tmp_path / "env_probe.py").write_text("import os, sys\nSEEN = sorted(os.environ)\nPATH = list(sys.path)\n")
     image = tmp_path / "img"
-    env = clean_env(BUILDER_SECRET="s3cret", PYTHONPATH="/builder/path", PYTHONSTARTUP="/builder/start.py")
+    env = clean_env(BUILDER_SECRET="s3cret-4d0b", PYTHONPATH="/builder/path")
     freeze(image, "env_probe", env=env, cwd=tmp_path)
-    result = run([image, "-c", "import env_probe, os; print(sorted(env_probe.SEEN)); "
-                  "print('/builder/path' in env_probe.PATH, 'BUILDER_SECRET' in os.environ)"], cwd="/")
-    assert result.stdout.decode().splitlines() == ["['HOME', 'LC_CTYPE', 'PATH']", "False False"]
+    assert b"s3cret-4d0b" not in image.read_bytes()
+    code = ("import env_probe, os; print(sorted(env_probe.SEEN)); "
+            "print('/builder/path' in env_probe.PATH, 'BUILDER_SECRET' in os.environ)")
+    _, out, _ = assert_same_as_stock(image, ["-c", code], cwd=tmp_path)
+    assert out.splitlines() == ["['HOME', 'LANG', 'PATH']", "False False"]
+    report = tmp_path / "report"
+    run([image, "-c", code], cwd=tmp_path, env=clean_env(PYFREEZE_DEBUG=str(report)))
+    assert "pyfreeze: module env_probe runs from source: the whole environment differs" in report.read_text()
+    # The same environment: handed out from the heap.
+    report.unlink()
+    same_env = dict(env, PYFREEZE_DEBUG=str(report))
+    freeze(image, "env_probe", env=same_env, cwd=tmp_path)
+    result = run([image, "-c", code], cwd=tmp_path, env=same_env)
+    assert result.stdout.splitlines()[1] == b"False True"
+    assert report.read_text() == "pyfreeze: warm start\npyfreeze: fast exit\n"
 
 
 def test_image_never_group_or_world_writable(tmp_path):

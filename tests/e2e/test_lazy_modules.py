@@ -15,8 +15,13 @@ MODULES = {
     ),
     # imports effects: its warning then blames this module's line
     "user_of_effects.py": "import sys\nimport effects\nVALUE = 42\n",
-    # changes sys.path at import: cannot be replayed, stays in sys.modules
-    "eager_path.py": "import sys\nsys.path.append('/eager-path-marker')\n",
+    # changes sys.path and the environment at import: replayed
+    "path_and_environ.py": ("import os, sys\nsys.path.append('/path-marker')\n"
+                            "sys.path.insert(0, '/front-marker')\nos.environ['PF_MARK'] = 'set'\n"),
+    # sets a signal handler and the environment: stays in sys.modules, its
+    # environment change made again on the run's environment
+    "eager_signal.py": ("import os, signal\nsignal.signal(signal.SIGUSR1, signal.SIG_IGN)\n"
+                        "os.environ['PF_EAGER'] = 'eager'\n"),
     # puts an alias into sys.modules, as typing does for typing.io
     "aliaser.py": "import sys, types\nsys.modules['aliaser_alias'] = types.ModuleType('aliaser_alias')\n",
 }
@@ -28,7 +33,8 @@ def program(tmp_path_factory):
     for name, text in MODULES.items():
         (directory / name).write_text(text)
     image = directory / "img"
-    freeze(image, "user_of_effects", "eager_path", "aliaser", "json", "threading", cwd=directory)
+    freeze(image, "user_of_effects", "path_and_environ", "eager_signal", "aliaser", "json", "threading",
+           cwd=directory)
     return image, directory
 
 
@@ -38,14 +44,23 @@ def same(program, code, *options):
 
 
 def test_start_up_modules_are_python3s(program):
-    same(program, "import sys; print(sorted(m for m in sys.modules if m != 'eager_path'))")
+    same(program, "import sys; print(sorted(m for m in sys.modules if m != 'eager_signal'))")
 
 
-def test_a_module_that_changes_sys_path_stays_imported(program):
+def test_sys_path_and_environment_changes_are_replayed(program):
+    code = ("import os, sys\nshow = lambda: print([p for p in sys.path if 'marker' in p], "
+            "os.environ.get('PF_MARK'), os.popen('echo $PF_MARK').read().strip())\n"
+            "show()\nimport path_and_environ\nshow()")
+    _, out, _ = same(program, code)
+    assert out == "[] None \n['/front-marker', '/path-marker'] set set\n"
+    assert runs_warm(program[0], ["-c", code], cwd=program[1])
+
+
+def test_a_module_in_sys_modules_from_the_start_changes_the_runs_environment(program):
     image, directory = program
-    result = run([image, "-c", "import sys; print('eager_path' in sys.modules, "
-                  "'/eager-path-marker' in sys.path)"], cwd=directory)
-    assert result.stdout == b"True False\n", result.stderr
+    code = "import os, eager_signal\nprint(os.environ.get('PF_EAGER'), os.popen('echo $PF_EAGER').read())"
+    result = run([image, "-c", code], cwd=directory)
+    assert result.stdout == b"eager eager\n\n", result.stderr
 
 
 def test_import_time_warning_filter_and_atexit_replayed(program):
@@ -141,11 +156,11 @@ def test_threads_importing_at_once_share_one_reveal(program):
 
 
 def test_verbose_freeze_names_modules_that_stay_imported(tmp_path):
-    (tmp_path / "eager_path.py").write_text(MODULES["eager_path.py"])
-    result = freeze(tmp_path / "img", "-v", "eager_path", "json", cwd=tmp_path)
+    (tmp_path / "eager_signal.py").write_text(MODULES["eager_signal.py"])
+    result = freeze(tmp_path / "img", "-v", "eager_signal", "json", cwd=tmp_path)
     lines = [l for l in result.stderr.decode().splitlines() if "stays in sys.modules" in l]
-    assert lines == ["pyfreeze: 'eager_path' stays in sys.modules from the start: "
-                     "its import changed sys.path"]
+    assert lines == ["pyfreeze: 'eager_signal' stays in sys.modules from the start: "
+                     "its import changed signal handlers"]
 
 
 def test_debuggers_see_the_import_hooks_as_importlib(program, tmp_path):

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from conftest import STOCK, assert_same_as_stock, clean_env, freeze, run, runs_warm
+from conftest import PYFREEZE, STOCK, assert_same_as_stock, clean_env, freeze, run, runs_warm
 
 CAPTURE = '''\
 import sys, os
@@ -63,3 +63,70 @@ def test_main_module_object_is_kept(capture_image, tmp_path):
     code = "import sys, holds_main\nx = 1\nprint(holds_main.MAIN is sys.modules['__main__'], holds_main.MAIN.x)"
     _, out, _ = assert_same_as_stock(image, ["-c", code], cwd=tmp_path)
     assert out == "True 1\n"
+
+
+HOME_READER = '''\
+import os
+CACHE = os.path.join(os.path.expanduser("~"), ".cache", "home_reader")
+TOKEN_SET = bool(os.environ.get("HOME_READER_TOKEN"))
+'''
+
+
+@pytest.fixture(scope="module")
+def home_image(tmp_path_factory):
+    work = tmp_path_factory.mktemp("home")
+    (work / "home_reader.py").write_text(HOME_READER)
+    (work / "uses_home_reader.py").write_text("import home_reader\nCACHE = home_reader.CACHE\n")
+    image = work / "img"
+    freeze(image, "uses_home_reader", cwd=work,
+           env=clean_env(HOME="/home/builder", HOME_READER_TOKEN="t0ken-9f2a"))
+    return image, work
+
+
+def report_of(image, args, env, cwd, tmp_path):
+    report = tmp_path / "report"
+    if report.exists():
+        report.unlink()
+    run([image, *args], env=dict(env, PYFREEZE_DEBUG=str(report)), cwd=cwd)
+    return report.read_text()
+
+
+@pytest.mark.parametrize("home,token", [("/home/builder", "t0ken-9f2a"), ("/home/other", "t0ken-9f2a"),
+                                        ("/home/builder", None)])
+def test_paths_from_home_follow_the_run(home_image, tmp_path, home, token):
+    image, work = home_image
+    env = clean_env(HOME=home, **({"HOME_READER_TOKEN": token} if token else {}))
+    code = "import uses_home_reader, home_reader; print(uses_home_reader.CACHE, home_reader.TOKEN_SET)"
+    assert_same_as_stock(image, ["-c", code], env=env, cwd=work)
+    report = report_of(image, ["-c", code], env, work, tmp_path)
+    assert report.startswith("pyfreeze: warm start\n")
+    same = home == "/home/builder" and token is not None
+    differs = "environment variable HOME" if home != "/home/builder" else "environment variable HOME_READER_TOKEN"
+    assert ("runs from source" not in report) == same, report
+    if not same:
+        assert f"pyfreeze: module home_reader runs from source: {differs} differs from the freeze" in report
+        assert ("pyfreeze: module uses_home_reader runs from source: it used home_reader, and "
+                f"{differs} differs from the freeze") in report
+
+
+def test_inputs_are_listed_and_values_only_tested_stay_out(home_image):
+    image, work = home_image
+    assert b"t0ken-9f2a" not in image.read_bytes()
+    info = run([PYFREEZE, "info", image]).stdout.decode()
+    assert "read at import:    environment HOME HOME_READER_TOKEN\n" in info
+
+
+def test_argument_read_at_import_runs_from_source(tmp_path):
+    # argparse names a module-level parser after sys.argv[0]: python3 reads
+    # the run's, so the module must run from source; a module that only
+    # keeps sys.argv is handed out.
+    (tmp_path / "parser_at_import.py").write_text(
+        "import argparse, sys\nPARSER = argparse.ArgumentParser()\nARGS = sys.argv\n")
+    (tmp_path / "keeps_argv.py").write_text("import sys\nARGS = sys.argv\ndef main(argv=sys.argv):\n    return argv\n")
+    image = tmp_path / "img"
+    freeze(image, "parser_at_import", "keeps_argv", cwd=tmp_path)
+    code = "import parser_at_import, keeps_argv, sys; print(parser_at_import.PARSER.prog, keeps_argv.main())"
+    assert_same_as_stock(image, ["-c", code, "x"], cwd=tmp_path)
+    report = report_of(image, ["-c", code, "x"], clean_env(), tmp_path, tmp_path)
+    assert "module parser_at_import runs from source: sys.argv differs from the freeze" in report
+    assert "keeps_argv" not in report

@@ -1,0 +1,160 @@
+# What an import read from outside the heap, and whether it is still so.
+#
+# A frozen module stands for python3's import of it only while what that
+# import read is unchanged (DESIGN section 3a).  The dump notes each read,
+# with the value read, against the module being imported
+# (import_recorder.py); the image compares the notes with this run before it
+# hands the module out (lazy_modules.py) or, for modules that stay in
+# sys.modules from the start, before the program runs (restore.py).
+#
+# An input is a key, (kind, detail), and its value: the value is computed
+# by the same function at the freeze and in the run, so comparing them is
+# comparing the two runs.  Kinds:
+#   env NAME     an environment variable (its hash, or None when unset)
+#   environ      the whole environment (a module that iterated over it)
+#   cwd          the working directory
+#   tty FD       whether a standard descriptor is a terminal
+#   host         the machine's names (uname: host name, kernel...)
+#   ids          the process's user and group ids
+#   user UID|NAME  the password-database entry looked up
+#   file PATH    what a file it looked at is: its type, followed or not, and
+#                where it links to (the image itself counts as itself)
+#   list PATH    a directory it listed: its type and mtime
+#   read PATH    a file it opened for reading: type, size and mtime
+#   write PATH   a file its import created, changed or removed: python3
+#                does that again in every run, so it never matches
+#   sys NAME     sys.NAME's value (sys.argv's contents, sys.executable...)
+#   stdio        the standard streams' encodings and buffering
+# The clock and randomness are not inputs (restore.py renews the state
+# derived from them); the import system's own search is not either.
+#
+# `_pyfreeze` (C helpers) is injected into this namespace by the runtime.
+
+import sys
+import posix
+
+_WRITTEN = ("written",)         # equal to nothing another run computes
+
+
+# Environment values are kept as hashes (the image's hash secret is fixed,
+# so the freeze and the run hash alike): a module that only looked at a
+# token does not put it into the image.
+def _environ_value(name):
+    try:
+        value = posix.environ.get(name.encode("utf-8", "surrogateescape"))
+    except Exception:
+        return None
+    return None if value is None else hash(value)
+
+
+# the image's own path in this process (the freeze's is where the image is
+# written): looking at it is looking at the program that runs
+executable = None
+
+
+def _status(call, path):
+    try:
+        return call(path)
+    except OSError as error:
+        return ("error", error.errno)
+    except ValueError:
+        return ("invalid",)
+
+
+def _file_value(path):
+    if path == executable:
+        return ("the executable",)
+    followed = _status(posix.stat, path)
+    link = _status(posix.lstat, path)
+    target = _status(posix.readlink, path) if type(link) is not tuple and (link.st_mode & 0o170000) == 0o120000 else None
+    return tuple(type_of(status) for status in (followed, link)) + (target,)
+
+
+def type_of(status):
+    return status if type(status) is tuple else status.st_mode & 0o170000
+
+
+def _contents_value(path, with_size):
+    status = _status(posix.stat, path)
+    if type(status) is tuple:
+        return status
+    return (type_of(status), status.st_size if with_size else None, status.st_mtime_ns)
+
+
+def plain(value):
+    """A copy of VALUE that later changes to VALUE do not reach."""
+    if isinstance(value, (list, tuple)):
+        return tuple(plain(item) for item in value)
+    if isinstance(value, dict):
+        return tuple(sorted((repr(key), plain(item)) for key, item in value.items()))
+    if isinstance(value, (str, bytes, int, float, bool, type(None))):
+        return value
+    return repr(value)
+
+
+def _stream_value(stream):
+    return (type(stream).__name__, getattr(stream, "encoding", None), getattr(stream, "errors", None),
+            getattr(stream, "line_buffering", None), getattr(stream, "write_through", None))
+
+
+def _cwd():
+    try:
+        return posix.getcwd()
+    except OSError as error:
+        return ("error", error.errno)
+
+
+def current(kind, detail):
+    """The value of input (KIND, DETAIL) in this process now."""
+    if kind == "env":
+        return _environ_value(detail)
+    if kind == "environ":
+        return hash(tuple(sorted(posix.environ.items())))
+    if kind == "cwd":
+        return _cwd()
+    if kind == "tty":
+        try:
+            return posix.isatty(int(detail))
+        except (ValueError, OSError):
+            return None
+    if kind == "host":
+        return tuple(posix.uname())
+    if kind == "ids":
+        return (posix.getuid(), posix.geteuid(), posix.getgid(), posix.getegid())
+    if kind == "user":
+        return _pyfreeze.passwd(detail)
+    if kind == "file":
+        return _file_value(detail)
+    if kind in ("list", "read"):
+        return _contents_value(detail, kind == "read")
+    if kind == "write":
+        return _WRITTEN
+    if kind == "sys":
+        return plain(sys.__dict__.get(detail, _WRITTEN))
+    if kind == "stdio":
+        return tuple(_stream_value(sys.__dict__.get(name)) for name in ("stdin", "stdout", "stderr"))
+    return _WRITTEN
+
+
+def describe(kind, detail):
+    """How `pyfreeze -v` and PYFREEZE_DEBUG name an input."""
+    names = {
+        "env": f"environment variable {detail}", "environ": "the whole environment",
+        "cwd": "the working directory", "tty": f"whether descriptor {detail} is a terminal",
+        "host": "the host name", "ids": "the user and group ids",
+        "user": f"the password entry of {detail}", "file": f"file {detail}",
+        "read": f"file {detail}", "list": f"directory {detail}",
+        "write": f"writing {detail}", "sys": f"sys.{detail}", "stdio": "the standard streams",
+    }
+    return names.get(kind, f"{kind} {detail}")
+
+
+def first_difference(inputs):
+    """The first input of INPUTS ({(kind, detail): value}) whose value in
+    this run differs, described, or None when all are unchanged."""
+    for (kind, detail), value in inputs.items():
+        if kind == "write":
+            return f"its import writes {detail}"
+        if current(kind, detail) != value:
+            return f"{describe(kind, detail)} differs from the freeze"
+    return None

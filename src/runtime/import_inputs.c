@@ -1,0 +1,356 @@
+#define _GNU_SOURCE
+/* These are the C library's own names: no fortified inline versions, and
+ * no large-file renaming (stat and stat64 are both defined below). */
+#undef _FORTIFY_SOURCE
+#undef _FILE_OFFSET_BITS
+#include <dirent.h>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+/* After the C library's headers: Python.h asks for large-file names. */
+#define PY_SSIZE_T_CLEAN
+#include "cpython311.h"
+#include "import_inputs.h"
+
+extern char **environ;
+
+/* --- the notes ----------------------------------------------------------- */
+
+static int recording;
+static char *notes;            /* "kind\ttext\n"..., on the dump's heap */
+static size_t notes_used, notes_capacity;
+
+void pf_inputs_record(int on)
+{
+    recording = on;
+}
+
+static void note(const char *kind, const char *text)
+{
+    if (!recording || pf_py_running_import_system())
+        return;
+    size_t needed = strlen(kind) + strlen(text) + 2;
+    if (notes_used + needed + 1 > notes_capacity) {
+        size_t capacity = (notes_capacity + needed + 1) * 2;
+        char *grown = realloc(notes, capacity);
+        if (grown == NULL)
+            return;     /* the drain reports the loss */
+        notes = grown;
+        notes_capacity = capacity;
+    }
+    notes_used += (size_t)sprintf(notes + notes_used, "%s\t%s\n", kind, text);
+}
+
+static void note_number(const char *kind, long number)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%ld", number);
+    note(kind, text);
+}
+
+/* A path relative to the working directory depends on it too. */
+static void note_path(const char *kind, int dirfd, const char *path)
+{
+    if (!recording || path == NULL)
+        return;
+    if (path[0] != '/' && dirfd == AT_FDCWD)
+        note("cwd", "");
+    note(kind, path);
+}
+
+PyObject *pf_inputs_drain(void)
+{
+    PyObject *list = PyList_New(0);
+    for (size_t at = 0; list != NULL && at < notes_used;) {
+        char *line = notes + at;
+        char *end = memchr(line, '\n', notes_used - at);
+        char *tab = memchr(line, '\t', (size_t)(end - line));
+        PyObject *pair = Py_BuildValue("(s#s#)", line, (Py_ssize_t)(tab - line), tab + 1,
+                                       (Py_ssize_t)(end - tab - 1));
+        if (pair == NULL || PyList_Append(list, pair) < 0)
+            Py_CLEAR(list);
+        Py_XDECREF(pair);
+        at = (size_t)(end - notes) + 1;
+    }
+    notes_used = 0;
+    return list;
+}
+
+/* --- reaching the C library's own functions ----------------------------- */
+
+/* The addresses are looked up once per process: the data segment, and with
+ * it this table, is frozen into images that load the C library elsewhere,
+ * so the table is valid only in the process that filled it, which the
+ * kernel's random bytes for the process (AT_RANDOM) tell apart. */
+enum real_function {
+    REAL_GETCWD, REAL_ISATTY, REAL_GETHOSTNAME, REAL_UNAME, REAL_GETUID, REAL_GETEUID,
+    REAL_GETGID, REAL_GETEGID, REAL_GETLOGIN, REAL_GETPWUID, REAL_GETPWNAM, REAL_GETPWUID_R,
+    REAL_GETPWNAM_R, REAL_STAT, REAL_LSTAT, REAL_FSTATAT, REAL_ACCESS, REAL_FACCESSAT,
+    REAL_OPENDIR, REAL_READLINK, REAL_OPEN, REAL_OPENAT, REAL_OPEN_2, REAL_MKDIR, REAL_MKDIRAT,
+    REAL_UNLINK, REAL_UNLINKAT, REAL_RENAME, REAL_RENAMEAT, REAL_RMDIR, REAL_COUNT
+};
+
+static const char *const real_names[REAL_COUNT] = {
+    "getcwd", "isatty", "gethostname", "uname", "getuid", "geteuid",
+    "getgid", "getegid", "getlogin", "getpwuid", "getpwnam", "getpwuid_r",
+    "getpwnam_r", "stat64", "lstat64", "fstatat64", "access", "faccessat",
+    "opendir", "readlink", "open64", "openat64", "__open64_2", "mkdir", "mkdirat",
+    "unlink", "unlinkat", "rename", "renameat", "rmdir",
+};
+
+static struct {
+    unsigned char process[16];
+    void *functions[REAL_COUNT];
+} real;
+
+static void *real_function(enum real_function which)
+{
+    const unsigned char *process = (const unsigned char *)getauxval(AT_RANDOM);
+    if (process != NULL && memcmp(real.process, process, sizeof real.process) != 0) {
+        memset(real.functions, 0, sizeof real.functions);
+        memcpy(real.process, process, sizeof real.process);
+    }
+    if (real.functions[which] == NULL)
+        real.functions[which] = dlsym(RTLD_NEXT, real_names[which]);
+    return real.functions[which];
+}
+
+#define REAL(which, type) ((type)real_function(which))
+
+/* --- the environment ----------------------------------------------------- */
+
+/* Looked up here rather than passed on: ld.so runs library constructors
+ * that call getenv before anything could be looked up. */
+static char *find_variable(const char *name)
+{
+    size_t length = strlen(name);
+    if (length == 0 || strchr(name, '=') != NULL)
+        return NULL;
+    for (char **entry = environ; entry != NULL && *entry != NULL; entry++) {
+        if (strncmp(*entry, name, length) == 0 && (*entry)[length] == '=')
+            return *entry + length + 1;
+    }
+    return NULL;
+}
+
+char *getenv(const char *name)
+{
+    note("env", name);
+    return find_variable(name);
+}
+
+char *secure_getenv(const char *name)
+{
+    note("env", name);
+    return getauxval(AT_SECURE) ? NULL : find_variable(name);
+}
+
+/* --- the process, the user, the machine ----------------------------------- */
+
+char *getcwd(char *buffer, size_t size)
+{
+    note("cwd", "");
+    return REAL(REAL_GETCWD, char *(*)(char *, size_t))(buffer, size);
+}
+
+int isatty(int fd)
+{
+    note_number("tty", fd);
+    return REAL(REAL_ISATTY, int (*)(int))(fd);
+}
+
+int gethostname(char *name, size_t size)
+{
+    note("host", "");
+    return REAL(REAL_GETHOSTNAME, int (*)(char *, size_t))(name, size);
+}
+
+int uname(struct utsname *names)
+{
+    note("host", "");
+    return REAL(REAL_UNAME, int (*)(struct utsname *))(names);
+}
+
+#define ID_CALL(function, which, type)                  \
+    type function(void)                                 \
+    {                                                   \
+        note("ids", "");                                \
+        return REAL(which, type (*)(void))();           \
+    }
+ID_CALL(getuid, REAL_GETUID, uid_t)
+ID_CALL(geteuid, REAL_GETEUID, uid_t)
+ID_CALL(getgid, REAL_GETGID, gid_t)
+ID_CALL(getegid, REAL_GETEGID, gid_t)
+ID_CALL(getlogin, REAL_GETLOGIN, char *)
+
+struct passwd *getpwuid(uid_t uid)
+{
+    note_number("user", (long)uid);
+    return REAL(REAL_GETPWUID, struct passwd *(*)(uid_t))(uid);
+}
+
+struct passwd *getpwnam(const char *name)
+{
+    note("user", name);
+    return REAL(REAL_GETPWNAM, struct passwd *(*)(const char *))(name);
+}
+
+int getpwuid_r(uid_t uid, struct passwd *entry, char *buffer, size_t size, struct passwd **result)
+{
+    note_number("user", (long)uid);
+    return REAL(REAL_GETPWUID_R, int (*)(uid_t, struct passwd *, char *, size_t, struct passwd **))(
+        uid, entry, buffer, size, result);
+}
+
+int getpwnam_r(const char *name, struct passwd *entry, char *buffer, size_t size, struct passwd **result)
+{
+    note("user", name);
+    return REAL(REAL_GETPWNAM_R,
+                int (*)(const char *, struct passwd *, char *, size_t, struct passwd **))(
+        name, entry, buffer, size, result);
+}
+
+/* --- files looked at --------------------------------------------------- */
+
+int stat64(const char *path, struct stat64 *status)
+{
+    note_path("file", AT_FDCWD, path);
+    return REAL(REAL_STAT, int (*)(const char *, struct stat64 *))(path, status);
+}
+
+int lstat64(const char *path, struct stat64 *status)
+{
+    note_path("file", AT_FDCWD, path);
+    return REAL(REAL_LSTAT, int (*)(const char *, struct stat64 *))(path, status);
+}
+
+int fstatat64(int dirfd, const char *path, struct stat64 *status, int flags)
+{
+    if (!(flags & AT_EMPTY_PATH) || path[0] != '\0')
+        note_path("file", dirfd, path);
+    return REAL(REAL_FSTATAT, int (*)(int, const char *, struct stat64 *, int))(dirfd, path, status, flags);
+}
+
+/* On x86-64 the plain names are the same functions. */
+int stat(const char *path, struct stat *status) __attribute__((alias("stat64")));
+int lstat(const char *path, struct stat *status) __attribute__((alias("lstat64")));
+int fstatat(int dirfd, const char *path, struct stat *status, int flags) __attribute__((alias("fstatat64")));
+
+int access(const char *path, int mode)
+{
+    note_path("file", AT_FDCWD, path);
+    return REAL(REAL_ACCESS, int (*)(const char *, int))(path, mode);
+}
+
+int faccessat(int dirfd, const char *path, int mode, int flags)
+{
+    note_path("file", dirfd, path);
+    return REAL(REAL_FACCESSAT, int (*)(int, const char *, int, int))(dirfd, path, mode, flags);
+}
+
+DIR *opendir(const char *path)
+{
+    note_path("list", AT_FDCWD, path);
+    return REAL(REAL_OPENDIR, DIR *(*)(const char *))(path);
+}
+
+ssize_t readlink(const char *path, char *buffer, size_t size)
+{
+    note_path("file", AT_FDCWD, path);
+    return REAL(REAL_READLINK, ssize_t (*)(const char *, char *, size_t))(path, buffer, size);
+}
+
+/* --- files opened, created, changed ------------------------------------ */
+
+static int opened_for_writing(int flags)
+{
+    return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC | O_TMPFILE)) != 0;
+}
+
+static mode_t open_mode(int flags, va_list args)
+{
+    return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? (mode_t)va_arg(args, int) : 0;
+}
+
+int open64(const char *path, int flags, ...)
+{
+    va_list args;
+    va_start(args, flags);
+    mode_t mode = open_mode(flags, args);
+    va_end(args);
+    note_path(opened_for_writing(flags) ? "write" : "read", AT_FDCWD, path);
+    return REAL(REAL_OPEN, int (*)(const char *, int, ...))(path, flags, mode);
+}
+
+int openat64(int dirfd, const char *path, int flags, ...)
+{
+    va_list args;
+    va_start(args, flags);
+    mode_t mode = open_mode(flags, args);
+    va_end(args);
+    note_path(opened_for_writing(flags) ? "write" : "read", dirfd, path);
+    return REAL(REAL_OPENAT, int (*)(int, const char *, int, ...))(dirfd, path, flags, mode);
+}
+
+int __open64_2(const char *path, int flags)
+{
+    note_path(opened_for_writing(flags) ? "write" : "read", AT_FDCWD, path);
+    return REAL(REAL_OPEN_2, int (*)(const char *, int))(path, flags);
+}
+
+int open(const char *path, int flags, ...) __attribute__((alias("open64")));
+int openat(int dirfd, const char *path, int flags, ...) __attribute__((alias("openat64")));
+
+int mkdir(const char *path, mode_t mode)
+{
+    note_path("write", AT_FDCWD, path);
+    return REAL(REAL_MKDIR, int (*)(const char *, mode_t))(path, mode);
+}
+
+int mkdirat(int dirfd, const char *path, mode_t mode)
+{
+    note_path("write", dirfd, path);
+    return REAL(REAL_MKDIRAT, int (*)(int, const char *, mode_t))(dirfd, path, mode);
+}
+
+int unlink(const char *path)
+{
+    note_path("write", AT_FDCWD, path);
+    return REAL(REAL_UNLINK, int (*)(const char *))(path);
+}
+
+int unlinkat(int dirfd, const char *path, int flags)
+{
+    note_path("write", dirfd, path);
+    return REAL(REAL_UNLINKAT, int (*)(int, const char *, int))(dirfd, path, flags);
+}
+
+int rename(const char *from, const char *to)
+{
+    note_path("write", AT_FDCWD, from);
+    note_path("write", AT_FDCWD, to);
+    return REAL(REAL_RENAME, int (*)(const char *, const char *))(from, to);
+}
+
+int renameat(int from_dir, const char *from, int to_dir, const char *to)
+{
+    note_path("write", from_dir, from);
+    note_path("write", to_dir, to);
+    return REAL(REAL_RENAMEAT, int (*)(int, const char *, int, const char *))(from_dir, from, to_dir, to);
+}
+
+int rmdir(const char *path)
+{
+    note_path("write", AT_FDCWD, path);
+    return REAL(REAL_RMDIR, int (*)(const char *))(path);
+}

@@ -1,0 +1,27 @@
+/* What the imports of a freeze read from outside the heap, seen from C.
+ *
+ * A frozen module is a memoized import (DESIGN section 3a): it stands for
+ * python3's import only while what that import read is unchanged.  Python
+ * code reaches the process and the machine through C library calls, and so
+ * do extension modules; the runtime defines those calls itself (getenv,
+ * getcwd, isatty, uname, the user and file look-ups, and the calls that
+ * change files), passes each on to the C library, and while the dump
+ * records, notes what was asked.  The recorder (python/import_recorder.py)
+ * drains the notes whenever the module being imported changes.  Calls made
+ * by the import system's own search (importlib's frames) are not inputs. */
+#ifndef PYFREEZE_IMPORT_INPUTS_H
+#define PYFREEZE_IMPORT_INPUTS_H
+
+#include <Python.h>
+
+/* Starts or stops noting calls. */
+void pf_inputs_record(int on);
+
+/* The notes since the last call, as a list of (kind, text) str pairs;
+ * kinds: "env" NAME, "cwd", "tty" FD, "host", "ids", "user" UID-or-NAME,
+ * "file" PATH (looked at), "list" PATH (a directory listed), "read" PATH
+ * (opened for reading),
+ * "write" PATH (created, changed or removed).  NULL with an exception set. */
+PyObject *pf_inputs_drain(void);
+
+#endif
