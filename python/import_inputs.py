@@ -130,6 +130,8 @@ def current(kind, detail):
     if kind == "write":
         return _WRITTEN
     if kind == "sys":
+        if detail.startswith("flags."):
+            return getattr(sys.__dict__.get("flags"), detail[6:], None)
         return plain(sys.__dict__.get(detail, _WRITTEN))
     if kind == "stdio":
         return tuple(_stream_value(sys.__dict__.get(name)) for name in ("stdin", "stdout", "stderr"))

@@ -119,6 +119,19 @@ def _captured(frame, name):
     return False
 
 
+def _attribute_read(frame):
+    """The attribute name when the instruction after the one FRAME runs
+    reads an attribute of its result (sys.flags.optimize), else None."""
+    code = frame.f_code.co_code
+    at = frame.f_lasti
+    if at < 0 or at + 1 >= len(code):
+        return None
+    at += 2 + 2 * _CACHES[code[at]]
+    if at + 1 < len(code) and code[at] == _OP["LOAD_ATTR"]:
+        return frame.f_code.co_names[code[at + 1]]
+    return None
+
+
 def _has_own_module(value):
     # Classes and functions name their module; an instance's __module__ is
     # its class's, and reading attributes of arbitrary objects could run
@@ -323,8 +336,12 @@ class Recording:
                 raise AttributeError(f"module 'sys' has no attribute '{name}'") from None
             if recording._active:
                 frame = getframe(1)
-                if frame.f_code.co_filename not in _BOOTSTRAP_FILES and not (
-                        name in _KEPT_SYS and _captured(frame, name)):
+                if frame.f_code.co_filename in _BOOTSTRAP_FILES:
+                    return value
+                flag = _attribute_read(frame) if name == "flags" else None
+                if flag is not None:
+                    recording._read(("sys", f"flags.{flag}"), getattr(value, flag, None))
+                elif not (name in _KEPT_SYS and _captured(frame, name)):
                     recording._read(("sys", name), _inputs.plain(value))
             return value
 

@@ -39,6 +39,8 @@ _hidden = {}
 # that used it cannot be revealed).  Weak, so that at exit modules die
 # when python3's would.
 _known = {}
+# name -> the _Claim of the replay that is revealing it
+_claims = {}
 # frozen modules loaded from source instead: python3 never had them, so they
 # must never die either (an extension module's m_free would clear the C
 # state the module loaded from source shares with it)
@@ -150,26 +152,92 @@ def _same_parent_path(name, path):
 
 def _load_unlocked(spec):
     # An import found the module missing; _load() (pydoc.importfile) wants
-    # a new module whatever sys.modules holds.
+    # a new module whatever sys.modules holds.  No lock is held while
+    # anything of the program's runs (finders, warnings, audit hooks): the
+    # lock only guards the hand-over of entries from _hidden to a replay.
     importing = sys._getframe(1).f_code.co_name == "_find_and_load_unlocked"
-    with _lock:
-        present = sys.modules.get(spec.name)
-        if importing and present is not None and present is _known_module(spec.name):
-            # Revealed by another thread's import while this one waited.
-            return present
-        entry = _hidden.get(spec.name)
-        if entry is not None:
-            events, why = _plan(spec, entry)
-            if events is not None:
-                _replay(events, spec.name)
-                return sys.modules[spec.name]
-            # Loaded from its source this time: the frozen one is out of
-            # date, and so is every hidden module that used it.
-            del _hidden[spec.name]
-            _known[spec.name] = _weakref.ref(entry.module)
-            _superseded.append(entry.module)
-            _pyfreeze.debug(f"module {spec.name} runs from source: {why}")
+    name = spec.name
+    for _ in range(_ATTEMPTS):
+        revealed = _wait_for_claim(name) if importing else None
+        if revealed is not None:
+            return revealed
+        entry = _hidden.get(name)
+        if entry is None:
+            break
+        events, why = _plan(spec, entry)
+        if events is None:
+            _supersede(name, entry, why)
+            break
+        claim = _claim(events)
+        if claim is None:
+            continue        # another thread revealed some of them meanwhile
+        try:
+            _replay(events, name, claim)
+        finally:
+            _release(claim)
+        return sys.modules[name]
     return _original_load_unlocked(spec)
+
+
+# How often a reveal is planned again when another thread changed what it
+# needed in between; then the module loads from source.
+_ATTEMPTS = 8
+
+
+def _wait_for_claim(name):
+    """The module NAME once another thread's replay that holds it is over,
+    or None."""
+    claim = _claims.get(name)
+    if claim is None or claim.owner == _thread.get_ident():
+        return sys.modules.get(name) if claim is not None and name in sys.modules else None
+    claim.done.acquire()
+    claim.done.release()
+    present = sys.modules.get(name)
+    return present if present is not None and present is _known_module(name) else None
+
+
+def _supersede(name, entry, why):
+    # Loaded from its source this time: the frozen one is out of date, and
+    # so is every hidden module that used it.
+    with _lock:
+        if _hidden.get(name) is not entry:
+            return
+        del _hidden[name]
+        _known[name] = _weakref.ref(entry.module)
+        _superseded.append(entry.module)
+    _pyfreeze.debug(f"module {name} runs from source: {why}")
+
+
+class _Claim:
+    """Entries taken out of _hidden by one replay; other threads importing
+    one of them wait until it is over."""
+
+    __slots__ = ("owner", "done", "entries")
+
+    def __init__(self, entries):
+        self.owner = _thread.get_ident()
+        self.done = _thread.allocate_lock()
+        self.done.acquire()
+        self.entries = entries
+
+
+def _claim(events):
+    names = {_events[seq][1] for seq in events}
+    with _lock:
+        if any(name not in _hidden for name in names):
+            return None
+        claim = _Claim({name: _hidden.pop(name) for name in names})
+        for name in names:
+            _claims[name] = claim
+    return claim
+
+
+def _release(claim):
+    with _lock:
+        for name, entry in claim.entries.items():
+            if _claims.get(name) is claim:
+                del _claims[name]
+    claim.done.release()
 
 
 def _plan(spec, entry):
@@ -178,20 +246,20 @@ def _plan(spec, entry):
     another one."""
     if spec_key(spec) != (entry.origin, entry.loader, entry.locations):
         return None, f"python3 would load it from {spec.origin or spec.loader!r}"
-    names = _closure(spec.name)
-    for name in names:
-        why = _pyfreeze.inputs.first_difference(_hidden[name].inputs)
+    entries = _closure(spec.name)
+    for name, used in entries.items():
+        why = _pyfreeze.inputs.first_difference(used.inputs)
         if why is not None:
             return None, why if name == spec.name else f"it used {name}, and {why}"
     directories = {}
-    for name in names:
-        why = _still_resolves(name, directories) if name != spec.name else None
+    for name, used in entries.items():
+        why = _still_resolves(name, used, directories) if name != spec.name else None
         if why is not None:
             return None, why
-    for name in _used_known(names):
+    for name in _used_known(entries):
         if sys.modules.get(name) is not _known_module(name):
             return None, f"it used {name}, which is another module now"
-    events = sorted(seq for name in names for seq in _hidden[name].events)
+    events = sorted(seq for used in entries.values() for seq in used.events)
     if _some_warning_raises(events, spec.name):
         # python3's traceback comes from the source
         return None, "a warning it issues is an error under this run's filters"
@@ -199,16 +267,17 @@ def _plan(spec, entry):
 
 
 def _closure(name):
-    """NAME and the hidden modules it needs: what it used while it ran and
-    the packages above each, recursively."""
-    found = set()
+    """NAME and the hidden modules it needs (what it used while it ran and
+    the packages above each, recursively), with their entries."""
+    found = {}
     pending = [name]
     while pending:
         current = pending.pop()
-        if current in found or current not in _hidden:
+        entry = _hidden.get(current)
+        if current in found or entry is None:
             continue
-        found.add(current)
-        pending.extend(_hidden[current].uses)
+        found[current] = entry
+        pending.extend(entry.uses)
         parent = current.rpartition(".")[0]
         if parent:
             pending.append(parent)
@@ -220,9 +289,9 @@ def _known_module(name):
     return ref() if ref is not None else None
 
 
-def _used_known(names):
-    for name in names:
-        for used in _hidden[name].uses:
+def _used_known(entries):
+    for name, entry in entries.items():
+        for used in entry.uses:
             if used not in _hidden and used in _known:
                 yield used
         parent = name.rpartition(".")[0]
@@ -230,10 +299,9 @@ def _used_known(names):
             yield parent
 
 
-def _still_resolves(name, directories):
+def _still_resolves(name, entry, directories):
     """Would python3 load the frozen file for NAME now?  None when it
     would, else why not."""
-    entry = _hidden[name]
     if name in sys.modules:
         return f"{name} is in sys.modules already"
     parent, _, _ = name.rpartition(".")
@@ -318,10 +386,9 @@ def _listing_current(finder):
         return False
 
 
-def _replay(events, requested):
+def _replay(events, requested, claim):
     importer = _importer_frame()
-    names = {_events[seq][1] for seq in events}
-    entries = {name: _hidden.pop(name) for name in names}
+    entries = claim.entries
     started = []
     try:
         for seq in events:
@@ -344,10 +411,11 @@ def _replay(events, requested):
         # sys.modules, the ones not reached yet stay hidden.
         for name in started:
             sys.modules.pop(name, None)
-        for name, entry in entries.items():
-            if name not in sys.modules and name not in started:
-                _hidden[name] = entry
-                _known.pop(name, None)
+        with _lock:
+            for name, entry in entries.items():
+                if name not in sys.modules and name not in started:
+                    _hidden[name] = entry
+                    _known.pop(name, None)
         raise
 
 
@@ -513,9 +581,16 @@ def install():
     _bootstrap._find_spec = _find_spec
     _bootstrap._load_unlocked = _load_unlocked
     # A child forked while another thread revealed modules must not inherit
-    # the lock held (the import lock gets the same care from CPython).
+    # the lock held or wait for its replay (CPython takes the same care of
+    # the import lock).
     import posix
-    posix.register_at_fork(after_in_child=_lock._at_fork_reinit)
+    posix.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _after_fork_in_child():
+    # Only the forking thread lives on: no other thread's lock or replay.
+    _lock._at_fork_reinit()
+    _claims.clear()
 
 
 def hide(recording, keep):

@@ -96,33 +96,6 @@ static unsigned long choose_hash_seed(const struct pf_options *options)
     return seed;
 }
 
-/* OUTPUT as os.path.abspath() makes it: what python3's start-up makes
- * sys.executable when the image is run by that path. */
-static char *absolute_output(const char *output, const char *cwd)
-{
-    char *joined = NULL;
-    if (asprintf(&joined, "%s/%s", output[0] == '/' ? "" : cwd, output) < 0)
-        return NULL;
-    char *out = joined;         /* normalised in place: it only shrinks */
-    size_t used = 0;
-    for (char *part = strtok(joined, "/"); part != NULL; part = strtok(NULL, "/")) {
-        if (strcmp(part, ".") == 0)
-            continue;
-        if (strcmp(part, "..") == 0) {
-            while (used > 0 && out[--used] != '/')
-                ;
-            continue;
-        }
-        out[used++] = '/';
-        memmove(out + used, part, strlen(part));
-        used += strlen(part);
-    }
-    if (used == 0)
-        out[used++] = '/';
-    out[used] = '\0';
-    return out;
-}
-
 static char **child_arguments(const char *runtime_path, const struct pf_options *options,
                               unsigned long seed, char **preloads, int preload_count, struct pf_error *error)
 {
@@ -140,9 +113,10 @@ static char **child_arguments(const char *runtime_path, const struct pf_options 
              asprintf(&argv[n++], "--pyfreeze-dump") >= 0 && asprintf(&argv[n++], "%lu", seed) >= 0;
     /* The working directory first, as python3 -c puts it, then --path. */
     ok = ok && asprintf(&argv[n++], "@%s", cwd) >= 0;
-    char *executable = ok ? absolute_output(options->output, cwd) : NULL;
-    ok = executable != NULL && asprintf(&argv[n++], "%%%s", executable) >= 0;
-    free(executable);
+    /* How the image will be run from here: python3's start-up makes its
+     * sys.executable from that, and so does the freeze's. */
+    ok = ok && asprintf(&argv[n++], "%%%s%s", strchr(options->output, '/') ? "" : "./",
+                        options->output) >= 0;
     for (int i = 0; ok && i < options->path_count; i++)
         ok = asprintf(&argv[n++], "@%s", options->paths[i]) >= 0;
     for (int i = 0; ok && i < options->block_count; i++)

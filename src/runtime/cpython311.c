@@ -10,6 +10,7 @@
 #include <internal/pycore_pystate.h>
 #include <internal/pycore_runtime.h>
 
+#include <structmember.h>
 #include <string.h>
 
 #if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030C0000
@@ -158,4 +159,33 @@ int pf_py_running_import_system(void)
     /* importlib runs a module's code, and an extension module's init,
      * through this one function: what they do is the module's own. */
     return PyUnicode_CompareWithASCIIString(frame->f_code->co_name, "_call_with_frames_removed") != 0;
+}
+
+/* sys.flags as a plain python3 run has them, although the freeze ignores
+ * the environment and the user site (-E -s): imports that read the flags
+ * see what runs of the image will usually see. */
+int pf_py_plain_run_flags(void)
+{
+    static const char *const plain[] = {"ignore_environment", "no_user_site"};
+    PyObject *flags = PySys_GetObject("flags");
+    if (flags == NULL || !PyTuple_Check(flags)) {
+        PyErr_SetString(PyExc_RuntimeError, "sys.flags is missing");
+        return -1;
+    }
+    PyMemberDef *members = Py_TYPE(flags)->tp_members;
+    for (size_t i = 0; i < sizeof plain / sizeof *plain; i++) {
+        Py_ssize_t index = 0;
+        while (members[index].name != NULL && strcmp(members[index].name, plain[i]) != 0)
+            index++;
+        if (members[index].name == NULL || index >= PyTuple_GET_SIZE(flags)) {
+            PyErr_Format(PyExc_RuntimeError, "sys.flags has no field %s", plain[i]);
+            return -1;
+        }
+        PyObject *zero = PyLong_FromLong(0);
+        if (zero == NULL)
+            return -1;
+        Py_XDECREF(PyStructSequence_GET_ITEM(flags, index));
+        PyStructSequence_SET_ITEM(flags, index, zero);
+    }
+    return 0;
 }

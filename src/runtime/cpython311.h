@@ -33,6 +33,11 @@ void pf_py_fs_codec(char *encoding, size_t encoding_size, char *errors, size_t e
  * system searching or reading a module (not running its code). */
 int pf_py_running_import_system(void);
 
+/* Gives sys.flags the values of a plain python3 run where the freeze's
+ * own configuration differs (it ignores the environment and the user
+ * site).  -1 with an exception set. */
+int pf_py_plain_run_flags(void);
+
 /* The interpreter's current configuration. */
 const PyConfig *pf_py_config(void);
 

@@ -4,7 +4,8 @@
  *   pyfreeze-runtime --pyfreeze-dump SEED [+MODULE | -BLOCKED | @DIR | =LIBRARY | %EXECUTABLE | !native]...
  * =LIBRARY is loaded before anything else; !native lets modules load
  * shared libraries (recorded at the checkpoint) instead of refusing them;
- * %EXECUTABLE is the image's path, the freeze's sys.executable. */
+ * %PROGRAM is how the image will be run: the freeze's argv[0], from which
+ * its sys.executable is computed as python3 computes it. */
 #define _GNU_SOURCE
 #include "dump.h"
 
@@ -29,7 +30,7 @@
 struct dump_request {
     unsigned long hash_seed;
     char **modules, **blocks, **paths, **preloads;
-    const char *executable;
+    const char *program;
     int module_count, block_count, path_count, preload_count;
     int allow_native;
     int verbose;
@@ -223,7 +224,7 @@ static int parse_request(int argc, char **argv, struct dump_request *request)
         case '-': request->blocks[request->block_count++] = argv[i] + 1; break;
         case '@': request->paths[request->path_count++] = argv[i] + 1; break;
         case '=': request->preloads[request->preload_count++] = argv[i] + 1; break;
-        case '%': request->executable = argv[i] + 1; break;
+        case '%': request->program = argv[i] + 1; break;
         case '!':
             if (strcmp(argv[i], "!native") == 0)
                 request->allow_native = 1;
@@ -275,12 +276,10 @@ static void start_interpreter(const struct dump_request *request)
     config.parse_argv = 0;
     config.use_hash_seed = 1;
     config.hash_seed = request->hash_seed;
-    char *argv[] = {"pyfreeze-runtime", NULL};
+    /* The imports see the sys.executable the image will have when it is
+     * run as it was named: sysconfig and others derive paths from it. */
+    char *argv[] = {(char *)(request->program != NULL ? request->program : "pyfreeze-runtime"), NULL};
     status = PyConfig_SetBytesArgv(&config, 1, argv);
-    /* The imports see the sys.executable the image will have where it is
-     * written: sysconfig and others derive paths from it. */
-    if (!PyStatus_Exception(status) && request->executable != NULL)
-        status = PyConfig_SetBytesString(&config, &config.executable, request->executable);
     if (!PyStatus_Exception(status))
         status = Py_InitializeFromConfig(&config);
     PyConfig_Clear(&config);
@@ -310,6 +309,8 @@ int pf_dump_main(int argc, char **argv)
     preload_libraries(&request);
     pf_state_remember_mappings();
     start_interpreter(&request);
+    if (pf_py_plain_run_flags() < 0)
+        fail_from_python("setting sys.flags failed");
     if (pf_glue_install() < 0)
         fail_from_python("installing the pyfreeze helpers failed");
     PyObject *outcome = pf_glue_run_dump(request.modules, request.module_count,
