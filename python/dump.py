@@ -213,7 +213,8 @@ def _forget_module_files(inputs, stamps):
     files changed starts cold (their stamps say so)."""
     files = {path for path, _, _ in stamps}
     for read in inputs.values():
-        for key in [key for key in read if key[0] in ("file", "list", "read") and key[1] in files]:
+        for key in [key for key in read if key[0] in ("file", "list", "read", "create")
+                    and key[1] in files]:
             del read[key]
 
 

@@ -21,8 +21,13 @@
 #                where it links to (the image itself counts as itself)
 #   list PATH    a directory it listed: its type and mtime
 #   read PATH    a file it opened for reading: type, size and mtime
-#   write PATH   a file its import created, changed or removed: python3
-#                does that again in every run, so it never matches
+#   create PATH  a file or directory its import created, renamed or
+#                removed (a cache written once): type, size and mtime as the
+#                import left it, which a python3 run finding it so would
+#                leave alone
+#   write PATH   a file that existed and its import changed (a log appended
+#                to): python3 changes it again in every run, so it never
+#                matches
 #   sys NAME     sys.NAME's value (sys.argv's contents, sys.executable...)
 #   stdio        the standard streams' encodings and buffering
 # The clock and randomness are not inputs (restore.py renews the state
@@ -125,8 +130,8 @@ def current(kind, detail):
         return _pyfreeze.passwd(detail)
     if kind == "file":
         return _file_value(detail)
-    if kind in ("list", "read"):
-        return _contents_value(detail, kind == "read")
+    if kind in ("list", "read", "create"):
+        return _contents_value(detail, kind != "list")
     if kind == "write":
         return _WRITTEN
     if kind == "sys":
@@ -146,6 +151,7 @@ def describe(kind, detail):
         "host": "the host name", "ids": "the user and group ids",
         "user": f"the password entry of {detail}", "file": f"file {detail}",
         "read": f"file {detail}", "list": f"directory {detail}",
+        "create": f"file {detail} (as the freeze's import left it)",
         "write": f"writing {detail}", "sys": f"sys.{detail}", "stdio": "the standard streams",
     }
     return names.get(kind, f"{kind} {detail}")

@@ -373,10 +373,26 @@ def _found_first_in_frozen_directory(name, entry, path, directories):
             directories[item] = finder
         if finder.path == home:
             return True
-        cache = finder._path_cache
-        if tail in cache or any(tail + suffix in cache for suffix, _ in finder._loaders):
+        if _finds_module(finder, tail):
             return False
     return False
+
+
+def _finds_module(finder, tail):
+    """Whether FileFinder FINDER would find a module or regular package
+    TAIL, as its find_spec() decides from the same cached listing (a
+    directory without __init__ is only a namespace portion, which a module
+    found further on wins over; a file without a module suffix, like
+    /usr/bin/gettext, is nothing)."""
+    cache = finder._path_cache
+    suffixes = [suffix for suffix, _ in finder._loaders]
+    if tail in cache:
+        external = _bootstrap._bootstrap_external
+        package = external._path_join(finder.path, tail)
+        if any(external._path_isfile(external._path_join(package, "__init__" + suffix))
+               for suffix in suffixes):
+            return True
+    return any(tail + suffix in cache for suffix in suffixes)
 
 
 def _listing_current(finder):

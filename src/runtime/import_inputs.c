@@ -277,6 +277,21 @@ static int opened_for_writing(int flags)
     return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC | O_TMPFILE)) != 0;
 }
 
+/* A file an import creates (a cache written once) is an input as the
+ * import left it; one it changes that existed before (a log appended to)
+ * is changed again by every python3 run, so such an import never matches. */
+static const char *open_kind(int dirfd, const char *path, int flags)
+{
+    if (!opened_for_writing(flags))
+        return "read";
+    if (!recording)
+        return "write";
+    if ((flags & O_TMPFILE) == O_TMPFILE)
+        return "create";
+    int exists = REAL(REAL_FACCESSAT, int (*)(int, const char *, int, int))(dirfd, path, F_OK, 0) == 0;
+    return (flags & O_CREAT) && !exists ? "create" : "write";
+}
+
 static mode_t open_mode(int flags, va_list args)
 {
     return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? (mode_t)va_arg(args, int) : 0;
@@ -288,7 +303,7 @@ int open64(const char *path, int flags, ...)
     va_start(args, flags);
     mode_t mode = open_mode(flags, args);
     va_end(args);
-    note_path(opened_for_writing(flags) ? "write" : "read", AT_FDCWD, path);
+    note_path(open_kind(AT_FDCWD, path, flags), AT_FDCWD, path);
     return REAL(REAL_OPEN, int (*)(const char *, int, ...))(path, flags, mode);
 }
 
@@ -298,13 +313,13 @@ int openat64(int dirfd, const char *path, int flags, ...)
     va_start(args, flags);
     mode_t mode = open_mode(flags, args);
     va_end(args);
-    note_path(opened_for_writing(flags) ? "write" : "read", dirfd, path);
+    note_path(open_kind(dirfd, path, flags), dirfd, path);
     return REAL(REAL_OPENAT, int (*)(int, const char *, int, ...))(dirfd, path, flags, mode);
 }
 
 int __open64_2(const char *path, int flags)
 {
-    note_path(opened_for_writing(flags) ? "write" : "read", AT_FDCWD, path);
+    note_path(open_kind(AT_FDCWD, path, flags), AT_FDCWD, path);
     return REAL(REAL_OPEN_2, int (*)(const char *, int))(path, flags);
 }
 
@@ -313,44 +328,44 @@ int openat(int dirfd, const char *path, int flags, ...) __attribute__((alias("op
 
 int mkdir(const char *path, mode_t mode)
 {
-    note_path("write", AT_FDCWD, path);
+    note_path("create", AT_FDCWD, path);
     return REAL(REAL_MKDIR, int (*)(const char *, mode_t))(path, mode);
 }
 
 int mkdirat(int dirfd, const char *path, mode_t mode)
 {
-    note_path("write", dirfd, path);
+    note_path("create", dirfd, path);
     return REAL(REAL_MKDIRAT, int (*)(int, const char *, mode_t))(dirfd, path, mode);
 }
 
 int unlink(const char *path)
 {
-    note_path("write", AT_FDCWD, path);
+    note_path("create", AT_FDCWD, path);
     return REAL(REAL_UNLINK, int (*)(const char *))(path);
 }
 
 int unlinkat(int dirfd, const char *path, int flags)
 {
-    note_path("write", dirfd, path);
+    note_path("create", dirfd, path);
     return REAL(REAL_UNLINKAT, int (*)(int, const char *, int))(dirfd, path, flags);
 }
 
 int rename(const char *from, const char *to)
 {
-    note_path("write", AT_FDCWD, from);
-    note_path("write", AT_FDCWD, to);
+    note_path("create", AT_FDCWD, from);
+    note_path("create", AT_FDCWD, to);
     return REAL(REAL_RENAME, int (*)(const char *, const char *))(from, to);
 }
 
 int renameat(int from_dir, const char *from, int to_dir, const char *to)
 {
-    note_path("write", from_dir, from);
-    note_path("write", to_dir, to);
+    note_path("create", from_dir, from);
+    note_path("create", to_dir, to);
     return REAL(REAL_RENAMEAT, int (*)(int, const char *, int, const char *))(from_dir, from, to_dir, to);
 }
 
 int rmdir(const char *path)
 {
-    note_path("write", AT_FDCWD, path);
+    note_path("create", AT_FDCWD, path);
     return REAL(REAL_RMDIR, int (*)(const char *))(path);
 }

@@ -20,8 +20,8 @@ void pf_inputs_record(int on);
 /* The notes since the last call, as a list of (kind, text) str pairs;
  * kinds: "env" NAME, "cwd", "tty" FD, "host", "ids", "user" UID-or-NAME,
  * "file" PATH (looked at), "list" PATH (a directory listed), "read" PATH
- * (opened for reading),
- * "write" PATH (created, changed or removed).  NULL with an exception set. */
+ * (opened for reading), "create" PATH (created, renamed or removed),
+ * "write" PATH (an existing file opened to be changed).  NULL with an exception set. */
 PyObject *pf_inputs_drain(void);
 
 #endif
