@@ -53,8 +53,17 @@ def _environ_value(name):
 
 
 # the image's own path in this process (the freeze's is where the image is
-# written): looking at it is looking at the program that runs
-executable = None
+# written), as given and resolved: looking at it is looking at the program
+# that runs (at the freeze it does not exist yet)
+_executables = frozenset()
+
+
+def set_executable(path):
+    global _executables
+    posixpath = sys.modules["posixpath"]
+    directory, name = posixpath.split(posixpath.abspath(path))
+    _executables = frozenset((path, posixpath.normpath(path),
+                              posixpath.join(posixpath.realpath(directory), name)))
 
 
 def _status(call, path):
@@ -67,7 +76,7 @@ def _status(call, path):
 
 
 def _file_value(path):
-    if path == executable:
+    if path in _executables:
         return ("the executable",)
     followed = _status(posix.stat, path)
     link = _status(posix.lstat, path)

@@ -65,15 +65,15 @@ def _insertions(old, new):
 # sys attributes whose values are inputs of an import that reads them; the
 # objects of the second set are the run's own in an image (sys_objects.c),
 # so a module that only keeps a reference to one (an argument default, a
-# global) has read nothing.  sys.path and the standard streams stay out:
-# the import system and C code read them from sys's namespace directly
-# (the streams are the run's own too, and isatty() is noted in C).
+# global) has read nothing.  The standard streams stay out: C code reads
+# them from sys's namespace directly (they are the run's own too, and
+# isatty() is noted in C).
 _WATCHED_SYS = frozenset((
     "argv", "orig_argv", "executable", "_base_executable", "flags", "warnoptions", "_xoptions",
-    "prefix", "exec_prefix", "base_prefix", "base_exec_prefix", "platlibdir", "pycache_prefix",
-    "dont_write_bytecode", "_stdlib_dir",
+    "path", "prefix", "exec_prefix", "base_prefix", "base_exec_prefix", "platlibdir",
+    "pycache_prefix", "dont_write_bytecode", "_stdlib_dir",
 ))
-_KEPT_SYS = frozenset(("argv", "orig_argv", "flags", "warnoptions", "_xoptions"))
+_KEPT_SYS = frozenset(("argv", "orig_argv", "flags", "warnoptions", "_xoptions", "path"))
 
 
 def _opcodes():
@@ -314,7 +314,7 @@ class Recording:
         self._environs = [os.environ, os.environb]
         for environ in self._environs:
             environ.__class__ = RecordingEnviron
-        _inputs.executable = sys.executable
+        _inputs.set_executable(sys.executable)
         self._watch_sys()
         _pyfreeze.inputs_record(True)
 

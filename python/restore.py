@@ -197,7 +197,7 @@ def restore(inherited_ignored, state):
     # walks the image's pages) until the program looks at all objects.
     _pyfreeze.watch_gc(state["lazy"].frozen_module("gc"))
     config = _pyfreeze.config()
-    _pyfreeze.inputs.executable = sys.executable
+    _pyfreeze.inputs.set_executable(sys.executable)
     _renew_main_module()
     _reload_environ()
     _rebuild_stdio(config)

@@ -288,8 +288,11 @@ static const char *open_kind(int dirfd, const char *path, int flags)
         return "write";
     if ((flags & O_TMPFILE) == O_TMPFILE)
         return "create";
-    int exists = REAL(REAL_FACCESSAT, int (*)(int, const char *, int, int))(dirfd, path, F_OK, 0) == 0;
-    return (flags & O_CREAT) && !exists ? "create" : "write";
+    struct stat64 status;
+    if (REAL(REAL_FSTATAT, int (*)(int, const char *, struct stat64 *, int))(dirfd, path, &status, 0) < 0)
+        return (flags & O_CREAT) ? "create" : "write";
+    /* Writing to /dev/null and its kind changes no file. */
+    return S_ISCHR(status.st_mode) ? "file" : "write";
 }
 
 static mode_t open_mode(int flags, va_list args)

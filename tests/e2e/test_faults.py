@@ -137,7 +137,7 @@ def test_builder_environment_is_an_input_not_a_leak(tmp_path):
     # The freeze runs with the builder's environment; a module that read
     # it runs from source when the run's differs, as python3 would run it,
     # and the variables nobody read are not in the image.
-    (tmp_path / "env_probe.py").write_text("import os, sys\nSEEN = sorted(os.environ)\nPATH = list(sys.path)\n")
+    (tmp_path / "env_probe.py").write_text("import os, sys\nSEEN = sorted(os.environ)\nPATH = sys.path\n")
     image = tmp_path / "img"
     env = clean_env(BUILDER_SECRET="s3cret-4d0b", PYTHONPATH="/builder/path")
     freeze(image, "env_probe", env=env, cwd=tmp_path)
