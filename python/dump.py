@@ -170,6 +170,11 @@ def run(modules, blocks, search_paths, restore_state, allow_native, lazy, record
         for name, why in sorted(recording.eager.items()):
             print(f"pyfreeze: '{name}' stays in sys.modules from the start: {why}", file=sys.stderr)
         _report_inputs(recording.inputs)
+        for name, changed in sorted(recording.shared.items()):
+            if name not in keep:
+                shown = ", ".join(sorted(changed)[:3]) + (", ..." if len(changed) > 3 else "")
+                print(f"pyfreeze: '{name}' changed other modules at import ({shown}): a run in "
+                      f"which it would load from source starts cold", file=sys.stderr)
     del recording
     _scrub_environment()
     gc.collect()

@@ -132,6 +132,31 @@ def _attribute_read(frame):
     return None
 
 
+def _namespace_of(watched):
+    """A copy of the namespace of a module or class."""
+    return dict(object.__getattribute__(watched, "__dict__"))
+
+
+# Caches the standard library fills on first use, from the same inputs each
+# time (or renewed at restore): filling one again does not change state.
+_CACHES_FILLED = frozenset((
+    ("tempfile", "_name_sequence"), ("tempfile", "tempdir"), ("uuid", "_node"),
+    ("uuid", "_last_timestamp"), ("platform", "_uname_cache"), ("platform", "_os_release_cache"),
+    ("sysconfig", "_CONFIG_VARS"), ("sysconfig", "_USER_BASE"), ("_strptime", "_TimeRE_cache"),
+    ("mimetypes", "inited"), ("mimetypes", "_db"), ("locale", "_setlocale"),
+    ("cython_runtime", "cline_in_traceback"),
+))
+
+
+def _bookkeeping(module_name, key, value):
+    """Changes to another module's namespace that are not the importing
+    module's doing: the import system binding a submodule in its package,
+    the registry of warnings shown, and caches filled on first use."""
+    if key == "__warningregistry__" or (module_name, key) in _CACHES_FILLED:
+        return True
+    return isinstance(value, type(sys)) and getattr(value, "__name__", None) == f"{module_name}.{key}"
+
+
 def _has_own_module(value):
     # Classes and functions name their module; an instance's __module__ is
     # its class's, and reading attributes of arbitrary objects could run
@@ -150,6 +175,7 @@ class Recording:
         self.eager = {}           # name -> why it must stay in sys.modules
         self.extras = {}          # name put in sys.modules by another module's code -> owner
         self.inputs = {}          # name -> {(kind, detail): value read}
+        self.shared = {}          # name -> {"module.attribute" of others it changed}
         self._stack = []          # names being loaded, innermost last
         self._importers = []      # the frame importing each of them
         self._active = False
@@ -158,6 +184,11 @@ class Recording:
 
     def start(self):
         self._warnings = None
+        self._namespaces = []         # modules and their classes, watched
+        self._namespace_names = []    # the module each belongs to
+        self._namespace_copies = []   # their namespaces when last seen
+        self._namespace_versions = []
+        self._watched_modules = set()
         self._watch_reads()
         self._real_import = builtins.__import__
         self._real_gcd_import = _bootstrap._gcd_import
@@ -181,6 +212,7 @@ class Recording:
         warnings._showwarnmsg = self._on_warning
         atexit.register = self._on_atexit
         self._warnings = warnings
+        self._namespaces_changed(None)      # these hooks are no module's doing
         self._snapshot()
 
     def finish(self):
@@ -203,6 +235,7 @@ class Recording:
         # that may stay in the frozen heap.
         self._state = self._modules = self._filters = self._dispatch = None
         self._meta_path = self._path_hooks = self._environ = self._sys_path = None
+        self._namespaces = self._namespace_copies = self._namespace_versions = None
 
     def _owner(self):
         return self._stack[-1] if self._stack else None
@@ -235,6 +268,7 @@ class Recording:
             self._importers.pop()
             if ok:
                 self._uses_held(name)
+                self._undone_changes(name)
                 self._add("end", name, None)
             elif name not in self._stack:
                 self.events_of.pop(name, None)
@@ -481,8 +515,64 @@ class Recording:
             for what, value in state.items():
                 if value != self._state[what]:
                     self.eager.setdefault(owner, f"its import changed {what}")
+        self._namespaces_changed(owner)
         self._drain_notes(owner)
         self._snapshot()
+
+    # --- what a load changed in other modules' namespaces --------------------
+
+    def _watch_namespaces(self):
+        """Watch the namespaces of the modules loaded so far, and of the
+        classes they define."""
+        for name, module in list(sys.modules.items()):
+            if name in self._watched_modules or not isinstance(module, type(sys)):
+                continue
+            self._watched_modules.add(name)
+            try:
+                namespace = object.__getattribute__(module, "__dict__")
+            except AttributeError:
+                continue        # a module type of an extension's own
+            objects = [module] + [value for value in list(namespace.values())
+                                  if isinstance(value, type) and value.__dict__.get("__module__") == name]
+            for watched in objects:
+                self._namespaces.append(watched)
+                self._namespace_names.append(name)
+                self._namespace_copies.append(_namespace_of(watched))
+        _pyfreeze.namespace_changes(self._namespaces, self._namespace_versions)
+
+    def _namespaces_changed(self, owner):
+        """Give the changes made since the last checkpoint to other modules'
+        and their classes' attributes to OWNER: a frozen module whose import
+        did that cannot simply be loaded from source in a run (the changes
+        would be made twice)."""
+        for index in _pyfreeze.namespace_changes(self._namespaces, self._namespace_versions):
+            watched = self._namespaces[index]
+            name = self._namespace_names[index]
+            before = self._namespace_copies[index]
+            after = _namespace_of(watched)
+            self._namespace_copies[index] = after
+            if owner is None or name == owner:
+                continue
+            for key in before.keys() | after.keys():
+                value = after.get(key, _UNSET)
+                if value is before.get(key, _UNSET) or _bookkeeping(name, key, value):
+                    continue
+                where = name if watched is sys.modules.get(name) else f"{name}.{watched.__qualname__}"
+                # the value before the owner's first change, to tell a net
+                # change from one undone before its load ended
+                changes = self.shared.setdefault(owner, {})
+                changes.setdefault(f"{where}.{key}", (watched, key, before.get(key, _UNSET)))
+        self._watch_namespaces()
+
+    def _undone_changes(self, name):
+        """Drop the changes NAME's load made to other namespaces and undid
+        again (catch_warnings() puts warnings' state back)."""
+        changes = self.shared.get(name, {})
+        for where, (watched, key, original) in list(changes.items()):
+            if _namespace_of(watched).get(key, _UNSET) is original:
+                del changes[where]
+        if not changes:
+            self.shared.pop(name, None)
 
     def _environ_changed(self, owner):
         before, after = self._environ, posix.environ

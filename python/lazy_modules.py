@@ -57,6 +57,9 @@ _events = {}
 # and sys.path, which the run's own replace
 _startup_inputs = {}
 _startup_effects = []
+# hidden modules whose import changed other modules' state (name -> the
+# first such attribute): loading one from source would change it twice
+_sticky = {}
 
 
 class Entry:
@@ -499,13 +502,25 @@ def _apply_startup_effect(kind, payload):
 
 
 def startup_difference():
-    """Why a module in sys.modules from the start could not be: the first
-    input of one whose import read it that this run has another value of,
-    or None."""
+    """Why this run cannot use the frozen heap, or None: a module in
+    sys.modules from the start read an input this run has another value
+    of, or a hidden module that changed other modules' state at import
+    would have to load from source (it, or a module it used, read such an
+    input)."""
+    differing = _pyfreeze.inputs.first_difference
     for name, inputs in _startup_inputs.items():
-        why = _pyfreeze.inputs.first_difference(inputs)
+        why = differing(inputs)
         if why is not None:
             return f"module {name} stays in sys.modules, and {why}"
+    checked = {}
+    for name, changed in _sticky.items():
+        for used, entry in _closure(name).items():
+            if used not in checked:
+                checked[used] = differing(entry.inputs)
+            if checked[used] is not None:
+                whose = "its" if used == name else f"{used}'s"
+                return (f"module {name} changed {changed} at import, and {whose} "
+                        f"{checked[used].replace(' differs from the freeze', '')} differs from the freeze")
     return None
 
 
@@ -636,6 +651,8 @@ def hide(recording, keep):
                               False, recording.inputs.get(name, {}))
     _startup_inputs.update((name, inputs) for name, inputs in recording.inputs.items()
                            if name in keep)
+    _sticky.update((name, min(changed)) for name, changed in recording.shared.items()
+                   if name in _hidden and changed)
     _startup_effects[:] = recording.startup_effects
     for name, entry in _hidden.items():
         del sys.modules[name]

@@ -189,3 +189,39 @@ int pf_py_plain_run_flags(void)
     }
     return 0;
 }
+
+/* Every dict has a version tag that changes whenever the dict does
+ * (PEP 509, still in 3.11): the recorder compares the namespaces of modules
+ * and classes between two moments cheaply. */
+static unsigned long long namespace_version(PyObject *object)
+{
+    PyObject *namespace = PyType_Check(object) ? ((PyTypeObject *)object)->tp_dict
+                          : PyModule_Check(object) ? PyModule_GetDict(object) : NULL;
+    return namespace != NULL && PyDict_Check(namespace)
+               ? (unsigned long long)((PyDictObject *)namespace)->ma_version_tag : 0;
+}
+
+PyObject *pf_py_namespace_changes(PyObject *objects, PyObject *versions)
+{
+    if (!PyList_Check(objects) || !PyList_Check(versions)) {
+        PyErr_SetString(PyExc_TypeError, "namespace_changes() needs two lists");
+        return NULL;
+    }
+    PyObject *changed = PyList_New(0);
+    for (Py_ssize_t i = 0; changed != NULL && i < PyList_GET_SIZE(objects); i++) {
+        unsigned long long now = namespace_version(PyList_GET_ITEM(objects, i));
+        int known = i < PyList_GET_SIZE(versions);
+        if (known && PyLong_AsUnsignedLongLong(PyList_GET_ITEM(versions, i)) == now)
+            continue;
+        PyObject *number = PyLong_FromUnsignedLongLong(now);
+        PyObject *index = known ? PyLong_FromSsize_t(i) : NULL;
+        int failed = number == NULL || (known ? index == NULL || PyList_Append(changed, index) < 0 ||
+                                                    PyList_SetItem(versions, i, Py_NewRef(number)) < 0
+                                              : PyList_Append(versions, number) < 0);
+        Py_XDECREF(number);
+        Py_XDECREF(index);
+        if (failed)
+            Py_CLEAR(changed);
+    }
+    return changed;
+}

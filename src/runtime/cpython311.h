@@ -38,6 +38,12 @@ int pf_py_running_import_system(void);
  * site).  -1 with an exception set. */
 int pf_py_plain_run_flags(void);
 
+/* Compares the dict version tags of the namespaces of OBJECTS (a list of
+ * modules and classes) with VERSIONS (a list of ints, updated in place and
+ * extended for objects it has none for yet): the list of the indices
+ * whose namespace changed since. */
+PyObject *pf_py_namespace_changes(PyObject *objects, PyObject *versions);
+
 /* The interpreter's current configuration. */
 const PyConfig *pf_py_config(void);
 

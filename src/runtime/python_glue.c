@@ -166,6 +166,16 @@ static PyObject *helper_scrub_environ(PyObject *self, PyObject *environ_dict)
     Py_RETURN_NONE;
 }
 
+static PyObject *helper_namespace_changes(PyObject *self, PyObject *const *args, Py_ssize_t count)
+{
+    (void)self;
+    if (count != 2) {
+        PyErr_SetString(PyExc_TypeError, "namespace_changes() takes two lists");
+        return NULL;
+    }
+    return pf_py_namespace_changes(args[0], args[1]);
+}
+
 static PyObject *helper_step_aside(PyObject *self, PyObject *reason)
 {
     (void)self;
@@ -201,6 +211,8 @@ static PyMethodDef helper_methods[] = {
     {"passwd", helper_passwd, METH_O, "A password-database entry, or None."},
     {"step_aside", helper_step_aside, METH_O, "Re-execute the image for a cold start."},
     {"scrub_environ", helper_scrub_environ, METH_O, "Wipe and empty the environment dict."},
+    {"namespace_changes", (PyCFunction)(void (*)(void))helper_namespace_changes, METH_FASTCALL,
+     "Which namespaces of modules and classes changed since their versions were taken."},
     {"debug_enabled", helper_debug_enabled, METH_NOARGS, "Whether PYFREEZE_DEBUG is set."},
     {"watch_gc", helper_watch_gc, METH_O,
      "Make the gc module unfreeze the heap when a program looks at all objects."},

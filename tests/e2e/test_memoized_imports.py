@@ -130,3 +130,30 @@ def test_argument_read_at_import_runs_from_source(tmp_path):
     report = report_of(image, ["-c", code, "x"], clean_env(), tmp_path, tmp_path)
     assert "module parser_at_import runs from source: sys.argv differs from the freeze" in report
     assert "keeps_argv" not in report
+
+
+def test_module_that_changed_shared_state_steps_aside_when_its_input_differs(tmp_path):
+    # As ansible's unsafe_proxy patches sys.intern: loaded from source next
+    # to its frozen effects, it would patch twice and warn.
+    (tmp_path / "patcher.py").write_text(
+        "import os, sys, warnings\n"
+        "if getattr(sys.intern, 'patched', False):\n"
+        "    warnings.warn('skipped sys.intern patch', RuntimeWarning)\n"
+        "else:\n"
+        "    original = sys.intern\n"
+        "    def intern(s):\n"
+        "        return original(s)\n"
+        "    intern.patched = True\n"
+        "    sys.intern = intern\n"
+        "MODE = os.environ.get('PATCHER_MODE', 'plain')\n")
+    image = tmp_path / "img"
+    result = freeze(image, "-v", "patcher", cwd=tmp_path)
+    assert "'patcher' changed other modules at import (sys.intern)" in result.stderr.decode()
+    code = "import patcher; print(patcher.MODE)"
+    for env in (clean_env(), clean_env(PATCHER_MODE="fancy")):
+        assert_same_as_stock(image, ["-c", code], env=env, cwd=tmp_path)
+    report = report_of(image, ["-c", code], clean_env(PATCHER_MODE="fancy"), tmp_path, tmp_path)
+    assert report == ("pyfreeze: cold start: module patcher changed sys.intern at import, and its "
+                      "environment variable PATCHER_MODE differs from the freeze\n")
+    report = report_of(image, ["-c", code], clean_env(), tmp_path, tmp_path)
+    assert report == "pyfreeze: warm start\npyfreeze: fast exit\n"
