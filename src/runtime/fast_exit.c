@@ -11,6 +11,7 @@
 #include "python_glue.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 static int armed;
 
@@ -79,6 +80,17 @@ static int flush_std_streams(void)
     return status;
 }
 
+/* Why python3's teardown must run, or NULL when skipping it cannot be
+ * noticed. */
+static const char *teardown_reason(void)
+{
+    if (_PyRuntime.nexitfuncs > 0)
+        return "Py_AtExit() functions are registered";
+    if (pf_gc_unfrozen())
+        return "the program brought the frozen heap into the collector's sight";
+    return pf_glue_teardown_reason();
+}
+
 int __wrap_Py_FinalizeEx(void)
 {
     if (!armed || !Py_IsInitialized())
@@ -88,16 +100,30 @@ int __wrap_Py_FinalizeEx(void)
     wait_for_thread_shutdown();
     _Py_FinishPendingCalls(tstate);
     _PyAtExit_Call(tstate->interp);
-    int status = flush_std_streams();
 
-    const char *reason = _PyRuntime.nexitfuncs > 0 ? "Py_AtExit() functions are registered"
-                         : pf_gc_unfrozen() ? "the program brought the frozen heap into the collector's sight"
-                                            : pf_glue_teardown_reason();
+    /* Decided before anything is flushed: the real teardown flushes the
+     * standard streams itself, and a second flush of a stream whose first
+     * one failed (a closed pipe) would report the error twice. */
+    const char *reason = teardown_reason();
     if (reason != NULL) {
         pf_debug("full teardown at exit: %s", reason);
-        int rest = __real_Py_FinalizeEx();
-        return rest < 0 ? rest : status;
+        return __real_Py_FinalizeEx();
     }
     pf_debug("fast exit");
-    return status;
+    return flush_std_streams();
+}
+
+/* sys.exit() reaches Py_Exit() from pythonrun.c, whose Py_FinalizeEx()
+ * call inside pylifecycle.c no --wrap can see: this one makes the same
+ * exit as the end of Py_RunMain(). */
+_Noreturn void __real_Py_Exit(int status);
+_Noreturn void __wrap_Py_Exit(int status);
+
+_Noreturn void __wrap_Py_Exit(int status)
+{
+    if (!armed)
+        __real_Py_Exit(status);
+    if (__wrap_Py_FinalizeEx() < 0)
+        status = 120;
+    exit(status);
 }
