@@ -156,6 +156,7 @@ def run(modules, blocks, search_paths, restore_state, allow_native, lazy, record
         return FAIL_STATE, f"cannot freeze: threads are running at the checkpoint: {threads}"
     gc.collect()
     restore_state["frozen_finalizers"] = _count_finalizers()
+    restore_state["captured_streams"] = _captured_streams()
     restore_state["file_stamps"] = _file_stamps()
     restore_state["module_count"] = len(sys.modules)
     tempfile = sys.modules.get("tempfile")
@@ -256,3 +257,30 @@ def _scrub_environment():
     os.environ with the run's.  Values no module kept are wiped first."""
     import posix
     _pyfreeze.scrub_environ(posix.environ)
+
+
+def _captured_streams():
+    """The standard descriptors whose frozen stream (or its buffer) a
+    frozen module holds: when the run has that descriptor closed, python3
+    would have given the module None, and the image steps aside."""
+    import gc
+    captured = set()
+    for fd, name in enumerate(("stdin", "stdout", "stderr")):
+        stream = sys.__dict__.get(f"__{name}__")
+        if stream is None:
+            continue
+        if _held_elsewhere(gc.get_referrers(stream), stream):
+            captured.add(fd)
+        buffer = getattr(stream, "buffer", None)
+        if buffer is not None and _held_elsewhere(gc.get_referrers(buffer), stream):
+            captured.add(fd)
+        del buffer
+    return captured
+
+
+def _held_elsewhere(holders, stream):
+    # (A loop, not a generator: its closure would hold the stream too.)
+    for holder in holders:
+        if holder is not sys.__dict__ and holder is not stream and type(holder).__name__ != "frame":
+            return True
+    return False

@@ -28,6 +28,8 @@
 #   write PATH   a file that existed and its import changed (a log appended
 #                to): python3 changes it again in every run, so it never
 #                matches
+#   output FD    something it printed on standard output or error: python3
+#                prints it in every run, so it never matches
 #   sys NAME     sys.NAME's value (sys.argv's contents, sys.executable...)
 #   stdio        the standard streams' encodings and buffering
 # The clock and randomness are not inputs (restore.py renews the state
@@ -141,7 +143,7 @@ def current(kind, detail):
         return _file_value(detail)
     if kind in ("list", "read", "create"):
         return _contents_value(detail, kind != "list")
-    if kind == "write":
+    if kind in ("write", "output"):
         return _WRITTEN
     if kind == "sys":
         if detail.startswith("flags."):
@@ -162,6 +164,7 @@ def describe(kind, detail):
         "read": f"file {detail}", "list": f"directory {detail}",
         "create": f"file {detail} (as the freeze's import left it)",
         "write": f"writing {detail}", "sys": f"sys.{detail}", "stdio": "the standard streams",
+        "output": "output on standard " + ("output" if detail == "1" else "error"),
     }
     return names.get(kind, f"{kind} {detail}")
 
@@ -172,6 +175,8 @@ def first_difference(inputs):
     for (kind, detail), value in inputs.items():
         if kind == "write":
             return f"its import writes {detail}"
+        if kind == "output":
+            return f"its import prints on standard {'output' if detail == '1' else 'error'}"
         if current(kind, detail) != value:
             return f"{describe(kind, detail)} differs from the freeze"
     return None

@@ -424,6 +424,12 @@ class Recording:
             inputs[key] = _inputs.current(*key) if value is _UNSET else value
 
     def _drain_notes(self, owner):
+        # Output still buffered is the module's that printed it.
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
         for kind, detail in _pyfreeze.inputs_drain():
             if owner is not None:
                 self._read((kind, None if kind in ("cwd", "host", "ids") else detail), owner=owner)

@@ -67,7 +67,7 @@ def _renew_main_module():
     namespace["__loader__"] = sys.modules["_frozen_importlib"].BuiltinImporter
 
 
-def _rebuild_stdio(config):
+def _rebuild_stdio(config, captured):
     import io
     encoding = config["stdio_encoding"]
     errors = config["stdio_errors"]
@@ -76,6 +76,8 @@ def _rebuild_stdio(config):
                                       (2, "stderr", True, "backslashreplace")):
         frozen = sys.__dict__[f"__{name}__"]
         stream = _make_stdio(io, fd, writing, f"<{name}>", encoding, errors, buffered, frozen)
+        if stream is None and fd in captured:
+            _pyfreeze.step_aside(f"descriptor {fd} is closed, and a frozen module holds sys.{name}")
         sys.__dict__[f"__{name}__"] = stream
         # A module in sys.modules from the start may have put a wrapper of
         # the stream in its place (colorama does): it wraps the frozen one.
@@ -200,7 +202,7 @@ def restore(inherited_ignored, state):
     _pyfreeze.inputs.set_executable(sys.executable)
     _renew_main_module()
     _reload_environ()
-    _rebuild_stdio(config)
+    _rebuild_stdio(config, state["captured_streams"])
     _reinstall_signals(inherited_ignored)
     if config["faulthandler"]:
         import faulthandler

@@ -35,9 +35,20 @@ void pf_inputs_record(int on)
     recording = on;
 }
 
+static void note_any(const char *kind, const char *text);
+
 static void note(const char *kind, const char *text)
 {
     if (!recording || pf_py_running_import_system())
+        return;
+    note_any(kind, text);
+}
+
+/* Notes even what the import system's frames cause: the recorder flushes
+ * the standard streams from such a frame. */
+static void note_any(const char *kind, const char *text)
+{
+    if (!recording)
         return;
     size_t needed = strlen(kind) + strlen(text) + 2;
     if (notes_used + needed + 1 > notes_capacity) {
@@ -97,7 +108,7 @@ enum real_function {
     REAL_GETGID, REAL_GETEGID, REAL_GETLOGIN, REAL_GETPWUID, REAL_GETPWNAM, REAL_GETPWUID_R,
     REAL_GETPWNAM_R, REAL_STAT, REAL_LSTAT, REAL_FSTATAT, REAL_ACCESS, REAL_FACCESSAT,
     REAL_OPENDIR, REAL_READLINK, REAL_OPEN, REAL_OPENAT, REAL_OPEN_2, REAL_MKDIR, REAL_MKDIRAT,
-    REAL_UNLINK, REAL_UNLINKAT, REAL_RENAME, REAL_RENAMEAT, REAL_RMDIR, REAL_COUNT
+    REAL_UNLINK, REAL_UNLINKAT, REAL_RENAME, REAL_RENAMEAT, REAL_RMDIR, REAL_WRITE, REAL_COUNT
 };
 
 static const char *const real_names[REAL_COUNT] = {
@@ -105,7 +116,7 @@ static const char *const real_names[REAL_COUNT] = {
     "getgid", "getegid", "getlogin", "getpwuid", "getpwnam", "getpwuid_r",
     "getpwnam_r", "stat64", "lstat64", "fstatat64", "access", "faccessat",
     "opendir", "readlink", "open64", "openat64", "__open64_2", "mkdir", "mkdirat",
-    "unlink", "unlinkat", "rename", "renameat", "rmdir",
+    "unlink", "unlinkat", "rename", "renameat", "rmdir", "write",
 };
 
 static struct {
@@ -371,4 +382,16 @@ int rmdir(const char *path)
 {
     note_path("create", AT_FDCWD, path);
     return REAL(REAL_RMDIR, int (*)(const char *))(path);
+}
+
+/* --- output ---------------------------------------------------------------- */
+
+/* What an import prints is python3's output of every run that imports it;
+ * the recorder flushes the standard streams at each checkpoint, so the
+ * write is noted against the module that printed. */
+ssize_t write(int fd, const void *bytes, size_t size)
+{
+    if (recording && (fd == STDOUT_FILENO || fd == STDERR_FILENO))
+        note_any("output", fd == STDOUT_FILENO ? "1" : "2");
+    return REAL(REAL_WRITE, ssize_t (*)(int, const void *, size_t))(fd, bytes, size);
 }

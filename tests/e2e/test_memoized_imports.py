@@ -4,6 +4,7 @@ module is handed out only while what its import read is unchanged.  Each
 case runs the same program through stock python3.11 and an image."""
 
 import os
+import subprocess
 
 import pytest
 
@@ -67,6 +68,7 @@ def test_main_module_object_is_kept(capture_image, tmp_path):
 
 HOME_READER = '''\
 import os
+import subprocess
 CACHE = os.path.join(os.path.expanduser("~"), ".cache", "home_reader")
 TOKEN_SET = bool(os.environ.get("HOME_READER_TOKEN"))
 '''
@@ -157,3 +159,27 @@ def test_module_that_changed_shared_state_steps_aside_when_its_input_differs(tmp
                       "environment variable PATCHER_MODE differs from the freeze\n")
     report = report_of(image, ["-c", code], clean_env(), tmp_path, tmp_path)
     assert report == "pyfreeze: warm start\npyfreeze: fast exit\n"
+
+
+def test_module_that_prints_at_import_prints_in_the_run(tmp_path):
+    (tmp_path / "printer.py").write_text("print('hello from import')\nVALUE = 1\n")
+    image = tmp_path / "img"
+    freeze(image, "printer", cwd=tmp_path)
+    code = "import printer; print(printer.VALUE)"
+    _, out, _ = assert_same_as_stock(image, ["-c", code], cwd=tmp_path)
+    assert out == "hello from import\n1\n"
+    report = report_of(image, ["-c", code], clean_env(), tmp_path, tmp_path)
+    assert "module printer runs from source: its import prints on standard output" in report
+
+
+def test_closed_descriptor_of_a_captured_stream_steps_aside(capture_image, tmp_path):
+    image, work = capture_image
+    code = "import sys, captures; print(sys.stdin, captures.STDIN)"
+    stock = run([STOCK, "-c", code], cwd=work, stdin=subprocess.DEVNULL, preexec_fn=lambda: os.close(0))
+    frozen = run([image, "-c", code], cwd=work, stdin=subprocess.DEVNULL, preexec_fn=lambda: os.close(0))
+    assert (frozen.returncode, frozen.stdout) == (stock.returncode, stock.stdout) == (0, b"None None\n")
+    report = tmp_path / "report"
+    run([image, "-c", code], cwd=work, stdin=subprocess.DEVNULL, preexec_fn=lambda: os.close(0),
+        env=clean_env(PYFREEZE_DEBUG=str(report)))
+    assert report.read_text() == ("pyfreeze: cold start: descriptor 0 is closed, and a frozen module "
+                                  "holds sys.stdin\n")
