@@ -270,7 +270,7 @@ PROGRAMS = [
                  covers={'streams'}, source_ok=['httpie', 'httpie.*'],
                  why=TTY_WHY % 'httpie.context (Environment.stdout_isatty)'),
             Case('/usr/bin/http --offline --ignore-stdin', covers={'exit'}),
-            Case('/usr/bin/http --offline --ignore-stdin example.org/get', user='nobody',
+            Case('/usr/bin/http --offline --ignore-stdin POST example.org/post a=1', user='nobody',
                  covers={'home', 'streams'}, source_ok=['httpie', 'httpie.*'],
                  why=HOME_WHY % 'httpie.config (DEFAULT_CONFIG_DIR)'),
         ]),
