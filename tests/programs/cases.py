@@ -485,6 +485,19 @@ PROGRAMS = [
             Case('-m sqlparse no-such-file.sql', covers={'exit'}),
         ]),
     Program(
+        'meson', ['meson'],
+        # symbolextractor is what ninja runs at every link of a shared library; its
+        # argparse parser is made at import, so its prog comes from sys.argv[0] then.
+        ['mesonbuild.mesonmain', 'mesonbuild.mintro', 'mesonbuild.scripts.symbolextractor'],
+        fixtures=['meson'],
+        cases=[
+            Case('/usr/bin/meson --version'),
+            Case('/usr/bin/meson --internal symbolextractor', covers={'defaults', 'exit'}),
+            Case('/usr/bin/meson introspect --projectinfo meson.build'),
+            Case('/usr/bin/meson introspect --targets meson.build', broken_pipe=0,
+                 covers={'exit'}),
+        ]),
+    Program(
         'coverage', ['python3-coverage'],
         ['coverage', 'coverage.cmdline', 'coverage.control', 'coverage.summary',
          'coverage.sqldata'],
