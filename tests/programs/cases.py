@@ -284,8 +284,10 @@ PROGRAMS = [
             Case('/usr/bin/pylint bad.py', covers={'exit', 'files', 'home'}),
             Case('/usr/bin/pylint --disable=all --enable=unused-import --score=n bad.py',
                  covers={'exit', 'files', 'home'}),
+            # isort.format (imported through pylint) runs colorama.init() at import: it
+            # wraps sys.stdout and resets the terminal's colours at exit.
             Case('/usr/bin/pylint --output-format=colorized good.py', tty=True,
-                 covers={'files', 'home'}),
+                 covers={'files', 'home', 'streams'}),
             Case('/usr/bin/pylint bad.py', user='nobody', covers={'exit', 'files', 'home'},
                  source_ok=['pylint', 'pylint.*'], why=HOME_WHY % 'pylint.constants (PYLINT_HOME)'),
         ]),
