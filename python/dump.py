@@ -129,13 +129,31 @@ class _Namespace:
         self.__dict__ = globals_
 
 
-def run(modules, blocks, search_paths, restore_state, allow_native, lazy, recorder, verbose):
+class _SearchPaths:
+    """Finds top-level modules in the --path directories, after everything
+    else: they are searched while freezing but are not python3's sys.path
+    (the modules found there stay importable in the image)."""
+
+    def __init__(self, directories):
+        self.directories = directories
+
+    def find_spec(self, name, path, target=None):
+        if path is not None or not self.directories:
+            return None
+        return sys.modules["_frozen_importlib_external"].PathFinder.find_spec(name, self.directories, target)
+
+
+def run(modules, blocks, first_path, search_paths, restore_state, allow_native, lazy, recorder,
+        verbose):
     lazy = _Namespace(lazy)
     recorder = _Namespace(recorder)
     restore_state["default_warning_filters"] = _warnings_default_count()
     restore_state["dump_executable"] = sys.executable
     saved_path = list(sys.path)
-    sys.path[0:0] = search_paths
+    if first_path is not None:
+        sys.path.insert(0, first_path)
+    searcher = _SearchPaths([path for path in search_paths if path != first_path])
+    sys.meta_path.append(searcher)
     for name in blocks:
         sys.modules[name] = None
     recording = recorder.Recording()
@@ -149,6 +167,7 @@ def run(modules, blocks, search_paths, restore_state, allow_native, lazy, record
             return failure
     finally:
         recording.finish()
+        sys.meta_path.remove(searcher)
         sys.path[:] = saved_path
         _flush_stdio()
     threads = _extra_threads()

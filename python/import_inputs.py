@@ -113,6 +113,14 @@ def _stream_value(stream):
             getattr(stream, "line_buffering", None), getattr(stream, "write_through", None))
 
 
+def item(sequence, index):
+    """SEQUENCE[INDEX], or None when there is no such item."""
+    try:
+        return plain(sequence[index])
+    except (IndexError, TypeError):
+        return None
+
+
 def _cwd():
     try:
         return posix.getcwd()
@@ -148,6 +156,8 @@ def current(kind, detail):
     if kind == "sys":
         if detail.startswith("flags."):
             return getattr(sys.__dict__.get("flags"), detail[6:], None)
+        if detail.startswith("argv["):
+            return item(sys.__dict__.get("argv"), int(detail[5:-1]))
         return plain(sys.__dict__.get(detail, _WRITTEN))
     if kind == "stdio":
         return tuple(_stream_value(sys.__dict__.get(name)) for name in ("stdin", "stdout", "stderr"))

@@ -78,43 +78,86 @@ _KEPT_SYS = frozenset(("argv", "orig_argv", "flags", "warnoptions", "_xoptions",
 
 def _opcodes():
     import opcode
-    names = ("STORE_NAME", "STORE_GLOBAL", "STORE_FAST", "STORE_DEREF", "STORE_ATTR",
-             "MAKE_FUNCTION", "LOAD_CONST", "LOAD_NAME", "LOAD_GLOBAL", "LOAD_FAST", "LOAD_DEREF",
-             "LOAD_ATTR", "BUILD_TUPLE", "BUILD_CONST_KEY_MAP", "EXTENDED_ARG")
-    return ({name: opcode.opmap[name] for name in names}, opcode._inline_cache_entries)
+    return opcode.opmap, opcode._inline_cache_entries
 
 
 _OP, _CACHES = _opcodes()
 _STORES = frozenset(_OP[name] for name in ("STORE_NAME", "STORE_GLOBAL", "STORE_FAST",
                                            "STORE_DEREF", "STORE_ATTR"))
-# what may stand between a value and the MAKE_FUNCTION that makes it a
-# default: other defaults being loaded, and the tuple or dict of them
-_DEFAULTS_BUILD = frozenset(_OP[name] for name in ("LOAD_CONST", "LOAD_NAME", "LOAD_GLOBAL",
-                                                   "LOAD_FAST", "LOAD_DEREF", "LOAD_ATTR",
-                                                   "BUILD_TUPLE", "BUILD_CONST_KEY_MAP",
-                                                   "EXTENDED_ARG"))
+_PUSH_ONE = frozenset(_OP[name] for name in ("LOAD_CONST", "LOAD_NAME", "LOAD_FAST", "LOAD_DEREF",
+                                             "LOAD_CLOSURE", "PUSH_NULL"))
+_NO_EFFECT = frozenset(_OP[name] for name in ("PRECALL", "KW_NAMES", "NOP", "EXTENDED_ARG",
+                                              "CACHE"))
+# instructions that fold what they pop into one value that keeps it as it
+# is: a tuple or dict of defaults
+_COLLECTORS = frozenset(_OP[name] for name in ("BUILD_TUPLE", "BUILD_CONST_KEY_MAP", "BUILD_MAP"))
+
+
+def _stack_use(op, arg):
+    """(popped, pushed) of the instructions an argument default or a
+    global is built with in 3.11, or None for any other."""
+    if op in _PUSH_ONE:
+        return 0, 1
+    if op in _NO_EFFECT:
+        return 0, 0
+    if op == _OP["LOAD_GLOBAL"]:
+        return 0, 1 + (arg & 1)
+    if op == _OP["LOAD_ATTR"]:
+        return 1, 1
+    if op == _OP["LOAD_METHOD"]:
+        return 1, 2
+    if op == _OP["CALL"]:
+        return arg + 2, 1
+    if op in (_OP["BUILD_TUPLE"], _OP["BUILD_LIST"], _OP["BUILD_SET"], _OP["BUILD_STRING"]):
+        return arg, 1
+    if op == _OP["BUILD_SLICE"]:
+        return arg, 1
+    if op == _OP["BUILD_CONST_KEY_MAP"]:
+        return arg + 1, 1
+    if op == _OP["BUILD_MAP"]:
+        return 2 * arg, 1
+    if op == _OP["MAKE_FUNCTION"]:
+        return 1 + bin(arg & 0x0F).count("1"), 1
+    if op in (_OP["BINARY_OP"], _OP["BINARY_SUBSCR"]):
+        return 2, 1
+    return None
 
 
 def _captured(frame, name):
-    """Whether the instruction FRAME runs (reading sys.NAME) only keeps the
-    value: stores it, or makes it a function's default.  Anything else (a
-    subscript, an attribute, a call with it) reads it.  (A value kept and
-    then read through the name it was kept under, while the module is
-    still being imported, is not seen.)"""
+    """Whether the value the instruction FRAME runs reads (sys.NAME) is only
+    kept: stored under a name, or made (with other defaults computed
+    meanwhile) a function's default.  Anything else that uses it (a
+    subscript, an attribute, a call with it) reads it.  Followed on a model
+    of the value stack; an instruction the model does not know counts as a
+    read.  (A value kept and then read through the name it was kept under,
+    while the module is still being imported, is not seen.)"""
     code = frame.f_code.co_code
     at = frame.f_lasti
     if at < 0 or at + 1 >= len(code):
         return False
     at += 2 + 2 * _CACHES[code[at]]
-    if at < len(code) and code[at] in _STORES:
-        return True
-    first = at
-    while at < len(code):
-        op = code[at]
-        if op == _OP["MAKE_FUNCTION"]:
-            return True
-        if op not in _DEFAULTS_BUILD or (op == _OP["LOAD_ATTR"] and at == first):
-            return False    # an attribute of the value itself is a read
+    stack = [True]                  # True: holds the value read
+    extended = 0
+    while at + 1 < len(code) and len(stack) < 64:
+        op, arg = code[at], code[at + 1] | extended
+        extended = (arg << 8) if op == _OP["EXTENDED_ARG"] else 0
+        if op in _STORES:
+            # STORE_ATTR stores the value under the object it sets it on
+            value = stack[-2:-1] if op == _OP["STORE_ATTR"] else stack[-1:]
+            return bool(value and value[0])
+        use = _stack_use(op, arg)
+        if use is None:
+            return False
+        popped, pushed = use
+        # More than the model holds: what was below the value goes too.
+        taken = stack[max(0, len(stack) - popped):] if popped else []
+        del stack[max(0, len(stack) - popped):]
+        if any(taken):
+            if op == _OP["MAKE_FUNCTION"]:
+                return True
+            if op not in _COLLECTORS:
+                return False
+        stack.extend([any(taken)] + [False] * (pushed - 1) if pushed else [])
         at += 2 + 2 * _CACHES[op]
     return False
 
@@ -155,6 +198,21 @@ def _bookkeeping(module_name, key, value):
     if key == "__warningregistry__" or (module_name, key) in _CACHES_FILLED:
         return True
     return isinstance(value, type(sys)) and getattr(value, "__name__", None) == f"{module_name}.{key}"
+
+
+def _constant_index(frame):
+    """N when the instructions after the one FRAME runs index its result
+    with the constant N (sys.argv[0]), else None."""
+    code = frame.f_code.co_code
+    at = frame.f_lasti
+    if at < 0 or at + 1 >= len(code):
+        return None
+    at += 2 + 2 * _CACHES[code[at]]
+    if at + 3 < len(code) and code[at] == _OP["LOAD_CONST"] and code[at + 2] == _OP["BINARY_SUBSCR"]:
+        index = frame.f_code.co_consts[code[at + 1]]
+        if type(index) is int:
+            return index
+    return None
 
 
 def _has_own_module(value):
@@ -373,8 +431,11 @@ class Recording:
                 if frame.f_code.co_filename in _BOOTSTRAP_FILES:
                     return value
                 flag = _attribute_read(frame) if name == "flags" else None
+                index = _constant_index(frame) if name == "argv" else None
                 if flag is not None:
                     recording._read(("sys", f"flags.{flag}"), getattr(value, flag, None))
+                elif index is not None:
+                    recording._read(("sys", f"argv[{index}]"), _inputs.item(value, index))
                 elif not (name in _KEPT_SYS and _captured(frame, name)):
                     recording._read(("sys", name), _inputs.plain(value))
             return value

@@ -111,8 +111,13 @@ static char **child_arguments(const char *runtime_path, const struct pf_options 
     size_t n = 0;
     int ok = asprintf(&argv[n++], "%s", runtime_path) >= 0 &&
              asprintf(&argv[n++], "--pyfreeze-dump") >= 0 && asprintf(&argv[n++], "%lu", seed) >= 0;
-    /* The working directory first, as python3 -c puts it, then --path. */
-    ok = ok && asprintf(&argv[n++], "@%s", cwd) >= 0;
+    /* sys.path[0] is the script's directory (--script) or the working
+     * directory, as python3 -m has it; --path directories are searched too
+     * while freezing, but stay out of sys.path. */
+    if (ok && options->script != NULL)
+        ok = asprintf(&argv[n++], "^%s", options->script) >= 0;
+    else
+        ok = ok && asprintf(&argv[n++], "@%s", cwd) >= 0;
     /* How the image will be run from here: python3's start-up makes its
      * sys.executable from that, and so does the freeze's. */
     ok = ok && asprintf(&argv[n++], "%%%s%s", strchr(options->output, '/') ? "" : "./",
@@ -143,6 +148,8 @@ static int build_spec(const struct pf_options *options, unsigned long seed, cons
     memset(spec, 0, sizeof *spec);
     int ok = text_add(spec, "format=1\npyfreeze=%s\nruntime=%s\nhash_seed=%lu\n", PF_VERSION,
                       runtime_path, seed) == 0;
+    if (ok && options->script != NULL)
+        ok = text_add(spec, "script=%s\n", options->script) == 0;
     for (int i = 0; ok && i < options->module_count; i++)
         ok = text_add(spec, "module=%s\n", options->modules[i]) == 0;
     for (int i = 0; ok && i < options->block_count; i++)

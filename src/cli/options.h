@@ -29,6 +29,7 @@ struct pf_options {
     char **env_changes;     /* "NAME=VALUE" sets, "NAME" unsets, in order */
     int env_change_count;
     int clean_env;          /* start the freeze's environment empty */
+    const char *script;     /* the script runs of the image will run */
 };
 
 int pf_options_parse(int argc, char **argv, struct pf_options *options, struct pf_error *error);

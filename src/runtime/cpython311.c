@@ -225,3 +225,21 @@ PyObject *pf_py_namespace_changes(PyObject *objects, PyObject *versions)
     }
     return changed;
 }
+
+/* sys.path[0] of a python3 run of SCRIPT, computed as python3 computes it
+ * (the script's directory, its symbolic link followed).  New reference, or
+ * NULL with an exception set. */
+PyObject *pf_py_sys_path0(const char *script)
+{
+    wchar_t *wide = Py_DecodeLocale(script, NULL);
+    if (wide == NULL)
+        return PyErr_NoMemory();
+    wchar_t *items[] = {wide};
+    PyWideStringList argv = {.length = 1, .items = items};
+    PyObject *path0 = NULL;
+    int found = _PyPathConfig_ComputeSysPath0(&argv, &path0);
+    PyMem_RawFree(wide);
+    if (found < 0)
+        return NULL;
+    return found ? path0 : PyUnicode_FromString("");
+}

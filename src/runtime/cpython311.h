@@ -44,6 +44,10 @@ int pf_py_plain_run_flags(void);
  * whose namespace changed since. */
 PyObject *pf_py_namespace_changes(PyObject *objects, PyObject *versions);
 
+/* sys.path[0] of a python3 run of SCRIPT (new reference, or NULL with an
+ * exception set). */
+PyObject *pf_py_sys_path0(const char *script);
+
 /* The interpreter's current configuration. */
 const PyConfig *pf_py_config(void);
 

@@ -5,7 +5,10 @@
  * =LIBRARY is loaded before anything else; !native lets modules load
  * shared libraries (recorded at the checkpoint) instead of refusing them;
  * %PROGRAM is how the image will be run: the freeze's argv[0], from which
- * its sys.executable is computed as python3 computes it. */
+ * its sys.executable is computed as python3 computes it; ^SCRIPT is the
+ * script runs will run (sys.argv[0], and sys.path[0] is its directory);
+ * @DIR directories are searched for modules, the first one as sys.path[0]
+ * when there is no script. */
 #define _GNU_SOURCE
 #include "dump.h"
 
@@ -30,7 +33,7 @@
 struct dump_request {
     unsigned long hash_seed;
     char **modules, **blocks, **paths, **preloads;
-    const char *program;
+    const char *program, *script;
     int module_count, block_count, path_count, preload_count;
     int allow_native;
     int verbose;
@@ -225,6 +228,7 @@ static int parse_request(int argc, char **argv, struct dump_request *request)
         case '@': request->paths[request->path_count++] = argv[i] + 1; break;
         case '=': request->preloads[request->preload_count++] = argv[i] + 1; break;
         case '%': request->program = argv[i] + 1; break;
+        case '^': request->script = argv[i] + 1; break;
         case '!':
             if (strcmp(argv[i], "!native") == 0)
                 request->allow_native = 1;
@@ -277,9 +281,13 @@ static void start_interpreter(const struct dump_request *request)
     config.use_hash_seed = 1;
     config.hash_seed = request->hash_seed;
     /* The imports see the sys.executable the image will have when it is
-     * run as it was named: sysconfig and others derive paths from it. */
-    char *argv[] = {(char *)(request->program != NULL ? request->program : "pyfreeze-runtime"), NULL};
+     * run as it was named (sysconfig and others derive paths from it), and
+     * the sys.argv[0] of the script it will run. */
+    char *argv[] = {(char *)(request->script != NULL ? request->script : "pyfreeze-runtime"), NULL};
     status = PyConfig_SetBytesArgv(&config, 1, argv);
+    if (!PyStatus_Exception(status))
+        status = PyConfig_SetBytesString(&config, &config.program_name,
+                                         request->program != NULL ? request->program : "pyfreeze-runtime");
     if (!PyStatus_Exception(status))
         status = Py_InitializeFromConfig(&config);
     PyConfig_Clear(&config);
@@ -315,8 +323,8 @@ int pf_dump_main(int argc, char **argv)
         fail_from_python("installing the pyfreeze helpers failed");
     PyObject *outcome = pf_glue_run_dump(request.modules, request.module_count,
                                          request.blocks, request.block_count,
-                                         request.paths, request.path_count, request.allow_native,
-                                         request.verbose);
+                                         request.paths, request.path_count, request.script,
+                                         request.allow_native, request.verbose);
     if (outcome == NULL)
         fail_from_python("the dump driver failed");
     if (outcome != Py_None) {

@@ -13,9 +13,12 @@ int pf_glue_install(void);
 /* Runs python/dump.py's run(): None on success, (kind, message) on a
  * refusal, NULL with an exception set if the driver itself broke.
  * Without `allow_native`, a module loading an extension module is refused.
- * With `verbose`, the modules that stay in sys.modules are named, and why. */
+ * With `verbose`, the modules that stay in sys.modules are named, and why.
+ * sys.path[0] is SCRIPT's directory as python3 computes it, or else the
+ * first of PATHS; all PATHS are searched for modules. */
 PyObject *pf_glue_run_dump(char **modules, int module_count, char **blocks, int block_count,
-                           char **paths, int path_count, int allow_native, int verbose);
+                           char **paths, int path_count, const char *script, int allow_native,
+                           int verbose);
 
 /* Runs python/restore.py's restore() in a restored image. -1 with an
  * exception set on failure. */
