@@ -19,12 +19,12 @@
 #   user UID|NAME  the password-database entry looked up
 #   file PATH    what a file it looked at is: its type, followed or not, and
 #                where it links to (the image itself counts as itself)
-#   list PATH    a directory it listed: its type and mtime
+#   list PATH    a directory it listed: the names in it (hashed)
 #   read PATH    a file it opened for reading: type, size and mtime
 #   create PATH  a file or directory its import created, renamed or
-#                removed (a cache written once): type, size and mtime as the
-#                import left it, which a python3 run finding it so would
-#                leave alone
+#                removed (a cache written once): as the import left it (a
+#                directory's type, a file's type, size and mtime), which a
+#                python3 run finding it so would leave alone
 #   write PATH   a file that existed and its import changed (a log appended
 #                to): python3 changes it again in every run, so it never
 #                matches
@@ -90,11 +90,18 @@ def type_of(status):
     return status if type(status) is tuple else status.st_mode & 0o170000
 
 
-def _contents_value(path, with_size):
+def _contents_value(path):
     status = _status(posix.stat, path)
     if type(status) is tuple:
         return status
-    return (type_of(status), status.st_size if with_size else None, status.st_mtime_ns)
+    if type_of(status) == 0o040000:
+        return (0o040000,)
+    return (type_of(status), status.st_size, status.st_mtime_ns)
+
+
+def _listing_value(path):
+    names = _status(posix.listdir, path)
+    return names if type(names) is tuple else hash(tuple(sorted(names)))
 
 
 def plain(value):
@@ -149,8 +156,10 @@ def current(kind, detail):
         return _pyfreeze.passwd(detail)
     if kind == "file":
         return _file_value(detail)
-    if kind in ("list", "read", "create"):
-        return _contents_value(detail, kind != "list")
+    if kind == "list":
+        return _listing_value(detail)
+    if kind in ("read", "create"):
+        return _contents_value(detail)
     if kind in ("write", "output"):
         return _WRITTEN
     if kind == "sys":

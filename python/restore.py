@@ -214,7 +214,16 @@ def restore(inherited_ignored, state):
     if config["site_import"]:
         _rerun_site()
     lazy = state["lazy"]
-    why = lazy.startup_difference()
+    # The inputs are those of the program's imports: sys.path as python3's
+    # start-up leaves it, with its first entry, which comes next.
+    path0 = _pyfreeze.sys_path0()
+    if path0 is not None:
+        sys.path.insert(0, path0)
+    try:
+        why = lazy.startup_difference()
+    finally:
+        if path0 is not None:
+            del sys.path[0]
     if why is not None:
         _pyfreeze.step_aside(why)
     lazy.apply_startup_effects()

@@ -229,6 +229,15 @@ PyObject *pf_py_namespace_changes(PyObject *objects, PyObject *versions)
 /* sys.path[0] of a python3 run of SCRIPT, computed as python3 computes it
  * (the script's directory, its symbolic link followed).  New reference, or
  * NULL with an exception set. */
+PyObject *pf_py_sys_path0_of(const PyWideStringList *argv)
+{
+    PyObject *path0 = NULL;
+    int found = _PyPathConfig_ComputeSysPath0(argv, &path0);
+    if (found < 0)
+        return NULL;
+    return found ? path0 : Py_NewRef(Py_None);
+}
+
 PyObject *pf_py_sys_path0(const char *script)
 {
     wchar_t *wide = Py_DecodeLocale(script, NULL);
@@ -236,10 +245,7 @@ PyObject *pf_py_sys_path0(const char *script)
         return PyErr_NoMemory();
     wchar_t *items[] = {wide};
     PyWideStringList argv = {.length = 1, .items = items};
-    PyObject *path0 = NULL;
-    int found = _PyPathConfig_ComputeSysPath0(&argv, &path0);
+    PyObject *path0 = pf_py_sys_path0_of(&argv);
     PyMem_RawFree(wide);
-    if (found < 0)
-        return NULL;
-    return found ? path0 : PyUnicode_FromString("");
+    return path0 == Py_None ? (Py_DECREF(path0), PyUnicode_FromString("")) : path0;
 }

@@ -48,6 +48,10 @@ PyObject *pf_py_namespace_changes(PyObject *objects, PyObject *versions);
  * exception set). */
 PyObject *pf_py_sys_path0(const char *script);
 
+/* The same for a run with this command line (ARGV as PyConfig has it):
+ * the path, or None when python3 inserts none. */
+PyObject *pf_py_sys_path0_of(const PyWideStringList *argv);
+
 /* The interpreter's current configuration. */
 const PyConfig *pf_py_config(void);
 

@@ -176,6 +176,19 @@ static PyObject *helper_namespace_changes(PyObject *self, PyObject *const *args,
     return pf_py_namespace_changes(args[0], args[1]);
 }
 
+/* The sys.path[0] python3's start-up will insert before the program runs
+ * (the script's directory, or the working directory for -c, -m...), or
+ * None: the restore compares inputs before that happens. */
+static PyObject *helper_sys_path0(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    const PyConfig *config = pf_py_config();
+    if (config->safe_path)
+        Py_RETURN_NONE;     /* -P; a directory or zip run as a script is its own entry */
+    return pf_py_sys_path0_of(&config->argv);
+}
+
 static PyObject *helper_step_aside(PyObject *self, PyObject *reason)
 {
     (void)self;
@@ -210,6 +223,7 @@ static PyMethodDef helper_methods[] = {
     {"inputs_drain", helper_inputs_drain, METH_NOARGS, "The C library reads noted since the last call."},
     {"passwd", helper_passwd, METH_O, "A password-database entry, or None."},
     {"step_aside", helper_step_aside, METH_O, "Re-execute the image for a cold start."},
+    {"sys_path0", helper_sys_path0, METH_NOARGS, "The sys.path[0] python3 inserts at start, or None."},
     {"scrub_environ", helper_scrub_environ, METH_O, "Wipe and empty the environment dict."},
     {"namespace_changes", (PyCFunction)(void (*)(void))helper_namespace_changes, METH_FASTCALL,
      "Which namespaces of modules and classes changed since their versions were taken."},

@@ -20,6 +20,10 @@ A Case is one command line, written after the interpreter: the battery runs
   source_ok=[...]    modules (fnmatch patterns) allowed to run from source in the
                      image, because the case changes an input of the freeze on
                      purpose; `why` says which
+  cold_ok=PATTERN    the image may step aside to a cold start for a reason
+                     matching PATTERN (fnmatch, on the text after "cold start: "):
+                     a module that changed shared state at import would have to
+                     run from source; `why` says which input changed
   normalise={...}    stream ('stdout', 'stderr', 'terminal') or file (fnmatch on
                      the path under the run directory: cwd/..., home/...,
                      home-nobody/...) -> function(bytes) -> bytes, applied to both
@@ -46,7 +50,8 @@ COVERAGE = ('defaults',    # argument defaults bound at import (def main(args=sy
 
 class Case:
     def __init__(self, argv, stdin=None, tty=False, broken_pipe=None, user='root', env=None,
-                 files=None, setup=(), source_ok=(), why=None, normalise=None, covers=()):
+                 files=None, setup=(), source_ok=(), why=None, normalise=None, covers=(),
+                 cold_ok=None):
         self.argv = shlex.split(argv) if isinstance(argv, str) else list(argv)
         self.stdin = stdin.encode() if isinstance(stdin, str) else stdin
         self.tty = tty
@@ -56,6 +61,7 @@ class Case:
         self.files = dict(files or {})
         self.setup = [shlex.split(s) if isinstance(s, str) else list(s) for s in setup]
         self.source_ok = list(source_ok)
+        self.cold_ok = cold_ok
         self.why = why
         self.normalise = dict(normalise or {})
         self.covers = set(covers)
@@ -69,15 +75,21 @@ class Case:
             self.covers.add('pipe')
         assert not (tty and (stdin is not None or broken_pipe is not None))
         assert self.covers <= set(COVERAGE), self.covers - set(COVERAGE)
-        assert not self.source_ok or self.why, 'say which input of the freeze the case changes'
+        assert not (self.source_ok or self.cold_ok) or self.why, \
+            'say which input of the freeze the case changes'
 
 
 class Program:
     def __init__(self, name, packages, freeze, cases, fixtures=(), generated=None):
         self.name = name
         self.packages = list(packages)
-        self.freeze = list(freeze)
         self.cases = list(cases)
+        # Frozen as runs of the script most of its cases run (pyfreeze
+        # --script: sys.argv[0] and sys.path[0] as python3 gives them);
+        # -m cases run from the freeze's working directory, as the freeze.
+        scripts = [case.argv[0] for case in self.cases if case.argv[0].startswith('/')]
+        script = max(set(scripts), key=scripts.count) if scripts else None
+        self.freeze = (['--script', script] if script else []) + list(freeze)
         self.fixtures = list(fixtures) or [name]
         self.generated = dict(generated or {})     # cwd path -> function() -> bytes
 
@@ -194,6 +206,23 @@ def big_python():
 
 HOME_WHY = "nobody's HOME differs from the freeze's (root's), and %s derives a path from it at import"
 TTY_WHY = 'stdout is a terminal here and was a pipe at the freeze, and %s asks isatty() at import'
+# A module whose import changed other modules' state (and so cannot simply
+# run from source next to its frozen copy) depends on a changed input: the
+# image must step aside.
+SPHINX_WHY = 'sphinx.cmd.build makes its defaults from sys.argv[1:] at import (main(argv=sys.argv[1:]))'
+PIP_SOURCE = ['pip._vendor.pkg_resources*', 'pip._internal.metadata.pkg_resources']
+PIP_WHY = ("pip's __main__ takes the working directory out of sys.path before it imports"
+           " pkg_resources, which builds its working set from sys.path at import")
+# ansible.constants creates ~/.ansible/tmp at import; each run here starts
+# from a fresh copy of the fixture HOME without it (a user's HOME keeps it).
+ANSIBLE_WHY = ('ansible.constants creates ~/.ansible/tmp at import, which the fresh HOME of the run'
+               ' lacks, and ansible.plugins.loader, which used it, configured'
+               ' AnsibleCollectionConfig at import')
+ANSIBLE_COLD = 'module ansible.plugins.loader changed * at import, and *'
+HG_SOURCE = ['mercurial', 'mercurial.*', 'hgext', 'hgext.*']
+HG_WHY = ('mercurial.pycompat copies sys.argv at import (sysargv), and the other mercurial'
+          ' modules used it')
+SHARED_HOME = 'module * changed * at import, and *environment variable HOME differs from the freeze'
 
 PROGRAMS = [
     Program(
@@ -232,25 +261,27 @@ PROGRAMS = [
             Case('/usr/bin/black --check good.py bad.py', tty=True, covers={'exit'}),
             Case('/usr/bin/black bad.py', user='nobody', covers={'files', 'home'},
                  normalise={'home-nobody/.cache/black/*/cache.*.pickle': black_cache},
-                 source_ok=['black', 'black.*'], why=HOME_WHY % 'black.cache (CACHE_DIR)'),
+                 cold_ok=SHARED_HOME,
+                 why=HOME_WHY % 'black.cache (CACHE_DIR) and sysconfig' +
+                 '; black.nodes changed blib2to3.pygram at import'),
         ]),
     Program(
         'sphinx-build', ['python3-sphinx'],
-        ['sphinx.cmd.build', 'sphinx.builders.html', 'sphinx.builders.text',
-         'sphinx.builders._epub_base', 'sphinx.builders.latex', 'sphinx.writers.latex',
-         'sphinx.writers.manpage', 'sphinx.writers.texinfo', 'sphinx.writers.text',
-         'sphinx.writers.xml', 'sphinx.domains.python', 'sphinx.ext.doctest', 'jinja2.ext',
-         'alabaster', 'html.parser', 'requests'],
+        # Only what sphinx-build imports before it runs: the builders, domains
+        # and extensions it loads later see its translators registered (their
+        # labels are str then, lazy proxies before), and a freeze of them would
+        # hold the proxies.
+        ['sphinx.cmd.build'],
         fixtures=['sphinx'],
         cases=[
-            Case('/usr/bin/sphinx-build --version', covers={'defaults'}),
-            Case('/usr/bin/sphinx-build -b html doc out', covers={'defaults', 'files'},
+            Case('/usr/bin/sphinx-build --version', covers={'defaults'}, source_ok=['sphinx.cmd.build'], why=SPHINX_WHY),
+            Case('/usr/bin/sphinx-build -b html doc out', covers={'defaults', 'files'}, source_ok=['sphinx.cmd.build'], why=SPHINX_WHY,
                  normalise={'cwd/out/.doctrees/environment.pickle': sphinx_environment}),
-            Case('/usr/bin/sphinx-build -q -b text doc out', covers={'defaults', 'files'},
+            Case('/usr/bin/sphinx-build -q -b text doc out', covers={'defaults', 'files'}, source_ok=['sphinx.cmd.build'], why=SPHINX_WHY,
                  normalise={'cwd/out/.doctrees/environment.pickle': sphinx_environment}),
-            Case('/usr/bin/sphinx-build -q -W -b html warn out', covers={'defaults', 'exit'},
+            Case('/usr/bin/sphinx-build -q -W -b html warn out', covers={'defaults', 'exit'}, source_ok=['sphinx.cmd.build'], why=SPHINX_WHY,
                  normalise={'cwd/out/.doctrees/environment.pickle': sphinx_environment}),
-            Case('/usr/bin/sphinx-build -b html doc out', tty=True, covers={'defaults', 'files'},
+            Case('/usr/bin/sphinx-build -b html doc out', tty=True, covers={'defaults', 'files'}, source_ok=['sphinx.cmd.build'], why=SPHINX_WHY,
                  normalise={'cwd/out/.doctrees/environment.pickle': sphinx_environment}),
         ]),
     Program(
@@ -271,8 +302,9 @@ PROGRAMS = [
                  why=TTY_WHY % 'httpie.context (Environment.stdout_isatty)'),
             Case('/usr/bin/http --offline --ignore-stdin', covers={'exit'}),
             Case('/usr/bin/http --offline --ignore-stdin POST example.org/post a=1', user='nobody',
-                 covers={'home', 'streams'}, source_ok=['httpie', 'httpie.*'],
-                 why=HOME_WHY % 'httpie.config (DEFAULT_CONFIG_DIR)'),
+                 covers={'home', 'streams'}, source_ok=['*'],
+                 why=HOME_WHY % 'httpie.config (DEFAULT_CONFIG_DIR), and sysconfig,' +
+                 ' which most of the image used,'),
         ]),
     Program(
         'pylint', ['pylint'],
@@ -287,9 +319,15 @@ PROGRAMS = [
             # isort.format (imported through pylint) runs colorama.init() at import: it
             # wraps sys.stdout and resets the terminal's colours at exit.
             Case('/usr/bin/pylint --output-format=colorized good.py', tty=True,
-                 covers={'files', 'home', 'streams'}),
+                 covers={'files', 'home', 'streams'},
+                 cold_ok='module isort.format stays in sys.modules, and whether descriptor 1 is '
+                         'a terminal differs from the freeze',
+                 why=TTY_WHY % 'isort.format (colorama.init(), which also replaces sys.stdout, so'
+                     ' the module stays in sys.modules from the start)'),
             Case('/usr/bin/pylint bad.py', user='nobody', covers={'exit', 'files', 'home'},
-                 source_ok=['pylint', 'pylint.*'], why=HOME_WHY % 'pylint.constants (PYLINT_HOME)'),
+                 cold_ok=SHARED_HOME,
+                 why=HOME_WHY % 'astroid.modutils and pylint.constants (PYLINT_HOME)' +
+                 '; astroid.protocols changed astroid.bases at import'),
         ]),
     Program(
         'flake8', ['flake8'],
@@ -314,11 +352,15 @@ PROGRAMS = [
         fixtures=['python'],
         cases=[
             Case('-m pip --version'),
-            Case('-m pip list'),
-            Case('-m pip list -v', broken_pipe=0, covers={'exit'}),
-            Case('-m pip show six'),
-            Case('-m pip show no-such-distribution', covers={'exit'}),
-            Case('-m pip --version', user='nobody'),
+            Case('-m pip list', source_ok=PIP_SOURCE, why=PIP_WHY),
+            Case('-m pip list -v', broken_pipe=0, covers={'exit'}, source_ok=PIP_SOURCE,
+                 why=PIP_WHY),
+            Case('-m pip show six', source_ok=PIP_SOURCE, why=PIP_WHY),
+            Case('-m pip show no-such-distribution', covers={'exit'}, source_ok=PIP_SOURCE,
+                 why=PIP_WHY),
+            Case('-m pip --version', user='nobody', cold_ok=SHARED_HOME,
+                 why=HOME_WHY % 'sysconfig (its user base), which pip._vendor.pkg_resources used' +
+                 ' (and it changed six at import)'),
         ]),
     Program(
         'ansible', ['ansible-core'],
@@ -329,15 +371,16 @@ PROGRAMS = [
          'ansible.plugins.shell', 'ansible.playbook.handler', 'ansible.playbook.task_include',
          'ansible.playbook.role_include', 'ansible.executor.task_queue_manager'],
         cases=[
-            Case('/usr/bin/ansible --version', covers={'home'}),
-            Case('/usr/bin/ansible-config list', broken_pipe=0),
+            Case('/usr/bin/ansible --version', covers={'home'}, cold_ok=ANSIBLE_COLD, why=ANSIBLE_WHY),
+            Case('/usr/bin/ansible-config list', broken_pipe=0, cold_ok=ANSIBLE_COLD, why=ANSIBLE_WHY),
             Case('/usr/bin/ansible -i localhost, -c local localhost -m ping',
-                 covers={'files', 'home'}),
+                 covers={'files', 'home'}, cold_ok=ANSIBLE_COLD, why=ANSIBLE_WHY),
             Case('/usr/bin/ansible -i localhost, -c local localhost -m no_such_module',
-                 covers={'exit'}),
+                 covers={'exit'}, cold_ok=ANSIBLE_COLD, why=ANSIBLE_WHY),
             Case('/usr/bin/ansible --version', user='nobody', covers={'home'},
-                 source_ok=['ansible', 'ansible.*'],
-                 why=HOME_WHY % 'ansible.constants (DEFAULT_MODULE_PATH and others)'),
+                 cold_ok=ANSIBLE_COLD,
+                 why=HOME_WHY % 'ansible.constants (DEFAULT_MODULE_PATH and others)' +
+                 '; ' + ANSIBLE_WHY),
         ]),
     Program(
         'hg', ['mercurial'],
@@ -346,25 +389,25 @@ PROGRAMS = [
          'mercurial.ui', 'mercurial.utils.procutil'],
         fixtures=['hg'],
         cases=[
-            Case('/usr/bin/hg --version', covers={'lazy', 'streams'}),
-            Case('/usr/bin/hg init repo', covers={'lazy', 'files'}),
+            Case('/usr/bin/hg --version', covers={'lazy', 'streams'}, source_ok=HG_SOURCE, why=HG_WHY),
+            Case('/usr/bin/hg init repo', covers={'lazy', 'files'}, source_ok=HG_SOURCE, why=HG_WHY),
             Case(['/usr/bin/hg', '-R', 'repo', 'commit', '-A', '-u', 'battery', '-m', 'first',
-                  '-d', '2023-01-01 00:00 +0000'], covers={'lazy', 'files'},
+                  '-d', '2023-01-01 00:00 +0000'], covers={'lazy', 'files'}, source_ok=HG_SOURCE, why=HG_WHY,
                  files={'repo/hello.txt': 'Hello from the battery.\n'}, setup=['/usr/bin/hg init repo']),
-            Case('/usr/bin/hg -R repo log', covers={'lazy', 'streams'},
+            Case('/usr/bin/hg -R repo log', covers={'lazy', 'streams'}, source_ok=HG_SOURCE, why=HG_WHY,
                  files={'repo/hello.txt': 'Hello from the battery.\n'},
                  setup=['/usr/bin/hg init repo',
                         ['/usr/bin/hg', '-R', 'repo', 'commit', '-A', '-u', 'battery', '-m',
                          'first', '-d', '2023-01-01 00:00 +0000']]),
             Case('/usr/bin/hg -R repo log --pager=never -v', tty=True, covers={'lazy', 'streams'},
+                 source_ok=HG_SOURCE,
                  files={'repo/hello.txt': 'Hello from the battery.\n'},
                  setup=['/usr/bin/hg init repo',
                         ['/usr/bin/hg', '-R', 'repo', 'commit', '-A', '-u', 'battery', '-m',
                          'first', '-d', '2023-01-01 00:00 +0000']],
-                 source_ok=['mercurial.utils.procutil', 'mercurial.*'],
-                 why=TTY_WHY % 'mercurial.utils.procutil (line-buffered stdout)'),
-            Case('/usr/bin/hg -R no-such-repo log', covers={'lazy', 'exit'}),
-            Case('/usr/bin/hg init repo', user='nobody', covers={'lazy', 'files'}),
+                 why=HG_WHY + '; ' + TTY_WHY % 'mercurial.utils.procutil (line-buffered stdout)'),
+            Case('/usr/bin/hg -R no-such-repo log', covers={'lazy', 'exit'}, source_ok=HG_SOURCE, why=HG_WHY),
+            Case('/usr/bin/hg init repo', user='nobody', covers={'lazy', 'files'}, source_ok=HG_SOURCE, why=HG_WHY),
         ]),
     Program(
         'rst2html', ['python3-docutils'],
