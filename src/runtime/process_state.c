@@ -12,7 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_MAPPINGS 512
+/* An image holding a hundred libraries (mypy's) has over 500 mappings. */
+#define MAX_MAPPINGS 4096
 
 struct mapping {
     uint64_t start, end;
@@ -87,13 +88,25 @@ static int library_memory(uint64_t start, uint64_t end)
     return probe.inside;
 }
 
-static int existed(uint64_t start)
+/* Whether [start, end) was mapped when the dump began.  The kernel merges
+ * and splits neighbouring anonymous mappings (ld.so's own allocations next
+ * to a library's .bss), so a mapping counts as old when old mappings cover
+ * it, whatever its start. */
+static int existed(uint64_t start, uint64_t end)
 {
-    for (int i = 0; i < initial_count; i++) {
-        if (initial[i].start == start)
-            return 1;
+    uint64_t covered = start;
+    for (int pass = 0; pass < initial_count && covered < end; pass++) {
+        int advanced = 0;
+        for (int i = 0; i < initial_count; i++) {
+            if (initial[i].start <= covered && initial[i].end > covered) {
+                covered = initial[i].end;
+                advanced = 1;
+            }
+        }
+        if (!advanced)
+            return 0;
     }
-    return 0;
+    return covered >= end;
 }
 
 /* A mapping made since start-up is lost in an image unless it is the
@@ -115,7 +128,7 @@ static int new_mapping(char *why, size_t size)
             const char *path = path_at > 0 ? line + path_at : "";
             int special = strcmp(path, "[heap]") == 0 || strcmp(path, "[stack]") == 0;
             int read_only_file = path[0] == '/' && perms[1] != 'w' && perms[2] != 'x';
-            if (!special && !read_only_file && !existed(start) && !library_memory(start, end)) {
+            if (!special && !read_only_file && !existed(start, end) && !library_memory(start, end)) {
                 snprintf(why, size, "cannot freeze: memory mapping %llx-%llx %s %s (%llu KiB) was made "
                          "while importing, and an image cannot carry it", start, end, perms,
                          path[0] ? path : "(anonymous)", (end - start) / 1024);
