@@ -143,6 +143,15 @@ class _SearchPaths:
         return sys.modules["_frozen_importlib_external"].PathFinder.find_spec(name, self.directories, target)
 
 
+def _pythonpath():
+    import posix
+    posixpath = sys.modules["posixpath"]
+    value = posix.environ.get(b"PYTHONPATH")
+    if not value:
+        return []
+    return [posixpath.abspath(entry) for entry in sys.modules["os"].fsdecode(value).split(":")]
+
+
 def run(modules, blocks, first_path, search_paths, restore_state, allow_native, lazy, recorder,
         verbose):
     lazy = _Namespace(lazy)
@@ -150,8 +159,11 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
     restore_state["default_warning_filters"] = _warnings_default_count()
     restore_state["dump_executable"] = sys.executable
     saved_path = list(sys.path)
-    if first_path is not None:
-        sys.path.insert(0, first_path)
+    # sys.path as a python3 run of the image from here has it: its first
+    # entry, then the builder's PYTHONPATH (of the PYTHON* variables, the
+    # one that shapes what a run imports; the freeze's interpreter ignores
+    # them all, as -E would), then the interpreter's own.
+    sys.path[0:0] = ([first_path] if first_path is not None else []) + _pythonpath()
     searcher = _SearchPaths([path for path in search_paths if path != first_path])
     sys.meta_path.append(searcher)
     for name in blocks:

@@ -288,6 +288,7 @@ static void start_interpreter(const struct dump_request *request)
     if (!PyStatus_Exception(status))
         status = PyConfig_SetBytesString(&config, &config.program_name,
                                          request->program != NULL ? request->program : "pyfreeze-runtime");
+
     if (!PyStatus_Exception(status))
         status = Py_InitializeFromConfig(&config);
     PyConfig_Clear(&config);

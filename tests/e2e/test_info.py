@@ -13,7 +13,10 @@ from conftest import PYFREEZE, RUNTIME, STOCK, clean_env, freeze, run, runs_warm
 @pytest.fixture(scope="module")
 def described(tmp_path_factory):
     directory = tmp_path_factory.mktemp("info")
-    (directory / "own_mod.py").write_text("VALUE = 1\n")
+    (directory / "own_mod.py").write_text(
+        "import os\nVALUE = 1\nMODE = os.environ.get('OWN_MOD_MODE')\n"
+        "with open(os.path.join(os.path.dirname(__file__), 'own.cfg')) as f:\n    CONFIG = f.read()\n")
+    (directory / "own.cfg").write_text("setting = 1\n")
     image = directory / "img"
     freeze(image, "own_mod", "email.parser", "-_ssl", "--hash-seed", "777", "--path", "/tmp", cwd=directory)
     return directory, image
@@ -36,6 +39,8 @@ def test_info_json(described):
     assert 0 < facts["heap_size"] < facts["image_size"]
     assert facts["frozen_module_count"] > 50
     assert facts["module_files"] > 10 and facts["changed_module_files"] == 0
+    assert "OWN_MOD_MODE" in facts["read_environment"]
+    assert facts["read_files"] == [str(directory / "own.cfg")]
 
 
 def test_info_text(described):
@@ -47,6 +52,7 @@ def test_info_text(described):
     assert "blocked:           _ssl\n" in text
     assert "hash seed:         777\n" in text
     assert "(this pyfreeze's runtime)" in text
+    assert f"                   files {image.parent / 'own.cfg'}\n" in text
 
 
 def test_changed_module_file_detected_and_cold(described, tmp_path):
@@ -62,7 +68,10 @@ def test_changed_module_file_detected_and_cold(described, tmp_path):
         assert not runs_warm(copy, code, cwd=directory)
         assert run([copy, *code], cwd=directory).stdout == b"22\n"
     finally:
-        (directory / "own_mod.py").write_text("VALUE = 1\n")
+        (directory / "own_mod.py").write_text(
+        "import os\nVALUE = 1\nMODE = os.environ.get('OWN_MOD_MODE')\n"
+        "with open(os.path.join(os.path.dirname(__file__), 'own.cfg')) as f:\n    CONFIG = f.read()\n")
+    (directory / "own.cfg").write_text("setting = 1\n")
 
 
 @pytest.mark.parametrize("target,message", [

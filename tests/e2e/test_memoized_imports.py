@@ -183,3 +183,39 @@ def test_closed_descriptor_of_a_captured_stream_steps_aside(capture_image, tmp_p
         env=clean_env(PYFREEZE_DEBUG=str(report)))
     assert report.read_text() == ("pyfreeze: cold start: descriptor 0 is closed, and a frozen module "
                                   "holds sys.stdin\n")
+
+
+def test_script_freeze_matches_runs_of_that_script(tmp_path):
+    # Imports that read sys.path (distribution metadata) or sys.argv[0]
+    # (argparse's prog) are handed out to runs of the script named with
+    # --script, and run from source for other command lines.
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "tool_lib.py").write_text(
+        "import argparse, sys\nFIRST = sys.path[0]\nPARSER = argparse.ArgumentParser()\n")
+    script = tmp_path / "bin" / "tool"
+    script.write_text("import tool_lib\nprint(tool_lib.FIRST.endswith('bin'), tool_lib.PARSER.prog)\n")
+    image = tmp_path / "img"
+    freeze(image, "--script", script, "tool_lib", cwd=tmp_path)
+    env = clean_env()
+    _, out, _ = assert_same_as_stock(image, [script], env=env, cwd=tmp_path)
+    assert out == "True tool\n"
+    assert report_of(image, [script], env, tmp_path, tmp_path) == (
+        "pyfreeze: warm start\npyfreeze: fast exit\n")
+    code = "import sys; sys.path.insert(0, 'bin'); import tool_lib; print(tool_lib.FIRST, tool_lib.PARSER.prog)"
+    assert_same_as_stock(image, ["-c", code], env=env, cwd=tmp_path)
+    report = report_of(image, ["-c", code], env, tmp_path, tmp_path)
+    assert "module tool_lib runs from source: sys." in report
+
+
+def test_pythonpath_of_the_builder_is_on_the_freezes_sys_path(tmp_path):
+    # python3 -m from the freeze's directory, with the builder's PYTHONPATH,
+    # has the sys.path the freeze had: a module that read it is handed out.
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "path_reader.py").write_text("import sys\nPATH = list(sys.path)\n")
+    (tmp_path / "runner.py").write_text("import sys, path_reader\nprint(path_reader.PATH == sys.path)\n")
+    image = tmp_path / "img"
+    env = clean_env(PYTHONPATH=str(tmp_path / "lib"))
+    freeze(image, "path_reader", env=env, cwd=tmp_path)
+    _, out, _ = assert_same_as_stock(image, ["-m", "runner"], env=env, cwd=tmp_path)
+    assert out == "True\n"
+    assert "runs from source" not in report_of(image, ["-m", "runner"], env, tmp_path, tmp_path)
