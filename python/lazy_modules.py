@@ -344,8 +344,9 @@ def _spec_from_new_finder(name, path, loader):
             break
         if any(finder is frozen for frozen in _meta_path):
             continue
-        find_spec = getattr(finder, "find_spec", None)
-        spec = find_spec(name, path) if find_spec is not None else None
+        with _bootstrap._ImportLockContext():     # as _find_spec() asks them
+            find_spec = getattr(finder, "find_spec", None)
+            spec = find_spec(name, path) if find_spec is not None else None
         if spec is not None:
             return spec
     return None

@@ -204,3 +204,35 @@ def test_loading_a_revealed_module_again_makes_a_new_one(program):
             "again = importlib._bootstrap._load(importlib.util.find_spec('json.decoder'))\n"
             "print(again is json.decoder, again.__name__)\n")
     same(program, code)
+
+
+def test_showwarning_importing_from_another_thread_does_not_deadlock(program):
+    # A replayed warning calls the program's showwarning, which imports in
+    # another thread and waits for it: no lock of the reveal may be held
+    # then, or that import waits forever (issue 12).
+    code = ("import threading, warnings\n"
+            "def show(message, *args, **kwargs):\n"
+            "    t = threading.Thread(target=__import__, args=('aliaser',))\n"
+            "    t.start(); t.join(10)\n"
+            "    print('shown', message, 'joined', not t.is_alive())\n"
+            "warnings.showwarning = show\n"
+            "import effects\n")
+    _, out, _ = same(program, code)
+    assert out == "shown effects imported joined True\neffects atexit\n"
+
+
+def test_finders_are_asked_under_the_import_lock_as_python3_asks_them(program):
+    # python3 holds the global import lock while it asks a meta path finder:
+    # an import another thread starts then waits for it.
+    code = ("import sys, threading\n"
+            "class Finder:\n"
+            "    def find_spec(self, name, path, target=None):\n"
+            "        if name == 'json.decoder':\n"
+            "            t = threading.Thread(target=__import__, args=('aliaser',))\n"
+            "            t.start(); t.join(1)\n"
+            "            print('joined while asked', not t.is_alive())\n"
+            "        return None\n"
+            "sys.meta_path.insert(0, Finder())\n"
+            "import json\nprint(json.dumps([1]))\n")
+    _, out, _ = same(program, code)
+    assert out == "joined while asked False\n[1]\n"
