@@ -28,6 +28,8 @@
 #   write PATH   a file that existed and its import changed (a log appended
 #                to): python3 changes it again in every run, so it never
 #                matches
+#   dirfd PATH   a path relative to a directory descriptor: it cannot be
+#                looked up again, so it never matches
 #   output FD    something it printed on standard output or error: python3
 #                prints it in every run, so it never matches
 #   sys NAME     sys.NAME's value (sys.argv's contents, sys.executable...)
@@ -160,7 +162,7 @@ def current(kind, detail):
         return _listing_value(detail)
     if kind in ("read", "create"):
         return _contents_value(detail)
-    if kind in ("write", "output"):
+    if kind in ("write", "output", "dirfd"):
         return _WRITTEN
     if kind == "sys":
         if detail.startswith("flags."):
@@ -184,6 +186,7 @@ def describe(kind, detail):
         "create": f"file {detail} (as the freeze's import left it)",
         "write": f"writing {detail}", "sys": f"sys.{detail}", "stdio": "the standard streams",
         "output": "output on standard " + ("output" if detail == "1" else "error"),
+        "dirfd": f"{detail} (relative to a directory descriptor)",
     }
     return names.get(kind, f"{kind} {detail}")
 
@@ -196,6 +199,8 @@ def first_difference(inputs):
             return f"its import writes {detail}"
         if kind == "output":
             return f"its import prints on standard {'output' if detail == '1' else 'error'}"
+        if kind == "dirfd":
+            return f"its import looked at {describe(kind, detail)}"
         if current(kind, detail) != value:
             return f"{describe(kind, detail)} differs from the freeze"
     return None

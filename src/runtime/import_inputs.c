@@ -69,14 +69,15 @@ static void note_number(const char *kind, long number)
     note(kind, text);
 }
 
-/* A path relative to the working directory depends on it too. */
+/* A path relative to the working directory is noted as it is: compared in
+ * a run, it is looked up from that run's working directory, as the import
+ * would look it up.  One relative to a directory descriptor cannot be
+ * looked up again, so it never matches. */
 static void note_path(const char *kind, int dirfd, const char *path)
 {
     if (!recording || path == NULL)
         return;
-    if (path[0] != '/' && dirfd == AT_FDCWD)
-        note("cwd", "");
-    note(kind, path);
+    note(path[0] != '/' && dirfd != AT_FDCWD ? "dirfd" : kind, path);
 }
 
 PyObject *pf_inputs_drain(void)

@@ -21,7 +21,8 @@ void pf_inputs_record(int on);
  * kinds: "env" NAME, "cwd", "tty" FD, "host", "ids", "user" UID-or-NAME,
  * "file" PATH (looked at), "list" PATH (a directory listed), "read" PATH
  * (opened for reading), "create" PATH (created, renamed or removed),
- * "write" PATH (an existing file opened to be changed), "output" FD
+ * "write" PATH (an existing file opened to be changed), "dirfd" PATH (a
+ * path relative to a directory descriptor), "output" FD
  * (something written to standard output or error).  NULL with an exception set. */
 PyObject *pf_inputs_drain(void);
 
