@@ -202,11 +202,9 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
         for name, why in sorted(recording.eager.items()):
             print(f"pyfreeze: '{name}' stays in sys.modules from the start: {why}", file=sys.stderr)
         _report_inputs(recording.inputs)
-        for name, changed in sorted(recording.shared.items()):
-            if name not in keep:
-                shown = ", ".join(sorted(changed)[:3]) + (", ..." if len(changed) > 3 else "")
-                print(f"pyfreeze: '{name}' changed other modules at import ({shown}): a run in "
-                      f"which it would load from source starts cold", file=sys.stderr)
+        for name, changed in sorted(lazy._sticky.items()):
+            print(f"pyfreeze: '{name}' changed {changed} at import: a run in which it would "
+                  f"load from source starts cold", file=sys.stderr)
     del recording
     _scrub_environment()
     gc.collect()

@@ -233,7 +233,9 @@ class Recording:
         self.eager = {}           # name -> why it must stay in sys.modules
         self.extras = {}          # name put in sys.modules by another module's code -> owner
         self.inputs = {}          # name -> {(kind, detail): value read}
-        self.shared = {}          # name -> {"module.attribute" of others it changed}
+        # name -> {"module.attribute" of others it changed: (namespace owner,
+        # key, value before, module changed)}
+        self.shared = {}
         self._stack = []          # names being loaded, innermost last
         self._importers = []      # the frame importing each of them
         self._active = False
@@ -628,14 +630,14 @@ class Recording:
                 # the value before the owner's first change, to tell a net
                 # change from one undone before its load ended
                 changes = self.shared.setdefault(owner, {})
-                changes.setdefault(f"{where}.{key}", (watched, key, before.get(key, _UNSET)))
+                changes.setdefault(f"{where}.{key}", (watched, key, before.get(key, _UNSET), name))
         self._watch_namespaces()
 
     def _undone_changes(self, name):
         """Drop the changes NAME's load made to other namespaces and undid
         again (catch_warnings() puts warnings' state back)."""
         changes = self.shared.get(name, {})
-        for where, (watched, key, original) in list(changes.items()):
+        for where, (watched, key, original, _) in list(changes.items()):
             if _namespace_of(watched).get(key, _UNSET) is original:
                 del changes[where]
         if not changes:

@@ -625,6 +625,23 @@ def _after_fork_in_child():
     _claims.clear()
 
 
+def _note_shared_changes(shared):
+    """A hidden module whose import changed a module in sys.modules from the
+    start (sys, os...) is sticky: loading it from source would change that
+    module again.  One that changed hidden modules only makes them depend
+    on it, as if they had used it: a run that loads it from source loads
+    them from source too, and revealing them reveals it."""
+    for name, changes in shared.items():
+        if name not in _hidden:
+            continue
+        for where, (_, _, _, changed) in sorted(changes.items()):
+            target = _hidden.get(changed)
+            if target is None:
+                _sticky.setdefault(name, where)
+            elif changed != name and name not in target.uses:
+                target.uses = list(target.uses) + [name]
+
+
 def hide(recording, keep):
     """Take every recorded module not in KEEP out of sys.modules."""
     hidden = {}
@@ -652,8 +669,7 @@ def hide(recording, keep):
                               False, recording.inputs.get(name, {}))
     _startup_inputs.update((name, inputs) for name, inputs in recording.inputs.items()
                            if name in keep)
-    _sticky.update((name, min(changed)) for name, changed in recording.shared.items()
-                   if name in _hidden and changed)
+    _note_shared_changes(recording.shared)
     _startup_effects[:] = recording.startup_effects
     for name, entry in _hidden.items():
         del sys.modules[name]

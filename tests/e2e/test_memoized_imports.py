@@ -150,7 +150,7 @@ def test_module_that_changed_shared_state_steps_aside_when_its_input_differs(tmp
         "MODE = os.environ.get('PATCHER_MODE', 'plain')\n")
     image = tmp_path / "img"
     result = freeze(image, "-v", "patcher", cwd=tmp_path)
-    assert "'patcher' changed other modules at import (sys.intern)" in result.stderr.decode()
+    assert "'patcher' changed sys.intern at import" in result.stderr.decode()
     code = "import patcher; print(patcher.MODE)"
     for env in (clean_env(), clean_env(PATCHER_MODE="fancy")):
         assert_same_as_stock(image, ["-c", code], env=env, cwd=tmp_path)
@@ -219,3 +219,21 @@ def test_pythonpath_of_the_builder_is_on_the_freezes_sys_path(tmp_path):
     _, out, _ = assert_same_as_stock(image, ["-m", "runner"], env=env, cwd=tmp_path)
     assert out == "True\n"
     assert "runs from source" not in report_of(image, ["-m", "runner"], env, tmp_path, tmp_path)
+
+
+def test_module_changed_by_another_runs_from_source_with_it(tmp_path):
+    # counter_user bumps counted.COUNT at import and reads an environment
+    # variable: when it must run from source, counted (which it changed)
+    # must too, or the count is made twice.
+    (tmp_path / "counted.py").write_text("COUNT = 0\n")
+    (tmp_path / "counter_user.py").write_text(
+        "import os, counted\ncounted.COUNT += 1\nMODE = os.environ.get('COUNTER_MODE')\n")
+    image = tmp_path / "img"
+    freeze(image, "counter_user", cwd=tmp_path)
+    code = "import counter_user, counted; print(counted.COUNT, counter_user.MODE)"
+    for env in (clean_env(), clean_env(COUNTER_MODE="other")):
+        _, out, _ = assert_same_as_stock(image, ["-c", code], env=env, cwd=tmp_path)
+        assert out.startswith("1 ")
+    report = report_of(image, ["-c", code], clean_env(COUNTER_MODE="other"), tmp_path, tmp_path)
+    assert report.startswith("pyfreeze: warm start\n")
+    assert "module counted runs from source: it used counter_user" in report
