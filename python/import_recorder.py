@@ -49,6 +49,45 @@ def _filter_changes(old, new):
     return None
 
 
+_STREAM_SETTINGS = ("errors", "line_buffering", "write_through")
+
+
+def _stdio_layers():
+    for name in ("stdin", "stdout", "stderr"):
+        text = sys.__dict__.get(f"__{name}__")
+        buffer = getattr(text, "buffer", None)
+        for layer, stream in (("text", text), ("buffer", buffer),
+                              ("raw", getattr(buffer, "raw", None))):
+            if stream is not None:
+                yield name, layer, stream
+
+
+def _stdio_state():
+    """(name, layer) -> (the layer's attributes, its text settings)."""
+    state = {}
+    for name, layer, stream in _stdio_layers():
+        attributes = dict(getattr(stream, "__dict__", {}))
+        settings = tuple(getattr(stream, key, None) for key in _STREAM_SETTINGS) if layer == "text" else ()
+        state[name, layer] = (attributes, settings)
+    return state
+
+
+def _set_stdio(payload, undo=False):
+    """Makes (or with UNDO, takes back) one recorded change to a standard
+    stream layer; lazy_modules.py has the same for the run."""
+    name, layer, key, old, new = payload
+    value = old if undo else new
+    for stream_name, stream_layer, stream in _stdio_layers():
+        if (stream_name, stream_layer) != (name, layer):
+            continue
+        if key is None:
+            stream.reconfigure(**dict(zip(_STREAM_SETTINGS, value)))
+        elif value is _UNSET:
+            stream.__dict__.pop(key, None)
+        else:
+            setattr(stream, key, value)
+
+
 def _insertions(old, new):
     """[(index in NEW, item)] of the items inserted into OLD to make NEW,
     or None when NEW is not OLD with items inserted."""
@@ -295,6 +334,7 @@ class Recording:
         # that may stay in the frozen heap.
         self._state = self._modules = self._filters = self._dispatch = None
         self._meta_path = self._path_hooks = self._environ = self._sys_path = None
+        self._stdio = None
         self._namespaces = self._namespace_copies = self._namespace_versions = None
 
     def _owner(self):
@@ -564,6 +604,7 @@ class Recording:
         copyreg = sys.modules.get("copyreg")
         self._dispatch = dict(copyreg.dispatch_table) if copyreg is not None else None
         self._environ = dict(posix.environ)
+        self._stdio = _stdio_state()
         self._sys_path = list(sys.path)
         self._state = self._process_state()
 
@@ -580,6 +621,7 @@ class Recording:
             self._reducers_added(owner)
             self._environ_changed(owner)
             self._path_inserted(owner)
+            self._stdio_changed(owner)
             state = self._process_state()
             for what, value in state.items():
                 if value != self._state[what]:
@@ -642,6 +684,21 @@ class Recording:
                 del changes[where]
         if not changes:
             self.shared.pop(name, None)
+
+    def _stdio_changed(self, owner):
+        """Attributes set on the standard streams' layers (ansible wraps
+        sys.stdout.buffer.write) and reconfigure() calls: the streams are
+        python3's start-up objects, rebuilt in every run, so these are
+        replayed like the other effects."""
+        before, after = self._stdio, _stdio_state()
+        for (name, layer), (attributes, settings) in after.items():
+            old_attributes, old_settings = before.get((name, layer), ({}, settings))
+            for key in old_attributes.keys() | attributes.keys():
+                old, new = old_attributes.get(key, _UNSET), attributes.get(key, _UNSET)
+                if old is not new:
+                    self._add("stdio", owner, (name, layer, key, old, new))
+            if settings != old_settings:
+                self._add("stdio", owner, (name, layer, None, old_settings, settings))
 
     def _environ_changed(self, owner):
         before, after = self._environ, posix.environ
@@ -720,10 +777,13 @@ class Recording:
                 if kind == "atexit":
                     function, args, kwargs = payload
                     self._real_register(function, *args, **kwargs)
-                elif kind in ("environ", "sys_path"):
-                    # The run's own environment and sys.path replace the
-                    # dump's: restore.py makes these changes again.
+                elif kind in ("environ", "sys_path", "stdio"):
+                    # The run's own environment, sys.path and streams replace
+                    # the dump's: restore.py makes these changes again.
                     self.startup_effects.append((kind, name, payload))
+                continue
+            if kind == "stdio":
+                _set_stdio(payload, undo=True)      # replayed when revealed
                 continue
             if kind in ("filter", "meta_path", "path_hooks"):
                 target = {"filter": filters, "meta_path": sys.meta_path,

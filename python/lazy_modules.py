@@ -500,6 +500,27 @@ def _apply_startup_effect(kind, payload):
     elif kind == "sys_path":
         index, item = payload
         sys.path.insert(index, item)
+    elif kind == "stdio":
+        _set_stdio(payload)
+
+
+def _set_stdio(payload):
+    """One change an import made to a layer of a standard stream (an
+    attribute set, a reconfigure() call), made on this run's stream."""
+    name, layer, key, _, value = payload
+    stream = sys.__dict__.get(f"__{name}__")
+    if layer != "text":
+        stream = getattr(stream, "buffer", None)
+        if layer == "raw":
+            stream = getattr(stream, "raw", None)
+    if stream is None:
+        return
+    if key is None:
+        stream.reconfigure(**dict(zip(("errors", "line_buffering", "write_through"), value)))
+    elif type(value) is object:     # the recorder's mark of an attribute removed
+        stream.__dict__.pop(key, None)
+    else:
+        setattr(stream, key, value)
 
 
 def startup_difference():
