@@ -237,3 +237,20 @@ def test_module_changed_by_another_runs_from_source_with_it(tmp_path):
     report = report_of(image, ["-c", code], clean_env(COUNTER_MODE="other"), tmp_path, tmp_path)
     assert report.startswith("pyfreeze: warm start\n")
     assert "module counted runs from source: it used counter_user" in report
+
+
+def test_changes_to_the_standard_streams_are_made_when_imported(tmp_path):
+    # As ansible's display does: wrap sys.stdout.buffer.write and
+    # reconfigure the stream at import.
+    (tmp_path / "stream_patcher.py").write_text(
+        "import sys\n_write = sys.stdout.buffer.write\n"
+        "def write(data):\n    return _write(data.replace(b'x', b'y'))\n"
+        "sys.stdout.buffer.write = write\nsys.stdout.reconfigure(errors='replace')\n")
+    image = tmp_path / "img"
+    freeze(image, "stream_patcher", cwd=tmp_path)
+    before = "import sys; print('xx', sys.stdout.errors)"
+    after = "import sys, stream_patcher; print('xx', sys.stdout.errors)"
+    for code, expected in ((before, "xx strict\n"), (after, "yy replace\n")):
+        _, out, _ = assert_same_as_stock(image, ["-c", code], cwd=tmp_path)
+        assert out == expected
+    assert "runs from source" not in report_of(image, ["-c", after], clean_env(), tmp_path, tmp_path)
