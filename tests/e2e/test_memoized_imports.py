@@ -250,7 +250,8 @@ def test_changes_to_the_standard_streams_are_made_when_imported(tmp_path):
     freeze(image, "stream_patcher", cwd=tmp_path)
     before = "import sys; print('xx', sys.stdout.errors)"
     after = "import sys, stream_patcher; print('xx', sys.stdout.errors)"
-    for code, expected in ((before, "xx strict\n"), (after, "yy replace\n")):
-        _, out, _ = assert_same_as_stock(image, ["-c", code], cwd=tmp_path)
-        assert out == expected
+    _, out, _ = assert_same_as_stock(image, ["-c", before], cwd=tmp_path)
+    assert out.startswith("xx ") and out != "xx replace\n"
+    _, out, _ = assert_same_as_stock(image, ["-c", after], cwd=tmp_path)
+    assert out == "yy replace\n"
     assert "runs from source" not in report_of(image, ["-c", after], clean_env(), tmp_path, tmp_path)
