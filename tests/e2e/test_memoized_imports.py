@@ -255,3 +255,20 @@ def test_changes_to_the_standard_streams_are_made_when_imported(tmp_path):
     _, out, _ = assert_same_as_stock(image, ["-c", after], cwd=tmp_path)
     assert out == "yy replace\n"
     assert "runs from source" not in report_of(image, ["-c", after], clean_env(), tmp_path, tmp_path)
+
+
+def test_env_options_set_the_freezes_environment(tmp_path):
+    (tmp_path / "env_reader.py").write_text(
+        "import os\nFOO = os.environ.get('FOO')\nHAS_HOME = 'HOME' in os.environ\n")
+    image = tmp_path / "img"
+    freeze(image, "--clean-env", "--env", "FOO=bar", "--env", "PATH=/usr/bin:/bin", "--env", "GONE=1",
+           "--env", "GONE", "env_reader", cwd=tmp_path)
+    info = run([PYFREEZE, "info", "--json", image]).stdout.decode()
+    assert '"read_environment": ["FOO", "HOME"]' in info
+    code = "import env_reader; print(env_reader.FOO, env_reader.HAS_HOME)"
+    same = {"PATH": "/usr/bin:/bin", "FOO": "bar"}
+    _, out, _ = assert_same_as_stock(image, ["-c", code], env=same, cwd=tmp_path)
+    assert out == "bar False\n"
+    assert "runs from source" not in report_of(image, ["-c", code], same, tmp_path, tmp_path)
+    assert "runs from source: environment variable" in report_of(
+        image, ["-c", code], clean_env(FOO="bar"), tmp_path, tmp_path)

@@ -362,6 +362,30 @@ static void test_flag_values(void)
     release(&run);
 }
 
+static void test_environment_and_script(void)
+{
+    struct run run;
+    PARSE(&run, "-o", "out", "--env", "A=1", "--env=B", "--clean-env", "--script", "/usr/bin/tool");
+    if (ok(&run)) {
+        CHECK(run.options.env_change_count == 2, "%d env changes", run.options.env_change_count);
+        CHECK(run.options.env_change_count == 2 && strcmp(run.options.env_changes[0], "A=1") == 0 &&
+                  strcmp(run.options.env_changes[1], "B") == 0, "env changes kept in order");
+        CHECK(run.options.clean_env == 1, "--clean-env not set");
+        CHECK(run.options.script != NULL && strcmp(run.options.script, "/usr/bin/tool") == 0,
+              "--script gave %s", run.options.script ? run.options.script : "(null)");
+    }
+    release(&run);
+    static const char *const bad_env[] = {"", "=x"};
+    for (size_t i = 0; i < sizeof bad_env / sizeof *bad_env; i++) {
+        PARSE(&run, "-o", "out", "--env", bad_env[i]);
+        usage_error(&run, "--env");
+        release(&run);
+    }
+    PARSE(&run, "-o", "out", "--script", "");
+    usage_error(&run, "--script");
+    release(&run);
+}
+
 int main(void)
 {
     test_module_names();
@@ -375,6 +399,7 @@ int main(void)
     test_missing_values();
     test_conflicts();
     test_flag_values();
+    test_environment_and_script();
     printf("test_options: %u checks, %u failed\n", checks_run, checks_failed);
     return checks_failed ? 1 : 0;
 }
