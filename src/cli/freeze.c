@@ -111,7 +111,7 @@ static char **child_arguments(const char *runtime_path, const struct pf_options 
     size_t n = 0;
     int ok = asprintf(&argv[n++], "%s", runtime_path) >= 0 &&
              asprintf(&argv[n++], "--pyfreeze-dump") >= 0 && asprintf(&argv[n++], "%lu", seed) >= 0;
-    /* sys.path[0] is the script's directory (--script) or the working
+    /* sys.path[0] is the script's directory (--for-script) or the working
      * directory, as python3 -m has it; --path directories are searched too
      * while freezing, but stay out of sys.path. */
     if (ok && options->script != NULL)

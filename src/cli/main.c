@@ -29,6 +29,8 @@ static const char help_text[] =
     "      --no-native      refuse native extension modules (the image keeps ASLR)\n"
     "      --env NAME=VALUE set NAME in the freeze's environment; --env NAME unsets it\n"
     "      --clean-env      start the freeze's environment empty, before any --env\n"
+    "      --for-script PATH  freeze as runs of the script PATH will see sys.argv[0]\n"
+    "                       and sys.path[0] (for IMAGE PATH ARGS...)\n"
     "  -v, --verbose        report progress on stderr\n"
     "  -h, --help           show this help and exit\n"
     "  -V, --version        show the version and exit\n"

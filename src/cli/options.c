@@ -83,7 +83,7 @@ static const struct long_option long_options[] = {
     {"output", 1, 'o'}, {"verbose", 0, 'v'}, {"help", 0, 'h'}, {"version", 0, 'V'},
     {"block", 1, 'b'}, {"runtime", 1, 'r'}, {"path", 1, 'p'}, {"hash-seed", 1, 's'},
     {"timeout", 1, 't'}, {"no-native", 0, 'n'}, {"env", 1, 'e'}, {"clean-env", 0, 'c'},
-    {"script", 1, 'S'},
+    {"for-script", 1, 'S'},
     {NULL, 0, 0},
 };
 
@@ -131,7 +131,7 @@ static int apply(struct pf_options *options, const struct long_option *option, c
     case 'c': options->clean_env = 1; break;
     case 'S':
         if (value[0] == '\0')
-            return usage(error, "%s", "--script needs a file name");
+            return usage(error, "%s", "--for-script needs a file name");
         options->script = value;
         break;
     case 'e':

@@ -188,14 +188,14 @@ def test_closed_descriptor_of_a_captured_stream_steps_aside(capture_image, tmp_p
 def test_script_freeze_matches_runs_of_that_script(tmp_path):
     # Imports that read sys.path (distribution metadata) or sys.argv[0]
     # (argparse's prog) are handed out to runs of the script named with
-    # --script, and run from source for other command lines.
+    # --for-script, and run from source for other command lines.
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "tool_lib.py").write_text(
         "import argparse, sys\nFIRST = sys.path[0]\nPARSER = argparse.ArgumentParser()\n")
     script = tmp_path / "bin" / "tool"
     script.write_text("import tool_lib\nprint(tool_lib.FIRST.endswith('bin'), tool_lib.PARSER.prog)\n")
     image = tmp_path / "img"
-    freeze(image, "--script", script, "tool_lib", cwd=tmp_path)
+    freeze(image, "--for-script", script, "tool_lib", cwd=tmp_path)
     env = clean_env()
     _, out, _ = assert_same_as_stock(image, [script], env=env, cwd=tmp_path)
     assert out == "True tool\n"

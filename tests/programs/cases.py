@@ -85,11 +85,11 @@ class Program:
         self.packages = list(packages)
         self.cases = list(cases)
         # Frozen as runs of the script most of its cases run (pyfreeze
-        # --script: sys.argv[0] and sys.path[0] as python3 gives them);
+        # --for-script: sys.argv[0] and sys.path[0] as python3 gives them);
         # -m cases run from the freeze's working directory, as the freeze.
         scripts = [case.argv[0] for case in self.cases if case.argv[0].startswith('/')]
         script = max(set(scripts), key=scripts.count) if scripts else None
-        self.freeze = (['--script', script] if script else []) + list(freeze)
+        self.freeze = (['--for-script', script] if script else []) + list(freeze)
         self.fixtures = list(fixtures) or [name]
         self.generated = dict(generated or {})     # cwd path -> function() -> bytes
 

@@ -365,14 +365,14 @@ static void test_flag_values(void)
 static void test_environment_and_script(void)
 {
     struct run run;
-    PARSE(&run, "-o", "out", "--env", "A=1", "--env=B", "--clean-env", "--script", "/usr/bin/tool");
+    PARSE(&run, "-o", "out", "--env", "A=1", "--env=B", "--clean-env", "--for-script", "/usr/bin/tool");
     if (ok(&run)) {
         CHECK(run.options.env_change_count == 2, "%d env changes", run.options.env_change_count);
         CHECK(run.options.env_change_count == 2 && strcmp(run.options.env_changes[0], "A=1") == 0 &&
                   strcmp(run.options.env_changes[1], "B") == 0, "env changes kept in order");
         CHECK(run.options.clean_env == 1, "--clean-env not set");
         CHECK(run.options.script != NULL && strcmp(run.options.script, "/usr/bin/tool") == 0,
-              "--script gave %s", run.options.script ? run.options.script : "(null)");
+              "--for-script gave %s", run.options.script ? run.options.script : "(null)");
     }
     release(&run);
     static const char *const bad_env[] = {"", "=x"};
@@ -381,8 +381,8 @@ static void test_environment_and_script(void)
         usage_error(&run, "--env");
         release(&run);
     }
-    PARSE(&run, "-o", "out", "--script", "");
-    usage_error(&run, "--script");
+    PARSE(&run, "-o", "out", "--for-script", "");
+    usage_error(&run, "--for-script");
     release(&run);
 }
 
