@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import PYFREEZE, STOCK, assert_same_as_stock, clean_env, freeze, run, runs_warm
+from conftest import PYFREEZE, STOCK, assert_same_as_stock, clean_env, freeze, run, runs_warm, terminal_session
 
 CAPTURE = '''\
 import sys, os
@@ -272,3 +272,18 @@ def test_env_options_set_the_freezes_environment(tmp_path):
     assert "runs from source" not in report_of(image, ["-c", code], same, tmp_path, tmp_path)
     assert "runs from source: environment variable" in report_of(
         image, ["-c", code], clean_env(FOO="bar"), tmp_path, tmp_path)
+
+
+def test_terminal_asked_at_import_is_an_input(tmp_path):
+    (tmp_path / "tty_probe.py").write_text("import sys, socket\nCOLOUR = sys.stdout.isatty()\n"
+                                           "HOST = socket.gethostname()\n")
+    image = tmp_path / "img"
+    freeze(image, "tty_probe", cwd=tmp_path)
+    code = "import tty_probe, socket; print(tty_probe.COLOUR, tty_probe.HOST == socket.gethostname())"
+    _, out, _ = assert_same_as_stock(image, ["-c", code], cwd=tmp_path)
+    assert out == "False True\n"
+    assert "runs from source" not in report_of(image, ["-c", code], clean_env(), tmp_path, tmp_path)
+    code = f"import sys; sys.path.insert(0, {str(tmp_path)!r}); " + code
+    stock = terminal_session(STOCK, ["-c", code], b"")
+    frozen = terminal_session(image, ["-c", code], b"")
+    assert frozen == stock and stock[1].endswith(b"True True\r\n")
