@@ -15,6 +15,7 @@ PROGRAMS = {
     "test_brk_heap": [],
     "test_image_builder": [BUILD / "pyfreeze-runtime"],
     "test_loader_writes": [],
+    "test_malloc_family": [],
     "test_proc_maps": [],
     "test_options": [],
 }
