@@ -306,3 +306,23 @@ def test_two_images_of_the_same_modules_hash_differently(tmp_path):
     freeze(tmp_path / "one", "json")
     freeze(tmp_path / "two", "json")
     assert run([tmp_path / "one", *code]).stdout != run([tmp_path / "two", *code]).stdout
+
+
+@pytest.mark.parametrize("start,end", [(0x20000000, 0x20000000), (0x20001000, 0x20000000)])
+def test_runtime_reporting_an_empty_or_inverted_heap(tmp_path, start, end):
+    # A runtime whose record says heap_end <= heap_start (here a module
+    # forges it and stops as the checkpoint does): the heap's size would
+    # underflow; pyfreeze must refuse it, not read or write 2^64 bytes.
+    # The offsets are those of struct pf_image_info (src/common/image_info.h):
+    # state at 20, heap_start and heap_end at 32 and 40.
+    (tmp_path / "forger.py").write_text(
+        "import ctypes, os, signal, struct\n"
+        "info = ctypes.addressof(ctypes.c_char.in_dll(ctypes.pythonapi, 'pf_info'))\n"
+        f"ctypes.memmove(info + 32, struct.pack('<QQ', {start}, {end}), 16)\n"
+        "ctypes.memmove(info + 20, struct.pack('<I', 1), 4)   # PF_STATE_CHECKPOINT\n"
+        "os.kill(os.getpid(), signal.SIGSTOP)\n")
+    result = freeze(tmp_path / "img", "forger", check=False, cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.decode() == (f"pyfreeze: the runtime reported an empty or inverted heap "
+                                      f"{start:#x}-{end:#x}\n")
+    assert not (tmp_path / "img").exists()
