@@ -235,7 +235,12 @@ size_t malloc_usable_size(void *ptr)
         return pf_heap_usable_size(ptr);
     /* glibc keeps its own version of this one; find it behind ours. */
     static size_t (*libc_usable)(void *);
-    if (libc_usable == NULL)
-        libc_usable = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
+    if (libc_usable == NULL) {
+        /* ISO C has no conversion from dlsym's void * to a function
+         * pointer; POSIX guarantees both have one representation. */
+        void *symbol = dlsym(RTLD_NEXT, "malloc_usable_size");
+        _Static_assert(sizeof symbol == sizeof libc_usable, "function and object pointers differ in size");
+        memcpy(&libc_usable, &symbol, sizeof libc_usable);
+    }
     return libc_usable != NULL ? libc_usable(ptr) : 0;
 }

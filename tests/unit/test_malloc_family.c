@@ -95,10 +95,10 @@ static void test_brk_mode(void)
     CHECK(posix_memalign(&p, sizeof(void *), 10) == 0 && p != NULL, "posix_memalign(sizeof(void *))");
     void *untouched = (void *)0x1234;
     p = untouched;
-    CHECK(posix_memalign(&p, 4, 10) == EINVAL && p == untouched, "posix_memalign(4): EINVAL");
-    CHECK(posix_memalign(&p, 24, 10) == EINVAL, "posix_memalign(24): EINVAL");
+    CHECK(posix_memalign(&p, opaque(4), 10) == EINVAL && p == untouched, "posix_memalign(4): EINVAL");
+    CHECK(posix_memalign(&p, opaque(24), 10) == EINVAL, "posix_memalign(24): EINVAL");
     errno = 0;
-    CHECK(memalign(24, 10) == NULL && errno == EINVAL, "memalign(24): EINVAL");
+    CHECK(memalign(opaque(24), 10) == NULL && errno == EINVAL, "memalign(24): EINVAL");
     unsigned char *m = memalign(256, 1000);
     CHECK(m != NULL && aligned(m, 256) && malloc_usable_size(m) >= 1000, "memalign(256)");
     unsigned char *al = aligned_alloc(64, 128);
