@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "cold_start.h"
 
+#include "cpython311.h"
 #include "debug_report.h"
 #include "image_info.h"
 #include "loader_writes.h"
@@ -15,6 +16,7 @@
 #include <Python.h>
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,11 +25,14 @@
 
 extern char **environ;
 
-/* The value pf_cold_reexec gives PYFREEZE_COLD, alone when the run had
- * no such variable, or followed by '=' and the run's own value (one that
- * did not ask for a cold start: empty or 0).  The cold start puts the
- * run's environment back from it, in its original order. */
+/* The value pf_cold_reexec gives PYFREEZE_COLD: the mark, then "+warned"
+ * when this process already printed python3's locale-coercion warning
+ * (the cold start must not print it twice), then, when the run had the
+ * variable, '=' and the run's own value (one that did not ask for a cold
+ * start: empty or 0).  The cold start puts the run's environment back
+ * from it, in its original order. */
 #define REEXEC_MARK "pyfreeze-step-aside"
+#define WARNED_MARK "+warned"
 
 void pf_cold_reexec(char **argv, char **saved_environ, const char *reason)
 {
@@ -36,23 +41,27 @@ void pf_cold_reexec(char **argv, char **saved_environ, const char *reason)
     while (saved_environ[count] != NULL)
         count++;
     char **env = malloc((count + 2) * sizeof(char *));
+    const char *mark = pf_py_locale_coercion_warned() ? REEXEC_MARK WARNED_MARK : REEXEC_MARK;
     char *marked = NULL;
+    int found = 0;
     if (env != NULL) {
         size_t used = 0;
         for (size_t i = 0; i < count; i++) {
             const char *entry = saved_environ[i];
-            if (marked == NULL && strncmp(entry, PF_COLD_ENV "=", sizeof PF_COLD_ENV) == 0) {
-                if (asprintf(&marked, PF_COLD_ENV "=" REEXEC_MARK "=%s", entry + sizeof PF_COLD_ENV) < 0)
-                    break;
-                env[used++] = marked;
-            } else if (strncmp(entry, PF_COLD_ENV "=", sizeof PF_COLD_ENV) != 0) {
+            if (strncmp(entry, PF_COLD_ENV "=", sizeof PF_COLD_ENV) != 0) {
                 env[used++] = saved_environ[i];
+            } else if (!found) {
+                found = 1;
+                if (asprintf(&marked, PF_COLD_ENV "=%s=%s", mark, entry + sizeof PF_COLD_ENV) < 0)
+                    marked = NULL;
+                env[used++] = marked;
             }
         }
-        if (marked == NULL)
-            env[used++] = PF_COLD_ENV "=" REEXEC_MARK;
+        if (!found && asprintf(&marked, PF_COLD_ENV "=%s", mark) >= 0)
+            env[used++] = marked;
         env[used] = NULL;
-        execve("/proc/self/exe", argv, env);
+        if (marked != NULL)
+            execve("/proc/self/exe", argv, env);
     }
     fprintf(stderr, "pyfreeze: cold start of the image failed: re-executing /proc/self/exe: %s\n",
             strerror(errno));
@@ -61,19 +70,53 @@ void pf_cold_reexec(char **argv, char **saved_environ, const char *reason)
 
 /* PYFREEZE_COLD as the run had it: a variable the user set stays, as it
  * would in python3's os.environ (and forces the images this one starts
- * cold too); the one pf_cold_reexec added goes. */
-static int restore_cold_variable(void)
+ * cold too); the one pf_cold_reexec added goes.  Sets *warned when the
+ * process before the re-exec printed the locale-coercion warning. */
+static int restore_cold_variable(int *warned)
 {
     const char *value = getenv(PF_COLD_ENV);
+    *warned = 0;
     if (value == NULL || strncmp(value, REEXEC_MARK, sizeof REEXEC_MARK - 1) != 0) {
         pf_debug("cold start: " PF_COLD_ENV " is set");
         return 0;
     }
-    if (value[sizeof REEXEC_MARK - 1] == '\0')
+    value += sizeof REEXEC_MARK - 1;
+    if (strncmp(value, WARNED_MARK, sizeof WARNED_MARK - 1) == 0) {
+        *warned = 1;
+        value += sizeof WARNED_MARK - 1;
+    }
+    if (*value == '\0')
         return unsetenv(PF_COLD_ENV);
-    if (value[sizeof REEXEC_MARK - 1] != '=')
+    if (*value != '=')
         return 0;
-    return setenv(PF_COLD_ENV, value + sizeof REEXEC_MARK, 1);
+    return setenv(PF_COLD_ENV, value + 1, 1);
+}
+
+/* Standard error to /dev/null for a moment; returns the saved descriptor,
+ * or -1 when there is nothing to silence (fd 2 closed) or it failed. */
+static int silence_stderr(void)
+{
+    int saved = fcntl(2, F_DUPFD_CLOEXEC, 3);
+    if (saved < 0)
+        return -1;
+    int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null_fd < 0 || dup2(null_fd, 2) < 0) {
+        if (null_fd >= 0)
+            close(null_fd);
+        close(saved);
+        return -1;
+    }
+    close(null_fd);
+    return saved;
+}
+
+static void restore_stderr(int saved)
+{
+    if (saved < 0)
+        return;
+    while (dup2(saved, 2) < 0 && errno == EINTR)
+        continue;
+    close(saved);
 }
 
 /* Where this executable's writable segment and its RELRO part are. */
@@ -174,7 +217,8 @@ static int spec_values(const char *spec, size_t size, const char *key, char ***o
 
 int pf_cold_main(int argc, char **argv)
 {
-    if (restore_cold_variable() < 0) {
+    int warned;
+    if (restore_cold_variable(&warned) < 0) {
         fprintf(stderr, "pyfreeze: cold start of the image failed: restoring %s: %s\n", PF_COLD_ENV,
                 strerror(errno));
         return 1;
@@ -189,9 +233,15 @@ int pf_cold_main(int argc, char **argv)
         return 1;
     }
 
+    /* The pre-initialization coerces the C locale as python3 does; when the
+     * process before the re-exec did so already, it printed the warning
+     * PYTHONCOERCECLOCALE=warn asks for, and this one must not print it
+     * again (its only output; errors come back in the status). */
     PyPreConfig preconfig;
     PyPreConfig_InitPythonConfig(&preconfig);
+    int saved_stderr = warned ? silence_stderr() : -1;
     PyStatus status = Py_PreInitializeFromBytesArgs(&preconfig, argc, argv);
+    restore_stderr(saved_stderr);
     if (PyStatus_Exception(status))
         Py_ExitStatusException(status);
     PyConfig config;

@@ -128,3 +128,11 @@ const PyConfig *pf_py_config(void)
 {
     return _PyInterpreterState_GetConfig(_PyInterpreterState_GET());
 }
+
+int pf_py_locale_coercion_warned(void)
+{
+    /* _PyPreConfig_Write() keeps coerce_c_locale set only when it coerced,
+     * and printed the warning then if coerce_c_locale_warn was set.  Until
+     * it runs, the pre-configuration is the dump's, which never coerced. */
+    return _PyRuntime.preconfig.coerce_c_locale != 0 && _PyRuntime.preconfig.coerce_c_locale_warn != 0;
+}

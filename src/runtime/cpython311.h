@@ -32,4 +32,9 @@ void pf_py_fs_codec(char *encoding, size_t encoding_size, char *errors, size_t e
 /* The interpreter's current configuration. */
 const PyConfig *pf_py_config(void);
 
+/* Whether this process's pre-initialization coerced the C locale and
+ * printed python3's warning about it (PYTHONCOERCECLOCALE=warn): a cold
+ * start after it must not print it again. */
+int pf_py_locale_coercion_warned(void);
+
 #endif

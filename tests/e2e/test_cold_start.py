@@ -151,3 +151,28 @@ def test_every_data_word_the_loader_wrote_survives(images):
     env = clean_env(PYFREEZE_COLD="1")
     code = "import xml.dom.minidom as M; print(M.parseString('<a/>').documentElement.tagName)"
     assert run([images / "minimal", "-c", code], env=env).stdout == b"a\n"
+
+
+@pytest.mark.parametrize("trigger", ["forced", "O", "venv", "stale"])
+def test_locale_coercion_warning_once(images, trigger, tmp_path):
+    # PYTHONCOERCECLOCALE=warn under the C locale: python3 prints its
+    # coercion warning once.  Triggers found after the pre-initialization
+    # (-O, a venv) had the warm process print it, then the cold one again.
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C", "PYTHONCOERCECLOCALE": "warn"}
+    code = "import os, sys; print(os.environ['LC_CTYPE'], sys.getfilesystemencoding())"
+    image, stock, args = images / "minimal", STOCK, ["-c", code]
+    if trigger == "forced":
+        env["PYFREEZE_COLD"] = "1"
+    elif trigger == "O":
+        args = ["-O", *args]
+    elif trigger == "venv":
+        image, stock = make_venv(image, tmp_path / "image-venv"), make_venv(STOCK, tmp_path / "stock-venv")
+    else:
+        (tmp_path / "cold_probe.py").write_text("VALUE = 1\n")
+        image = tmp_path / "img"
+        freeze(image, "cold_probe", cwd=tmp_path)
+        (tmp_path / "cold_probe.py").write_text("VALUE = 2\n")
+    result = outcome(image, args, env=env)
+    assert result == outcome(stock, args, env=env)
+    assert result[2].count("LC_CTYPE coerced to C.UTF-8") == 1
+    assert not runs_warm(image, args, env=env)
