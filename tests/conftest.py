@@ -2,9 +2,11 @@
 
 With PYFREEZE_CI=1 in the environment (.ci/run sets it; tests/run passes it
 on), a test that skips is reported as failed (as an error when it skipped
-while being set up), unless its node id matches a
-line of tests/ci-skips.txt: the short, documented list of tests that CI
-cannot run.  A skip outside CI stays a skip (a developer without root, for
+while being set up), unless its id (its file's path from this directory,
+'::', its name: e2e/test_faults.py::test_full_disk) matches a line of
+tests/ci-skips.txt: the short, documented list of tests that CI cannot run.
+Ids are taken from here rather than from pytest's rootdir, which depends on
+the directory pytest runs in.  A skip outside CI stays a skip (a developer without root, for
 instance)."""
 
 import fnmatch
@@ -13,7 +15,8 @@ import pathlib
 
 import pytest
 
-ALLOWED = pathlib.Path(__file__).with_name("ci-skips.txt")
+HERE = pathlib.Path(__file__).resolve().parent
+ALLOWED = HERE / "ci-skips.txt"
 
 
 def allowed_skips(path=ALLOWED):
@@ -46,8 +49,9 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if os.environ.get("PYFREEZE_CI") != "1" or not report.skipped or hasattr(report, "wasxfail"):
         return
-    if any(fnmatch.fnmatchcase(item.nodeid, pattern) for pattern in item.config.pyfreeze_allowed_skips):
+    test_id = f"{pathlib.Path(str(item.fspath)).resolve().relative_to(HERE)}::{item.name}"
+    if any(fnmatch.fnmatchcase(test_id, pattern) for pattern in item.config.pyfreeze_allowed_skips):
         return
     report.outcome = "failed"
-    report.longrepr = (f"{item.nodeid} skipped in CI ({skip_reason(report)}): CI must run every test; "
+    report.longrepr = (f"{test_id} skipped in CI ({skip_reason(report)}): CI must run every test; "
                        f"make it runnable there, or add it to {ALLOWED.name} with the reason")

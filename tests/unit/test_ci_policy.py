@@ -18,8 +18,9 @@ def run_pytest(directory, ci, allowed=""):
         "@pytest.mark.skipif(True, reason='never here')\ndef test_marked():\n    pass\n"
         "@pytest.mark.xfail(reason='known')\ndef test_expected_failure():\n    assert False\n")
     env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **({"PYFREEZE_CI": "1"} if ci else {})}
+    # From / : the ids must not depend on the directory pytest runs in.
     result = subprocess.run(["/usr/bin/python3.11", "-m", "pytest", "-q", "-p", "no:cacheprovider", str(directory)],
-                            capture_output=True, text=True, env=env, timeout=120)
+                            capture_output=True, text=True, env=env, timeout=120, cwd="/")
     lines = (result.stdout + result.stderr).strip().splitlines()
     return lines[-1] if lines else ""
 
