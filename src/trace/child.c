@@ -168,9 +168,8 @@ static _Noreturn void keeper_main(const char *path, char *const argv[], char *co
                            SIGUSR1, SIGUSR2, SIGALRM};
     for (size_t i = 0; i < sizeof ignored / sizeof *ignored; i++)
         sigaction(ignored[i], &ignore, NULL);
-    setpgid(0, 0);
     struct keeper_report report = {0, 0};
-    if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+    if (setpgid(0, 0) < 0 || prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
         report.errnum = errno;
         (void)!pf_write_all(report_fd, &report, sizeof report);
         _exit(127);
