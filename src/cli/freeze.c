@@ -177,20 +177,23 @@ static enum pf_exit failure_status(uint32_t failure)
     }
 }
 
-/* The heap the runtime reports must be the process's actual break area. */
+/* The heap the runtime reports must be the process's actual break area:
+ * a non-empty range (the sizes taken from it are end - start) inside the
+ * one [heap] mapping. */
 static int check_heap(pid_t pid, const struct pf_image_info *info, struct pf_error *error)
 {
+    if (info->heap_end <= info->heap_start)
+        return pf_fail(error, PF_EXIT_INTERNAL, "the runtime reported an empty or inverted heap 0x%llx-0x%llx",
+                       (unsigned long long)info->heap_start, (unsigned long long)info->heap_end);
     struct pf_maps maps;
     if (pf_maps_read(pid, &maps, error) < 0)
         return -1;
     int rc = 0;
-    if (info->heap_end > info->heap_start) {
-        const struct pf_mapping *first = pf_maps_find(&maps, info->heap_start);
-        const struct pf_mapping *last = pf_maps_find(&maps, info->heap_end - 1);
-        if (first == NULL || first != last || strcmp(first->path, "[heap]") != 0)
-            rc = pf_fail(error, PF_EXIT_INTERNAL, "the runtime's heap 0x%llx-0x%llx is not its [heap] mapping",
-                         (unsigned long long)info->heap_start, (unsigned long long)info->heap_end);
-    }
+    const struct pf_mapping *first = pf_maps_find(&maps, info->heap_start);
+    const struct pf_mapping *last = pf_maps_find(&maps, info->heap_end - 1);
+    if (first == NULL || first != last || strcmp(first->path, "[heap]") != 0)
+        rc = pf_fail(error, PF_EXIT_INTERNAL, "the runtime's heap 0x%llx-0x%llx is not its [heap] mapping",
+                     (unsigned long long)info->heap_start, (unsigned long long)info->heap_end);
     pf_maps_free(&maps);
     return rc;
 }

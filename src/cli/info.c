@@ -38,8 +38,9 @@ void pf_elf_build_id(const struct pf_runtime_elf *elf, char *out, size_t size)
         note->sh_offset % 4 != 0)
         return;
     const Elf64_Nhdr *header = (const Elf64_Nhdr *)(elf->bytes + note->sh_offset);
-    size_t name_room = (header->n_namesz + 3u) & ~3u;
-    if (sizeof *header + name_room + header->n_descsz > note->sh_size || header->n_descsz * 2 + 1 > size)
+    /* In 64 bits, where none of these sums of 32-bit fields can wrap. */
+    uint64_t name_room = ((uint64_t)header->n_namesz + 3) & ~(uint64_t)3;
+    if (sizeof *header + name_room + header->n_descsz > note->sh_size || (uint64_t)header->n_descsz * 2 + 1 > size)
         return;
     const unsigned char *id = (const unsigned char *)(header + 1) + name_room;
     for (unsigned i = 0; i < header->n_descsz; i++)
@@ -76,6 +77,8 @@ static int gather(const char *path, const struct pf_runtime_elf *elf, struct ima
         return pf_fail(error, PF_EXIT_OUTPUT, "%s is a pyfreeze runtime, not an image", path);
     if (elf->info->state != PF_STATE_IMAGE)
         return pf_fail(error, PF_EXIT_OUTPUT, "%s is not a finished image (state %u)", path, elf->info->state);
+    if (elf->info->heap_end < elf->info->heap_start)
+        return pf_fail(error, PF_EXIT_OUTPUT, "%s is damaged: its frozen heap ends before it starts", path);
     facts->spec = pf_elf_bytes_at(elf, elf->info->spec_addr, elf->info->spec_size);
     if (facts->spec == NULL)
         return pf_fail(error, PF_EXIT_OUTPUT, "%s is truncated: its description lies outside the file", path);

@@ -60,6 +60,23 @@ static int info_command(int argc, char **argv)
     return PF_EXIT_OK;
 }
 
+static int freeze_command(const struct pf_options *options, struct pf_error *error)
+{
+    if (options->show_help) {
+        fputs(help_text, stdout);
+        return fflush(stdout) == 0 ? PF_EXIT_OK : PF_EXIT_INTERNAL;
+    }
+    if (options->show_version) {
+        printf("pyfreeze %s (CPython %s runtime)\n", PF_VERSION, PF_PYTHON_VERSION);
+        return fflush(stdout) == 0 ? PF_EXIT_OK : PF_EXIT_INTERNAL;
+    }
+    char runtime[PATH_MAX];
+    if (pf_runtime_locate(options->runtime, runtime, sizeof runtime, error) < 0 ||
+        pf_freeze(options, runtime, error) < 0)
+        return report(error);
+    return PF_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     struct pf_options options;
@@ -68,19 +85,8 @@ int main(int argc, char **argv)
     signal(SIGXFSZ, SIG_IGN);
     if (argc >= 2 && strcmp(argv[1], "info") == 0)
         return info_command(argc - 1, argv + 1);
-    if (pf_options_parse(argc, argv, &options, &error) < 0)
-        return report(&error);
-    if (options.show_help) {
-        fputs(help_text, stdout);
-        return fflush(stdout) == 0 ? PF_EXIT_OK : PF_EXIT_INTERNAL;
-    }
-    if (options.show_version) {
-        printf("pyfreeze %s (CPython %s runtime)\n", PF_VERSION, PF_PYTHON_VERSION);
-        return fflush(stdout) == 0 ? PF_EXIT_OK : PF_EXIT_INTERNAL;
-    }
-    char runtime[PATH_MAX];
-    if (pf_runtime_locate(options.runtime, runtime, sizeof runtime, &error) < 0 ||
-        pf_freeze(&options, runtime, &error) < 0)
-        return report(&error);
-    return PF_EXIT_OK;
+    int status = pf_options_parse(argc, argv, &options, &error) < 0 ? report(&error)
+                                                                    : freeze_command(&options, &error);
+    pf_options_free(&options);
+    return status;
 }

@@ -210,3 +210,11 @@ int pf_options_parse(int argc, char **argv, struct pf_options *options, struct p
         return usage(error, "%s", "the output file name is empty");
     return check_conflicts(options, error);
 }
+
+void pf_options_free(struct pf_options *options)
+{
+    free(options->modules);
+    free(options->blocks);
+    free(options->paths);
+    options->modules = options->blocks = options->paths = NULL;
+}

@@ -32,7 +32,11 @@ struct pf_options {
     const char *script;     /* the script runs of the image will run */
 };
 
+/* Fills `options` (its strings point into argv); free it with
+ * pf_options_free whether or not parsing succeeded. */
 int pf_options_parse(int argc, char **argv, struct pf_options *options, struct pf_error *error);
+
+void pf_options_free(struct pf_options *options);
 
 /* Whether `name` is a dotted Python module name (ASCII identifiers). */
 int pf_valid_module_name(const char *name);

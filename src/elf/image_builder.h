@@ -33,8 +33,20 @@ struct pf_image {
     size_t size;
 };
 
+/* Lays the image out and writes it into a new buffer.  The runtime must be
+ * a pristine one, laid out so that nothing but its non-allocated sections
+ * and slot sections follows its data segment in the file; every sum of
+ * the snapshot's addresses and sizes must fit in 64 bits, and the extra
+ * segment must land on no segment the runtime loads.  Otherwise -1, with
+ * the reason in `error`, and nothing is built. */
 int pf_image_build(const struct pf_runtime_elf *runtime, const struct pf_snapshot *snapshot,
                    struct pf_image *image, struct pf_error *error);
+
+/* The checks and the layout of pf_image_build alone: the size the image
+ * would have.  Reads only the sizes in `snapshot` (and its ranges' sizes),
+ * never their bytes. */
+int pf_image_size(const struct pf_runtime_elf *runtime, const struct pf_snapshot *snapshot, uint64_t *size,
+                  struct pf_error *error);
 
 void pf_image_free(struct pf_image *image);
 

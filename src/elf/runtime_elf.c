@@ -32,12 +32,19 @@ const Elf64_Shdr *pf_elf_section(const struct pf_runtime_elf *elf, const char *n
     return NULL;
 }
 
+/* Whether [address, address + size) lies inside [start, start + length);
+ * no sum is formed, so nothing can wrap. */
+static int range_within(uint64_t address, uint64_t size, uint64_t start, uint64_t length)
+{
+    return address >= start && address - start <= length && size <= length - (address - start);
+}
+
 static int segment_of(const struct pf_runtime_elf *elf, uint64_t address)
 {
     for (int i = 0; i < elf->header->e_phnum; i++) {
         const Elf64_Phdr *segment = &elf->segments[i];
         if (segment->p_type == PT_LOAD && address >= segment->p_vaddr &&
-            address < segment->p_vaddr + segment->p_memsz)
+            address - segment->p_vaddr < segment->p_memsz)
             return i;
     }
     return -1;
@@ -61,20 +68,42 @@ static int check_headers(struct pf_runtime_elf *elf, struct pf_error *error)
     elf->segments = (const Elf64_Phdr *)(elf->bytes + header->e_phoff);
     elf->sections = (const Elf64_Shdr *)(elf->bytes + header->e_shoff);
     const Elf64_Shdr *names = &elf->sections[header->e_shstrndx];
-    if (!in_bounds(elf->size, names->sh_offset, names->sh_size) || names->sh_size == 0 ||
+    if (names->sh_type != SHT_STRTAB || !in_bounds(elf->size, names->sh_offset, names->sh_size) ||
+        names->sh_size == 0 ||
         elf->bytes[names->sh_offset + names->sh_size - 1] != '\0')
         return bad(error, elf->path, "malformed section names");
     elf->section_names = (const char *)elf->bytes + names->sh_offset;
+    uint64_t end;
     for (unsigned i = 0; i < header->e_shnum; i++) {
         const Elf64_Shdr *section = &elf->sections[i];
         if (section->sh_name >= names->sh_size ||
             (section->sh_type != SHT_NOBITS && !in_bounds(elf->size, section->sh_offset, section->sh_size)))
             return bad(error, elf->path, "a section lies outside the file");
+        if ((section->sh_flags & SHF_ALLOC) && __builtin_add_overflow(section->sh_addr, section->sh_size, &end))
+            return bad(error, elf->path, "a section wraps around the address space");
+        if (section->sh_addralign & (section->sh_addralign - 1))
+            return bad(error, elf->path, "a section's alignment is not a power of two");
     }
     for (unsigned i = 0; i < header->e_phnum; i++) {
         const Elf64_Phdr *segment = &elf->segments[i];
-        if (segment->p_type == PT_LOAD && !in_bounds(elf->size, segment->p_offset, segment->p_filesz))
+        if (!in_bounds(elf->size, segment->p_offset, segment->p_filesz))
             return bad(error, elf->path, "a segment lies outside the file");
+        if (segment->p_type != PT_LOAD)
+            continue;
+        if (segment->p_filesz > segment->p_memsz || __builtin_add_overflow(segment->p_vaddr, segment->p_memsz, &end))
+            return bad(error, elf->path, "a loadable segment is larger in the file than in memory, "
+                       "or wraps around the address space");
+    }
+    /* Overlapping segments would be mapped over each other, and "the
+     * segment holding an address" would depend on their order. */
+    for (unsigned i = 0; i < header->e_phnum; i++) {
+        const Elf64_Phdr *a = &elf->segments[i];
+        for (unsigned j = i + 1; a->p_type == PT_LOAD && j < header->e_phnum; j++) {
+            const Elf64_Phdr *b = &elf->segments[j];
+            if (b->p_type == PT_LOAD && a->p_memsz > 0 && b->p_memsz > 0 &&
+                a->p_vaddr < b->p_vaddr + b->p_memsz && b->p_vaddr < a->p_vaddr + a->p_memsz)
+                return bad(error, elf->path, "two loadable segments overlap");
+        }
     }
     return 0;
 }
@@ -82,8 +111,8 @@ static int check_headers(struct pf_runtime_elf *elf, struct pf_error *error)
 static int find_pyfreeze_parts(struct pf_runtime_elf *elf, struct pf_error *error)
 {
     const Elf64_Shdr *info = pf_elf_section(elf, PF_INFO_SECTION);
-    if (info == NULL || info->sh_type != SHT_PROGBITS || info->sh_size < sizeof(struct pf_image_info) ||
-        info->sh_offset % 8 != 0)
+    if (info == NULL || info->sh_type != SHT_PROGBITS || !(info->sh_flags & SHF_ALLOC) ||
+        info->sh_size < sizeof(struct pf_image_info) || info->sh_offset % 8 != 0)
         return bad(error, elf->path, "no " PF_INFO_SECTION " section");
     elf->info_address = info->sh_addr;
     elf->info = (const struct pf_image_info *)(elf->bytes + info->sh_offset);
@@ -99,14 +128,22 @@ static int find_pyfreeze_parts(struct pf_runtime_elf *elf, struct pf_error *erro
     elf->data_segment = segment_of(elf, info->sh_addr);
     if (elf->data_segment < 0 || !(elf->segments[elf->data_segment].p_flags & PF_W))
         return bad(error, elf->path, "the info record is not in a writable segment");
+    /* The tracer reads the record at its address in the child, the writer
+     * and `info` at its offset in the file: both must be the same bytes. */
+    const Elf64_Phdr *data = &elf->segments[elf->data_segment];
+    if (!range_within(info->sh_addr, sizeof(struct pf_image_info), data->p_vaddr, data->p_filesz) ||
+        info->sh_offset - data->p_offset != info->sh_addr - data->p_vaddr)
+        return bad(error, elf->path, "the info record is not where its segment puts it");
     const char *slot_names[2] = {PF_SLOT0_SECTION, PF_SLOT1_SECTION};
     for (int i = 0; i < 2; i++) {
         const Elf64_Shdr *slot = pf_elf_section(elf, slot_names[i]);
-        elf->slot_segment[i] = slot ? segment_of(elf, slot->sh_addr) : -1;
+        elf->slot_segment[i] = slot != NULL && (slot->sh_flags & SHF_ALLOC) ? segment_of(elf, slot->sh_addr) : -1;
         if (elf->info->state == PF_STATE_PRISTINE &&
             (elf->slot_segment[i] < 0 || elf->slot_segment[i] == elf->data_segment))
             return bad(error, elf->path, "its reserved program headers are missing");
     }
+    if (elf->info->state == PF_STATE_PRISTINE && elf->slot_segment[0] == elf->slot_segment[1])
+        return bad(error, elf->path, "its two reserved program headers are one");
     return 0;
 }
 

@@ -13,6 +13,13 @@ struct block_header {
 };
 
 #define HEADER_SIZE sizeof(struct block_header)
+/* `offset` of a block that was freed: no live block has it, since offsets
+ * stay below MAX_ALIGN.  A second free of the same pointer finds it. */
+#define FREED_MARK UINT32_MAX
+/* Where a free block keeps the link to the next free block of its class:
+ * past the first 8 bytes, so that the header of an aligned payload sitting
+ * at the very start of the block (offset 16) keeps its mark. */
+#define LINK_OFFSET 8
 #define MIN_ALIGN 16u
 #define SMALL_LIMIT 1024u            /* classes step by 16 up to here */
 #define SMALL_CLASSES (SMALL_LIMIT / MIN_ALIGN)
@@ -88,9 +95,9 @@ static int heap_reserve(struct pf_heap *heap, size_t bytes)
 
 static void *carve_block(struct pf_heap *heap, unsigned cls)
 {
-    void *recycled = heap->free_list[cls];
+    char *recycled = heap->free_list[cls];
     if (recycled != NULL) {
-        heap->free_list[cls] = *(void **)recycled;
+        memcpy(&heap->free_list[cls], recycled + LINK_OFFSET, sizeof(void *));
         return recycled;
     }
     size_t bytes = HEADER_SIZE + pf_heap_class_size(cls);
@@ -119,6 +126,7 @@ void *pf_heap_alloc(struct pf_heap *heap, size_t size, size_t align)
     if (raw == NULL)
         return NULL;
     char *payload = (char *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
+    header_of(raw)->offset = 0;   /* no longer marked freed */
     struct block_header *header = header_of(payload);
     header->cls = cls;
     header->offset = (uint32_t)(payload - raw);
@@ -126,22 +134,47 @@ void *pf_heap_alloc(struct pf_heap *heap, size_t size, size_t align)
     return payload;
 }
 
-void pf_heap_free(struct pf_heap *heap, void *ptr)
+/* The checks both kinds of free make: the block is ours, its header is
+ * sane, and it was not freed before. */
+static enum pf_free_result check_free(const struct pf_heap *heap, const void *ptr)
 {
     if (ptr == NULL || !pf_heap_owns(heap, ptr))
-        return;
+        return PF_FREE_NOT_OURS;
+    const struct block_header *header = header_of(ptr);
+    if (header->offset == FREED_MARK)
+        return PF_FREE_DOUBLE;
+    const char *raw = (const char *)ptr - header->offset;
+    if (header->cls == 0 || header->cls >= PF_HEAP_CLASSES || header->offset >= MAX_ALIGN ||
+        raw < heap->start + HEADER_SIZE)
+        return PF_FREE_NOT_OURS;   /* not a block header: leaking beats corrupting */
+    return PF_FREE_DONE;
+}
+
+enum pf_free_result pf_heap_free(struct pf_heap *heap, void *ptr)
+{
+    enum pf_free_result result = check_free(heap, ptr);
+    if (result != PF_FREE_DONE)
+        return result;
     struct block_header *header = header_of(ptr);
     unsigned cls = header->cls;
     char *raw = (char *)ptr - header->offset;
-    if (cls == 0 || cls >= PF_HEAP_CLASSES)
-        return;   /* not a block of ours; leaking beats corrupting */
     /* The raw block's own header must describe it when it is reused. */
     struct block_header *raw_header = header_of(raw);
     raw_header->cls = cls;
-    raw_header->offset = 0;
     raw_header->usable = pf_heap_class_size(cls);
-    *(void **)raw = heap->free_list[cls];
+    raw_header->offset = FREED_MARK;
+    header->offset = FREED_MARK;   /* the payload's header, when it is another */
+    memcpy(raw + LINK_OFFSET, &heap->free_list[cls], sizeof(void *));
     heap->free_list[cls] = raw;
+    return PF_FREE_DONE;
+}
+
+enum pf_free_result pf_heap_retire(const struct pf_heap *heap, void *ptr)
+{
+    enum pf_free_result result = check_free(heap, ptr);
+    if (result == PF_FREE_DONE)
+        header_of(ptr)->offset = FREED_MARK;
+    return result;
 }
 
 size_t pf_heap_usable_size(const void *ptr)

@@ -30,7 +30,20 @@ void pf_heap_init(struct pf_heap *heap, pf_grow_fn grow);
  * size over 64 TiB, or when grow fails. */
 void *pf_heap_alloc(struct pf_heap *heap, size_t size, size_t align);
 
-void pf_heap_free(struct pf_heap *heap, void *ptr);
+enum pf_free_result {
+    PF_FREE_DONE = 0,       /* the block is free (or retired) now */
+    PF_FREE_DOUBLE = 1,     /* it was freed before: the caller's bug */
+    PF_FREE_NOT_OURS = 2,   /* NULL, outside the heap, or no block header */
+};
+
+/* Puts the block on its class's free list for reuse.  A block freed twice
+ * is caught as long as its memory was not handed out again in between. */
+enum pf_free_result pf_heap_free(struct pf_heap *heap, void *ptr);
+
+/* Marks the block freed without reusing it: for the frozen heap of an
+ * image, whose blocks are never handed out again.  A second free (or
+ * retire) of it is caught. */
+enum pf_free_result pf_heap_retire(const struct pf_heap *heap, void *ptr);
 
 /* Bytes usable at `ptr`, which must come from pf_heap_alloc. */
 size_t pf_heap_usable_size(const void *ptr);

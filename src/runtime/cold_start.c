@@ -1,18 +1,22 @@
 /* The image's way to step aside.  A cold start puts the runtime's data
- * segment back as the linker made it (the image keeps a pristine copy),
- * so the interpreter starts from nothing exactly as a fresh runtime would,
- * and then applies the image's blocked names. */
+ * segment back as a freshly exec'd runtime has it at main() (the linker's
+ * bytes, which the image keeps, plus what the dynamic loader wrote: see
+ * reset_data_segment), so the interpreter starts from nothing exactly as a
+ * fresh runtime would, and then applies the image's blocked names. */
 #define _GNU_SOURCE
 #include "cold_start.h"
 
+#include "cpython311.h"
 #include "debug_report.h"
 #include "image_info.h"
+#include "loader_writes.h"
 #include "malloc_family.h"
 #include "python_glue.h"
 
 #include <Python.h>
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +25,15 @@
 
 extern char **environ;
 
+/* The value pf_cold_reexec gives PYFREEZE_COLD: the mark, then "+warned"
+ * when this process already printed python3's locale-coercion warning
+ * (the cold start must not print it twice), then, when the run had the
+ * variable, '=' and the run's own value (one that did not ask for a cold
+ * start: empty or 0).  The cold start puts the run's environment back
+ * from it, in its original order. */
+#define REEXEC_MARK "pyfreeze-step-aside"
+#define WARNED_MARK "+warned"
+
 void pf_cold_reexec(char **argv, char **saved_environ, const char *reason)
 {
     pf_debug("cold start: %s", reason);
@@ -28,24 +41,87 @@ void pf_cold_reexec(char **argv, char **saved_environ, const char *reason)
     while (saved_environ[count] != NULL)
         count++;
     char **env = malloc((count + 2) * sizeof(char *));
+    const char *mark = pf_py_locale_coercion_warned() ? REEXEC_MARK WARNED_MARK : REEXEC_MARK;
+    char *marked = NULL;
+    int found = 0;
     if (env != NULL) {
-        size_t kept = 0;
+        size_t used = 0;
         for (size_t i = 0; i < count; i++) {
-            if (strncmp(saved_environ[i], PF_COLD_ENV "=", sizeof PF_COLD_ENV) != 0)
-                env[kept++] = saved_environ[i];
+            const char *entry = saved_environ[i];
+            if (strncmp(entry, PF_COLD_ENV "=", sizeof PF_COLD_ENV) != 0) {
+                env[used++] = saved_environ[i];
+            } else if (!found) {
+                found = 1;
+                if (asprintf(&marked, PF_COLD_ENV "=%s=%s", mark, entry + sizeof PF_COLD_ENV) < 0)
+                    marked = NULL;
+                env[used++] = marked;
+            }
         }
-        env[kept++] = PF_COLD_ENV "=1";
-        env[kept] = NULL;
-        execve("/proc/self/exe", argv, env);
+        if (!found && asprintf(&marked, PF_COLD_ENV "=%s", mark) >= 0)
+            env[used++] = marked;
+        env[used] = NULL;
+        if (marked != NULL)
+            execve("/proc/self/exe", argv, env);
     }
     fprintf(stderr, "pyfreeze: cold start of the image failed: re-executing /proc/self/exe: %s\n",
             strerror(errno));
     exit(1);
 }
 
+/* PYFREEZE_COLD as the run had it: a variable the user set stays, as it
+ * would in python3's os.environ (and forces the images this one starts
+ * cold too); the one pf_cold_reexec added goes.  Sets *warned when the
+ * process before the re-exec printed the locale-coercion warning. */
+static int restore_cold_variable(int *warned)
+{
+    const char *value = getenv(PF_COLD_ENV);
+    *warned = 0;
+    if (value == NULL || strncmp(value, REEXEC_MARK, sizeof REEXEC_MARK - 1) != 0) {
+        pf_debug("cold start: " PF_COLD_ENV " is set");
+        return 0;
+    }
+    value += sizeof REEXEC_MARK - 1;
+    if (strncmp(value, WARNED_MARK, sizeof WARNED_MARK - 1) == 0) {
+        *warned = 1;
+        value += sizeof WARNED_MARK - 1;
+    }
+    if (*value == '\0')
+        return unsetenv(PF_COLD_ENV);
+    if (*value != '=')
+        return 0;
+    return setenv(PF_COLD_ENV, value + 1, 1);
+}
+
+/* Standard error to /dev/null for a moment; returns the saved descriptor,
+ * or -1 when there is nothing to silence (fd 2 closed) or it failed. */
+static int silence_stderr(void)
+{
+    int saved = fcntl(2, F_DUPFD_CLOEXEC, 3);
+    if (saved < 0)
+        return -1;
+    int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null_fd < 0 || dup2(null_fd, 2) < 0) {
+        if (null_fd >= 0)
+            close(null_fd);
+        close(saved);
+        return -1;
+    }
+    close(null_fd);
+    return saved;
+}
+
+static void restore_stderr(int saved)
+{
+    if (saved < 0)
+        return;
+    while (dup2(saved, 2) < 0 && errno == EINTR)
+        continue;
+    close(saved);
+}
+
 /* Where this executable's writable segment and its RELRO part are. */
 struct data_segment {
-    uintptr_t start, file_end, end;  /* as loaded */
+    uintptr_t start, end;  /* as loaded */
     uintptr_t relro_end;
 };
 
@@ -56,74 +132,63 @@ static int find_segment(struct dl_phdr_info *info, size_t size, void *out)
     uintptr_t anchor = (uintptr_t)&pf_info;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        uintptr_t start = info->dlpi_addr + ph->p_vaddr;
-        if (ph->p_type == PT_LOAD && anchor >= start && anchor < start + ph->p_memsz) {
+        uintptr_t start, end;
+        if (__builtin_add_overflow(info->dlpi_addr, ph->p_vaddr, &start) ||
+            __builtin_add_overflow(start, ph->p_memsz, &end))
+            continue;
+        if (ph->p_type == PT_LOAD && anchor >= start && anchor < end) {
             segment->start = start;
-            segment->end = start + ph->p_memsz;
+            segment->end = end;
         }
         if (ph->p_type == PT_GNU_RELRO)
-            segment->relro_end = start + ph->p_memsz;
+            segment->relro_end = end;
     }
     return 1;   /* the first object is the executable itself */
 }
 
-/* Objects ld.so copied out of libc into our .bss (stdout, environ...):
- * they hold this process's values and must survive the reset. */
-struct saved_object {
-    void *where;
-    size_t size;
-    unsigned char bytes[64];
-};
-
-#define MAX_COPIED 64
-
-static int save_copy_relocations(struct saved_object *saved, int *count)
-{
-    const ElfW(Rela) *rela = NULL;
-    size_t rela_size = 0;
-    const ElfW(Sym) *symbols = NULL;
-    for (const ElfW(Dyn) *dyn = _DYNAMIC; dyn->d_tag != DT_NULL; dyn++) {
-        if (dyn->d_tag == DT_RELA)
-            rela = (const ElfW(Rela) *)dyn->d_un.d_ptr;
-        else if (dyn->d_tag == DT_RELASZ)
-            rela_size = dyn->d_un.d_val;
-        else if (dyn->d_tag == DT_SYMTAB)
-            symbols = (const ElfW(Sym) *)dyn->d_un.d_ptr;
-    }
-    *count = 0;
-    for (size_t i = 0; rela != NULL && i < rela_size / sizeof *rela; i++) {
-        if (ELF64_R_TYPE(rela[i].r_info) != R_X86_64_COPY)
-            continue;
-        size_t size = symbols[ELF64_R_SYM(rela[i].r_info)].st_size;
-        if (*count == MAX_COPIED || size > sizeof saved->bytes)
-            return -1;
-        struct saved_object *object = &saved[(*count)++];
-        object->where = (void *)rela[i].r_offset;
-        object->size = size;
-        memcpy(object->bytes, object->where, size);
-    }
-    return 0;
-}
-
-static int reset_data_segment(uintptr_t pristine, size_t pristine_size)
+/* How a cold start gets the interpreter a freshly exec'd runtime would
+ * have.  Options weighed:
+ *  - exec the runtime file the image was built from: an image must run
+ *    where that runtime is gone or is another build;
+ *  - rebuild the runtime into a memfd (or a temporary file) and exec that:
+ *    exact, but it writes megabytes per cold start, and /proc/self/exe,
+ *    hence sys.executable's resolution, would no longer be the image;
+ *  - here, in the image's own process: put the linker's bytes of the data
+ *    segment back (the image carries them) and keep every word the dynamic
+ *    loader wrote there for this process, found from the executable's own
+ *    relocation tables (loader_writes.c).  That is what a fresh runtime holds
+ *    at main(), for the cost of one copy of the segment.
+ * The first version kept only the COPY relocations, and the R_X86_64_64
+ * slots (pyexpat's handler setters in libexpat, sbrk for the brk heap)
+ * became 0: any XML parse in a cold start crashed.
+ *
+ * One difference is deliberate: the frozen allocator state is reset to
+ * the linker's, then switched to glibc (pf_malloc_use_libc) before anything
+ * allocates, so a cold start allocates as python3 does. */
+static int reset_data_segment(uintptr_t pristine, size_t pristine_size, const char **why)
 {
     struct data_segment segment = {0};
     dl_iterate_phdr(find_segment, &segment);
-    struct saved_object saved[MAX_COPIED];
-    int count;
-    if (segment.start == 0 || save_copy_relocations(saved, &count) < 0)
+    if (segment.start == 0) {
+        *why = "the data segment is not loaded";
         return -1;
+    }
     uintptr_t from = segment.relro_end > segment.start ? segment.relro_end : segment.start;
-    uintptr_t file_end = segment.start + pristine_size;
-    if (file_end > segment.end || from > file_end)
+    uintptr_t file_end;
+    if (__builtin_add_overflow(segment.start, pristine_size, &file_end) || file_end > segment.end ||
+        from > file_end) {
+        *why = "the pristine data does not fit the data segment";
         return -1;
-    /* No allocation may happen from here until the mode is set again. */
-    memcpy((void *)from, (const void *)(pristine + (from - segment.start)), file_end - from);
-    memset((void *)file_end, 0, segment.end - file_end);
-    pf_malloc_use_libc();
-    for (int i = 0; i < count; i++)
-        memcpy(saved[i].where, saved[i].bytes, saved[i].size);
-    return 0;
+    }
+    struct pf_loader_write *writes;
+    size_t count;
+    if (pf_loader_writes_within(_DYNAMIC, from, segment.end, &writes, &count, why) < 0)
+        return -1;
+    int rc = pf_reset_keeping(from, file_end, segment.end,
+                              (const unsigned char *)(pristine + (from - segment.start)), writes, count,
+                              pf_malloc_use_libc, why);
+    free(writes);
+    return rc;
 }
 
 /* The image's spec is "key=value" lines; collect the values of one key. */
@@ -140,7 +205,9 @@ static int spec_values(const char *spec, size_t size, const char *key, char ***o
         const char *line_end = newline ? newline : end;
         if ((size_t)(line_end - line) > key_length && strncmp(line, key, key_length) == 0 &&
             line[key_length] == '=') {
-            values[count++] = strndup(line + key_length + 1, (size_t)(line_end - line) - key_length - 1);
+            values[count] = strndup(line + key_length + 1, (size_t)(line_end - line) - key_length - 1);
+            if (values[count++] == NULL)
+                return -1;
         }
         line = line_end + 1;
     }
@@ -150,20 +217,31 @@ static int spec_values(const char *spec, size_t size, const char *key, char ***o
 
 int pf_cold_main(int argc, char **argv)
 {
-    unsetenv(PF_COLD_ENV);
+    int warned;
+    if (restore_cold_variable(&warned) < 0) {
+        fprintf(stderr, "pyfreeze: cold start of the image failed: restoring %s: %s\n", PF_COLD_ENV,
+                strerror(errno));
+        return 1;
+    }
     const char *spec = (const char *)(uintptr_t)pf_info.spec_addr;
     size_t spec_size = pf_info.spec_size;
     char **blocks;
     int block_count = spec_values(spec, spec_size, "block", &blocks);
-    if (block_count < 0 ||
-        reset_data_segment(pf_info.pristine_addr, pf_info.pristine_size) < 0) {
-        fputs("pyfreeze: cold start of the image failed: cannot reset the data segment\n", stderr);
+    const char *why = "out of memory";
+    if (block_count < 0 || reset_data_segment(pf_info.pristine_addr, pf_info.pristine_size, &why) < 0) {
+        fprintf(stderr, "pyfreeze: cold start of the image failed: cannot reset the data segment: %s\n", why);
         return 1;
     }
 
+    /* The pre-initialization coerces the C locale as python3 does; when the
+     * process before the re-exec did so already, it printed the warning
+     * PYTHONCOERCECLOCALE=warn asks for, and this one must not print it
+     * again (its only output; errors come back in the status). */
     PyPreConfig preconfig;
     PyPreConfig_InitPythonConfig(&preconfig);
+    int saved_stderr = warned ? silence_stderr() : -1;
     PyStatus status = Py_PreInitializeFromBytesArgs(&preconfig, argc, argv);
+    restore_stderr(saved_stderr);
     if (PyStatus_Exception(status))
         Py_ExitStatusException(status);
     PyConfig config;

@@ -249,3 +249,11 @@ PyObject *pf_py_sys_path0(const char *script)
     PyMem_RawFree(wide);
     return path0 == Py_None ? (Py_DECREF(path0), PyUnicode_FromString("")) : path0;
 }
+
+int pf_py_locale_coercion_warned(void)
+{
+    /* _PyPreConfig_Write() keeps coerce_c_locale set only when it coerced,
+     * and printed the warning then if coerce_c_locale_warn was set.  Until
+     * it runs, the pre-configuration is the dump's, which never coerced. */
+    return _PyRuntime.preconfig.coerce_c_locale != 0 && _PyRuntime.preconfig.coerce_c_locale_warn != 0;
+}

@@ -55,4 +55,9 @@ PyObject *pf_py_sys_path0_of(const PyWideStringList *argv);
 /* The interpreter's current configuration. */
 const PyConfig *pf_py_config(void);
 
+/* Whether this process's pre-initialization coerced the C locale and
+ * printed python3's warning about it (PYTHONCOERCECLOCALE=warn): a cold
+ * start after it must not print it again. */
+int pf_py_locale_coercion_warned(void);
+
 #endif

@@ -120,20 +120,26 @@ static const char *const real_names[REAL_COUNT] = {
     "unlink", "unlinkat", "rename", "renameat", "rmdir", "write",
 };
 
+typedef void (*any_function)(void);
+
 static struct {
     unsigned char process[16];
-    void *functions[REAL_COUNT];
+    any_function functions[REAL_COUNT];
 } real;
 
-static void *real_function(enum real_function which)
+static any_function real_function(enum real_function which)
 {
     const unsigned char *process = (const unsigned char *)getauxval(AT_RANDOM);
     if (process != NULL && memcmp(real.process, process, sizeof real.process) != 0) {
         memset(real.functions, 0, sizeof real.functions);
         memcpy(real.process, process, sizeof real.process);
     }
-    if (real.functions[which] == NULL)
-        real.functions[which] = dlsym(RTLD_NEXT, real_names[which]);
+    if (real.functions[which] == NULL) {
+        /* dlsym() gives a function as an object pointer; ISO C converts
+         * only between function pointer types, so the bits are copied. */
+        void *address = dlsym(RTLD_NEXT, real_names[which]);
+        memcpy(&real.functions[which], &address, sizeof address);
+    }
     return real.functions[which];
 }
 

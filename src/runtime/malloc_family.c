@@ -2,8 +2,10 @@
  * block comes from the brk heap, so the frozen interpreter's memory is one
  * range.  In an image (mode switched by the dump's very last write, and read
  * back from the image's data segment before main) new blocks come from
- * glibc, and blocks of the frozen heap are never given back: freeing one is
- * a no-op, reallocating one copies it out. */
+ * glibc, and blocks of the frozen heap are never given back: freeing one
+ * only marks it freed (so that a second free is caught, as on the brk heap
+ * before the dump), reallocating one copies it out.  A double free that is
+ * caught aborts with a message, as glibc's does. */
 #define _GNU_SOURCE
 #include "malloc_family.h"
 
@@ -12,6 +14,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -62,6 +65,17 @@ static int is_frozen(const void *ptr)
     return pf_heap_owns(&brk_heap, ptr);
 }
 
+/* As glibc does on a double free: say so and abort, without allocating. */
+static _Noreturn void double_free(const void *ptr)
+{
+    char message[] = "pyfreeze: free(): double free of the brk-heap block at 0x0000000000000000\n";
+    char *digit = message + sizeof message - 3;   /* the last hex digit, before "\n" */
+    for (uintptr_t value = (uintptr_t)ptr; value != 0; value >>= 4)
+        *digit-- = "0123456789abcdef"[value & 15];
+    (void)!write(2, message, sizeof message - 1);
+    abort();
+}
+
 static void *heap_alloc(size_t size, size_t align)
 {
     lock_heap();
@@ -86,11 +100,15 @@ void free(void *ptr)
     if (heap_mode == PF_HEAP_LIBC) {
         if (!is_frozen(ptr))
             __libc_free(ptr);
+        else if (pf_heap_retire(&brk_heap, ptr) == PF_FREE_DOUBLE)
+            double_free(ptr);
         return;
     }
     lock_heap();
-    pf_heap_free(&brk_heap, ptr);
+    enum pf_free_result result = pf_heap_free(&brk_heap, ptr);
     unlock_heap();
+    if (result == PF_FREE_DOUBLE)
+        double_free(ptr);
 }
 
 void *calloc(size_t count, size_t size)
@@ -128,9 +146,12 @@ void *realloc(void *ptr, size_t size)
     if (ptr == NULL)
         return malloc(size);
     if (heap_mode == PF_HEAP_LIBC) {
-        if (is_frozen(ptr))
-            return copy_out(ptr, size, __libc_malloc);
-        return __libc_realloc(ptr, size);
+        if (!is_frozen(ptr))
+            return __libc_realloc(ptr, size);
+        void *fresh = copy_out(ptr, size, __libc_malloc);
+        if (fresh != NULL && pf_heap_retire(&brk_heap, ptr) == PF_FREE_DOUBLE)
+            double_free(ptr);
+        return fresh;
     }
     if (!is_frozen(ptr))
         return NULL;  /* never ours: nothing sane to copy from */
@@ -214,7 +235,12 @@ size_t malloc_usable_size(void *ptr)
         return pf_heap_usable_size(ptr);
     /* glibc keeps its own version of this one; find it behind ours. */
     static size_t (*libc_usable)(void *);
-    if (libc_usable == NULL)
-        libc_usable = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
+    if (libc_usable == NULL) {
+        /* ISO C has no conversion from dlsym's void * to a function
+         * pointer; POSIX guarantees both have one representation. */
+        void *symbol = dlsym(RTLD_NEXT, "malloc_usable_size");
+        _Static_assert(sizeof symbol == sizeof libc_usable, "function and object pointers differ in size");
+        memcpy(&libc_usable, &symbol, sizeof libc_usable);
+    }
     return libc_usable != NULL ? libc_usable(ptr) : 0;
 }

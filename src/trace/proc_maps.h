@@ -4,14 +4,15 @@
 
 #include "../common/error.h"
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 struct pf_mapping {
-    uint64_t start, end, offset;
-    char perms[5];
-    char path[512];   /* empty for anonymous mappings */
+    uint64_t start, end, offset;   /* start < end */
+    char perms[5];                 /* [r-][w-][x-][ps] */
+    char path[PATH_MAX + 32];      /* empty for anonymous mappings; room for " (deleted)" */
 };
 
 struct pf_maps {
@@ -20,7 +21,10 @@ struct pf_maps {
 };
 
 /* Parses the text of a maps file.  Lines that do not parse are an error,
- * naming the line. */
+ * naming the line: numbers of more than 16 hex digits (or an inode of 2^64
+ * or more), signs, blanks or "0x" where a number belongs, permissions
+ * other than [r-][w-][x-][ps], an empty or inverted range, a path longer
+ * than the record holds or with a NUL in it. */
 int pf_maps_parse(const char *text, size_t size, struct pf_maps *maps, struct pf_error *error);
 
 int pf_maps_read(pid_t pid, struct pf_maps *maps, struct pf_error *error);

@@ -266,3 +266,20 @@ def test_output_of_failing_module_is_not_lost(tmp_path):
     (tmp_path / "chatty.py").write_text("print('chatty says hi')\nraise SystemExit(2)\n")
     result = freeze(tmp_path / "img", "chatty", check=False, cwd=tmp_path)
     assert b"chatty says hi" in result.stderr
+
+
+def test_info_refuses_an_image_whose_heap_ends_before_it_starts(tmp_path, minimal_image):
+    # The live info record is the first copy of the magic in the file (the
+    # pristine copy in the extra segment comes after it); heap_start and
+    # heap_end sit 32 and 40 bytes into it (src/common/image_info.h).
+    data = bytearray(minimal_image.read_bytes())
+    record = data.index(b"pyfreeze-info\0\0\0")
+    start, end = int.from_bytes(data[record + 32:record + 40], "little"), int.from_bytes(data[record + 40:record + 48], "little")
+    assert 0 < start < end
+    data[record + 32:record + 40] = end.to_bytes(8, "little")
+    data[record + 40:record + 48] = start.to_bytes(8, "little")
+    damaged = tmp_path / "damaged"
+    damaged.write_bytes(bytes(data))
+    result = run([PYFREEZE, "info", damaged])
+    assert result.returncode == 5
+    assert result.stderr.decode() == f"pyfreeze: {damaged} is damaged: its frozen heap ends before it starts\n"

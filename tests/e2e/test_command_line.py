@@ -2,6 +2,7 @@
 from the frozen heap (not by stepping aside to a cold start)."""
 
 import os
+import subprocess
 
 import pytest
 
@@ -228,15 +229,26 @@ def test_sigint_raises_keyboard_interrupt(cgi_image):
     assert code == -2 and "KeyboardInterrupt" in err
 
 
-def test_stdio_closed(cgi_image):
-    args = ["-c", "import sys; sys.stderr.write(repr(sys.stdin) + '\\n')"]
-    assert_same_as_stock(cgi_image, args, stdin=subprocess_closed())
+@pytest.mark.parametrize("fd", [0, 1, 2])
+def test_stdio_closed(cgi_image, fd):
+    # The descriptor is really closed in the child (it used to be /dev/null):
+    # python3 then has None for that stream.
+    args = ["-c", "import sys, os; streams = (sys.stdin, sys.stdout, sys.stderr, sys.__stdin__, sys.__stdout__, "
+            "sys.__stderr__); os.write(3, repr([s is None for s in streams]).encode())"]
+    results = []
+    for python in (STOCK, cgi_image):
+        reader, writer = os.pipe()
 
-
-def subprocess_closed():
-    # A closed descriptor 0 is inherited by opening and closing nothing:
-    # pass a file object that is closed in the child by close_fds semantics.
-    return open(os.devnull, "rb")
+        def close_fd():
+            os.dup2(writer, 3)   # the report goes there; preexec_fn runs before close_fds would
+            os.close(fd)
+        result = run([python, *args], preexec_fn=close_fd, close_fds=False, stdin=subprocess.DEVNULL)
+        os.close(writer)
+        with os.fdopen(reader, "rb") as pipe:
+            results.append((result.returncode, pipe.read(), result.stderr if fd != 2 else b""))
+    expected = [i == fd for i in range(3)] * 2
+    assert results[0] == (0, repr(expected).encode(), b"")
+    assert results[1] == results[0]
 
 
 def test_image_in_a_virtual_environment_starts_cold(cgi_image, tmp_path):

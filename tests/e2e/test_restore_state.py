@@ -192,7 +192,7 @@ def test_forced_cold_start_matches_stock(cgi_image):
     cold = run([cgi_image, *args], env=env)
     assert cold.returncode == 0, cold.stderr
     code = "import sys, os; print(sys.flags, sys.path, sorted(os.environ), False)"
-    stock = run([STOCK, "-c", code], env=clean_env())
+    stock = run([STOCK, "-c", code], env=env)   # python3 keeps PYFREEZE_COLD too
     assert cold.stdout == stock.stdout
     frozen = run([cgi_image, "-c", "import pyfreeze; print(pyfreeze.frozen())"], env=env)
     assert frozen.stdout == b"False\n"

@@ -29,16 +29,20 @@ static void fail(const char *what, size_t index, const struct pf_mapping *mappin
 static void check_mapping(const struct pf_maps *maps, size_t index, int probe)
 {
     const struct pf_mapping *mapping = &maps->items[index];
-    if (mapping->start > mapping->end)
-        fail("start > end", index, mapping);
+    if (mapping->start >= mapping->end)
+        fail("an empty or inverted range accepted", index, mapping);
     if (memchr(mapping->perms, '\0', sizeof mapping->perms) == NULL)
         fail("perms not NUL-terminated", index, mapping);
-    if (strlen(mapping->perms) != 4)
-        fail("perms length is not 4", index, mapping);
+    if (strlen(mapping->perms) != 4 || strchr("r-", mapping->perms[0]) == NULL ||
+        strchr("w-", mapping->perms[1]) == NULL || strchr("x-", mapping->perms[2]) == NULL ||
+        strchr("ps", mapping->perms[3]) == NULL)
+        fail("perms are not [r-][w-][x-][ps]", index, mapping);
     if (memchr(mapping->path, '\0', sizeof mapping->path) == NULL)
         fail("path not NUL-terminated", index, mapping);
     if (strchr(mapping->path, '\n') != NULL)
         fail("path runs into the next line", index, mapping);
+    if (mapping->path[0] == ' ')
+        fail("path keeps the padding before it", index, mapping);
 
     /* pf_maps_find returns the first mapping containing the address, so
      * for a non-empty mapping it must find one that contains its first and

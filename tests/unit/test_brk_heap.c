@@ -545,6 +545,68 @@ static void test_alignment_limit(void)
     CHECK(p != NULL && aligned(p, 4096), "alloc(16, 4096) after refusals = %p", p);
 }
 
+/* --- double frees ---------------------------------------------------------- */
+
+static void test_double_free_detected(void)
+{
+    struct pf_heap heap;
+    fresh_heap(&heap, 0, ARENA_SIZE);
+    void *a = pf_heap_alloc(&heap, 100, 0);
+    void *b = pf_heap_alloc(&heap, 100, 0);
+    CHECK(pf_heap_free(&heap, a) == PF_FREE_DONE, "first free of a");
+    CHECK(pf_heap_free(&heap, a) == PF_FREE_DOUBLE, "second free of a not caught");
+    /* The caught double free left the free list as it was: a comes back
+     * once, then fresh memory. */
+    void *again = pf_heap_alloc(&heap, 100, 0);
+    void *next = pf_heap_alloc(&heap, 100, 0);
+    CHECK(again == a && next != a && next != b, "after a double free: %p then %p (a %p)", again, next, a);
+    /* Reused, the block is live again: freeing it is no double free. */
+    CHECK(pf_heap_free(&heap, again) == PF_FREE_DONE, "free of a reused block called a double free");
+    CHECK(pf_heap_free(&heap, NULL) == PF_FREE_NOT_OURS, "free(NULL)");
+    int local;
+    CHECK(pf_heap_free(&heap, &local) == PF_FREE_NOT_OURS, "free of a stack address");
+}
+
+static void test_double_free_of_aligned_blocks(void)
+{
+    /* Offset 16 puts the payload's header at the very start of the raw
+     * block, where the free-list link must not overwrite its mark. */
+    size_t alignments[] = {32, 64, 256, 4096};
+    for (size_t i = 0; i < sizeof alignments / sizeof *alignments; i++) {
+        struct pf_heap heap;
+        fresh_heap(&heap, 0, ARENA_SIZE);
+        for (size_t filler = 0; filler < 8; filler++) {
+            unsigned char *p = pf_heap_alloc(&heap, 40, alignments[i]);
+            CHECK(p != NULL && aligned(p, alignments[i]), "alloc(40, %zu)", alignments[i]);
+            CHECK(pf_heap_free(&heap, p) == PF_FREE_DONE, "first free, align %zu", alignments[i]);
+            CHECK(pf_heap_free(&heap, p) == PF_FREE_DOUBLE, "double free not caught, align %zu, offset %zu",
+                  alignments[i], filler);
+            CHECK(pf_heap_alloc(&heap, 16, 0) != NULL, "filler");   /* shifts the next raw block */
+        }
+    }
+}
+
+static void test_retire(void)
+{
+    struct pf_heap heap;
+    fresh_heap(&heap, 0, ARENA_SIZE);
+    unsigned char *a = pf_heap_alloc(&heap, 200, 0);
+    unsigned char *b = pf_heap_alloc(&heap, 200, 64);
+    memset(a, 0x33, 200);
+    char *top = heap.top;
+    CHECK(pf_heap_retire(&heap, a) == PF_FREE_DONE, "retire a");
+    CHECK(pf_heap_retire(&heap, b) == PF_FREE_DONE, "retire b");
+    int intact = 1;
+    for (int i = 0; i < 200; i++)
+        intact &= a[i] == 0x33;
+    CHECK(intact, "retiring a block changed its bytes");
+    CHECK(pf_heap_usable_size(a) >= 200, "a retired block keeps its size");
+    CHECK(pf_heap_retire(&heap, a) == PF_FREE_DOUBLE, "retiring twice not caught");
+    CHECK(pf_heap_free(&heap, b) == PF_FREE_DOUBLE, "freeing a retired block not caught");
+    void *c = pf_heap_alloc(&heap, 200, 0);
+    CHECK(c != a && heap.top > top, "a retired block was handed out again");
+}
+
 int main(void)
 {
     test_class_sizes();
@@ -560,6 +622,9 @@ int main(void)
     test_huge_alignment_refused();
     test_zero_size_aligned_inside_block();
     test_alignment_limit();
+    test_double_free_detected();
+    test_double_free_of_aligned_blocks();
+    test_retire();
     printf("test_brk_heap: %u checks, %u failed\n", checks_run, checks_failed);
     return checks_failed ? 1 : 0;
 }

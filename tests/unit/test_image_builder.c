@@ -54,6 +54,15 @@ static const char *section_name(const struct pf_runtime_elf *elf, const Elf64_Sh
     return elf->section_names + section->sh_name;
 }
 
+/* The index of the first program header of `type`, or -1. */
+static int first_of_type(const struct pf_runtime_elf *rt, uint32_t type)
+{
+    for (int i = 0; i < rt->header->e_phnum; i++)
+        if (rt->segments[i].p_type == type)
+            return i;
+    return -1;
+}
+
 static uint64_t page_up(uint64_t value)
 {
     return (value + PAGE - 1) / PAGE * PAGE;
@@ -387,6 +396,100 @@ static void test_bad_heaps(const struct pf_runtime_elf *rt)
     }
 }
 
+/* Sizes and addresses whose sums wrap around, or that put the frozen heap
+ * on a segment of the runtime: refused with a message, never built. */
+static void expect_build_refused(const struct pf_runtime_elf *rt, const struct pf_snapshot *snapshot,
+                                 const char *what, const char *message)
+{
+    struct pf_image image;
+    struct pf_error error;
+    memset(&error, 0, sizeof error);
+    int rc = pf_image_build(rt, snapshot, &image, &error);
+    CHECK(rc == -1 && image.bytes == NULL, "%s: built", what);
+    CHECK(rc == 0 || strstr(error.message, message) != NULL, "%s: message '%s'", what, error.message);
+    if (rc == 0)
+        pf_image_free(&image);
+}
+
+static void test_wrapping_layouts(const struct pf_runtime_elf *rt)
+{
+    struct fixture fixture;
+    make_snapshot(rt, 0x20000000, PAGE, "k=v\n", &fixture);
+    struct pf_snapshot snapshot = fixture.snapshot;
+
+    snapshot.heap_start = UINT64_MAX & ~(uint64_t)(PAGE - 1);
+    snapshot.heap_size = 2 * PAGE;
+    expect_build_refused(rt, &snapshot, "heap end past 2^64", "does not fit in 64 bits");
+    snapshot.heap_size = PAGE - 100;   /* the end fits, its page does not */
+    expect_build_refused(rt, &snapshot, "heap page past 2^64", "does not fit in 64 bits");
+
+    snapshot = fixture.snapshot;
+    snapshot.spec_size = UINT64_MAX - 0x10000;
+    expect_build_refused(rt, &snapshot, "spec past 2^64", "does not fit in 64 bits");
+
+    static unsigned char byte;
+    struct pf_snapshot_range huge[2] = {{0x1000, 16, &byte}, {0x2000, UINT64_MAX - 7, &byte}};
+    snapshot = fixture.snapshot;
+    snapshot.ranges = huge;
+    snapshot.range_count = 2;
+    expect_build_refused(rt, &snapshot, "a saved range of 2^64 - 8 bytes", "does not fit in 64 bits");
+    huge[1].size = UINT64_MAX / 2;
+    struct pf_snapshot_range two_halves[3] = {huge[0], huge[1], huge[1]};
+    snapshot.ranges = two_halves;
+    snapshot.range_count = 3;
+    expect_build_refused(rt, &snapshot, "saved ranges summing past 2^64", "does not fit in 64 bits");
+    drop_snapshot(&fixture);
+}
+
+/* A runtime copy with one change: the writer must see what it would drop
+ * or overlap, and refuse. */
+static void test_unsafe_runtimes(const struct pf_runtime_elf *rt)
+{
+    const Elf64_Shdr *symtab = pf_elf_section(rt, ".symtab");
+    int note = first_of_type(rt, PT_NOTE);
+    struct fixture fixture;
+    make_snapshot(rt, 0x30000000, PAGE, "k=v\n", &fixture);
+    for (int variant = 0; variant < 5; variant++) {
+        unsigned char *copy = malloc(rt->size);
+        memcpy(copy, rt->bytes, rt->size);
+        Elf64_Phdr *segments = (Elf64_Phdr *)(copy + rt->header->e_phoff);
+        Elf64_Shdr *sections = (Elf64_Shdr *)(copy + rt->header->e_shoff);
+        const char *what = "", *message = "";
+        if (variant == 0) {          /* a note whose bytes lie after .data in the file */
+            segments[note].p_offset = symtab->sh_offset;
+            what = "a segment after the data segment", message = "after its data segment";
+        } else if (variant == 1) {   /* .symtab made an allocated section */
+            sections[symtab - rt->sections].sh_flags |= SHF_ALLOC;
+            sections[symtab - rt->sections].sh_addr = 0x40000000;
+            what = "an allocated section after the data segment", message = "section .symtab after its data";
+        } else if (variant == 2) {   /* a loadable segment where the heap goes */
+            segments[note].p_type = PT_LOAD;
+            segments[note].p_vaddr = segments[note].p_paddr = 0x30000000 + 2 * PAGE;
+            segments[note].p_memsz = 4 * PAGE;
+            segments[note].p_filesz = 0;
+            what = "a segment on the heap's pages", message = "overlaps the runtime's segment at 0x30002000";
+        } else if (variant == 4) {   /* .bss claiming more than its segment (found by fuzz_build) */
+            const Elf64_Shdr *bss = pf_elf_section(rt, ".bss");
+            sections[bss - rt->sections].sh_size += PAGE;
+            what = "a section running past the data segment", message = "section .bss running past the end";
+        } else {                     /* one ending on the heap's first page */
+            segments[note].p_type = PT_LOAD;
+            segments[note].p_vaddr = segments[note].p_paddr = 0x30000000 - 8;
+            segments[note].p_memsz = 16;
+            segments[note].p_filesz = 0;
+            what = "a segment sharing the heap's first page", message = "overlaps the runtime's segment";
+        }
+        struct pf_runtime_elf changed;
+        struct pf_error error;
+        memset(&error, 0, sizeof error);
+        if (CHECK(pf_runtime_elf_parse(copy, rt->size, "changed", &changed, &error) == 0, "%s: %s", what,
+                  error.message))
+            expect_build_refused(&changed, &fixture.snapshot, what, message);
+        free(copy);
+    }
+    drop_snapshot(&fixture);
+}
+
 /* --- damaged files --------------------------------------------------------------- */
 
 /* A copy of the runtime being damaged. */
@@ -443,6 +546,37 @@ static void info_nobits(const struct victim *v) { shdr(v, PF_INFO_SECTION)->sh_t
 static void data_read_only(const struct victim *v) { phdr(v, v->rt->data_segment)->p_flags &= ~(uint32_t)PF_W; }
 static void slot_gone(const struct victim *v) { phdr(v, v->rt->slot_segment[1])->p_type = PT_NULL; }
 static void slot_in_data(const struct victim *v) { shdr(v, PF_SLOT0_SECTION)->sh_addr = v->rt->info_address; }
+
+static void filesz_over_memsz(const struct victim *v)
+{
+    Elf64_Phdr *data = phdr(v, v->rt->data_segment);
+    data->p_filesz = data->p_memsz + 1;
+}
+static void load_wraps(const struct victim *v) { phdr(v, first_of_type(v->rt, PT_LOAD))->p_memsz = UINT64_MAX - 0x1000; }
+static void note_past_end(const struct victim *v) { phdr(v, first_of_type(v->rt, PT_NOTE))->p_offset = v->size; }
+static void section_wraps(const struct victim *v) { shdr(v, ".data")->sh_addr = UINT64_MAX - 8; }
+static void odd_alignment(const struct victim *v) { shdr(v, ".symtab")->sh_addralign = 24; }
+static void info_offset_moved(const struct victim *v) { shdr(v, PF_INFO_SECTION)->sh_offset -= 64; }
+static void info_address_moved(const struct victim *v) { shdr(v, PF_INFO_SECTION)->sh_addr += 64; }
+static void loads_overlap(const struct victim *v)
+{
+    /* The note turned into a loadable segment over the slots (found by fuzz_build). */
+    Elf64_Phdr *note = phdr(v, first_of_type(v->rt, PT_NOTE));
+    note->p_type = PT_LOAD;
+    note->p_memsz = 0x700000000000024;
+}
+static void names_nobits(const struct victim *v) { shdr(v, ".shstrtab")->sh_type = SHT_NOBITS; }
+static void info_not_allocated(const struct victim *v) { shdr(v, PF_INFO_SECTION)->sh_flags &= ~(uint64_t)SHF_ALLOC; }
+static void slots_one(const struct victim *v) { shdr(v, PF_SLOT1_SECTION)->sh_addr = shdr(v, PF_SLOT0_SECTION)->sh_addr; }
+
+static void info_at_data_end(const struct victim *v)
+{
+    /* The record straddles the end of the data segment's file part. */
+    const Elf64_Phdr *data = &v->rt->segments[v->rt->data_segment];
+    Elf64_Shdr *info = shdr(v, PF_INFO_SECTION);
+    info->sh_addr = data->p_vaddr + data->p_filesz - 16;
+    info->sh_offset = data->p_offset + data->p_filesz - 16;
+}
 
 static void info_too_small(const struct victim *v)
 {
@@ -532,6 +666,18 @@ static void test_damaged(const struct pf_runtime_elf *rt)
         {"data segment read-only", data_read_only, 0},
         {"slot segment gone", slot_gone, 0},
         {"slot inside the data segment", slot_in_data, 0},
+        {"p_filesz > p_memsz", filesz_over_memsz, 0},
+        {"PT_LOAD wrapping around", load_wraps, 0},
+        {"PT_NOTE past the end", note_past_end, 0},
+        {"allocated section wrapping around", section_wraps, 0},
+        {"alignment not a power of two", odd_alignment, 0},
+        {"info offset not its address's", info_offset_moved, 0},
+        {"info address not its offset's", info_address_moved, 0},
+        {"info record past the data segment's file part", info_at_data_end, 0},
+        {"both slot sections in one segment", slots_one, 0},
+        {"info section not allocated (found by fuzz_build)", info_not_allocated, 0},
+        {"section names NOBITS (found by fuzz_build)", names_nobits, 0},
+        {"loadable segments overlapping", loads_overlap, 0},
     };
     for (size_t i = 0; i < sizeof damages / sizeof *damages; i++)
         expect_refused(rt, &damages[i]);
@@ -622,6 +768,8 @@ int main(int argc, char **argv)
     test_build(&rt, page_up(data->p_vaddr + data->p_memsz), 5 * PAGE + 123, "", 1);
     test_marked_sections(&rt);
     test_bad_heaps(&rt);
+    test_wrapping_layouts(&rt);
+    test_unsafe_runtimes(&rt);
     test_damaged(&rt);
     test_fuzz(&rt);
     test_load_errors();
