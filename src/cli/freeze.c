@@ -283,9 +283,32 @@ static void free_libraries(struct session *s)
 }
 
 /* The shared libraries the child recorded at its checkpoint. */
+/* What the child reports is checked before it sizes anything here: a
+ * runtime that went wrong must give an error, not an allocation of its
+ * choosing. */
+#define PF_MAX_LIBRARIES 4096u
+#define PF_MAX_LIBRARY_RANGE (1ull << 30)
+
+static int check_library_ranges(const struct pf_library *library, const char *path, struct pf_error *error)
+{
+    if (library->range_count > PF_LIBRARY_RANGES)
+        return pf_fail(error, PF_EXIT_INTERNAL, "the runtime reported %u writable ranges for %s",
+                       library->range_count, path);
+    for (uint32_t r = 0; r < library->range_count; r++) {
+        uint64_t start = library->ranges[r].start, size = library->ranges[r].size;
+        if (size > PF_MAX_LIBRARY_RANGE || start + size < start)
+            return pf_fail(error, PF_EXIT_INTERNAL,
+                           "the runtime reported an implausible writable range of %s", path);
+    }
+    return 0;
+}
+
 static int read_libraries(struct session *s, struct pf_error *error)
 {
     free_libraries(s);
+    if (s->info.library_count > PF_MAX_LIBRARIES)
+        return pf_fail(error, PF_EXIT_INTERNAL, "the runtime reported %u shared libraries",
+                       s->info.library_count);
     int count = (int)s->info.library_count;
     s->libraries = calloc((size_t)count + 1, sizeof *s->libraries);
     s->library_paths = calloc((size_t)count + 1, sizeof(char *));
@@ -299,7 +322,8 @@ static int read_libraries(struct session *s, struct pf_error *error)
         s->library_count = i + 1;
         if (s->library_paths[i] == NULL)
             return pf_fail(error, PF_EXIT_INTERNAL, "reading the child's libraries: out of memory");
-        if (pf_child_read_string(s->child.pid, s->libraries[i].path, s->library_paths[i], PATH_MAX, error) < 0)
+        if (pf_child_read_string(s->child.pid, s->libraries[i].path, s->library_paths[i], PATH_MAX, error) < 0 ||
+            check_library_ranges(&s->libraries[i], s->library_paths[i], error) < 0)
             return -1;
     }
     s->library_count = count;
@@ -331,7 +355,7 @@ static int read_library_state(struct session *s, struct pf_error *error)
     if (s->ranges == NULL)
         return pf_fail(error, PF_EXIT_INTERNAL, "reading library state: out of memory");
     for (int i = 0; i < s->library_count; i++) {
-        for (uint32_t r = 0; r < s->libraries[i].range_count && r < PF_LIBRARY_RANGES; r++) {
+        for (uint32_t r = 0; r < s->libraries[i].range_count; r++) {
             uint64_t start = s->libraries[i].ranges[r].start, size = s->libraries[i].ranges[r].size;
             unsigned char *bytes = malloc(size ? size : 1);
             if (bytes == NULL)
