@@ -216,5 +216,6 @@ void pf_options_free(struct pf_options *options)
     free(options->modules);
     free(options->blocks);
     free(options->paths);
-    options->modules = options->blocks = options->paths = NULL;
+    free(options->env_changes);
+    options->modules = options->blocks = options->paths = options->env_changes = NULL;
 }

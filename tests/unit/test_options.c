@@ -28,9 +28,7 @@ struct run {
 
 static void release(struct run *run)
 {
-    free(run->options.modules);
-    free(run->options.blocks);
-    free(run->options.paths);
+    pf_options_free(&run->options);
     for (int i = 0; i < run->argc; i++)
         free(run->argv[i]);
 }
