@@ -159,6 +159,7 @@ def _load_unlocked(spec):
     # anything of the program's runs (finders, warnings, audit hooks): the
     # lock only guards the hand-over of entries from _hidden to a replay.
     importing = sys._getframe(1).f_code.co_name == "_find_and_load_unlocked"
+    started = _pyfreeze.clock()
     name = spec.name
     for _ in range(_ATTEMPTS):
         revealed = _wait_for_claim(name) if importing else None
@@ -178,6 +179,7 @@ def _load_unlocked(spec):
             _replay(events, name, claim)
         finally:
             _release(claim)
+        _pyfreeze.revealed(_pyfreeze.clock() - started, len(claim.entries))
         return sys.modules[name]
     return _original_load_unlocked(spec)
 
