@@ -127,3 +127,75 @@ def test_closed_pipe_reported_once_as_python3_does(minimal_image, name):
     stock = closed_pipe_run(STOCK, BROKEN_PIPE[name])
     assert closed_pipe_run(minimal_image, BROKEN_PIPE[name]) == stock
     assert stock[1].count("BrokenPipeError") == 1
+
+
+# What python3's teardown finalizes among the objects a run made.  Each
+# program's status, output and written files are python3's; the exit is
+# fast where finalizing cannot be noticed, and the full teardown where it
+# can (the report names the object).
+TEARDOWN = "pyfreeze: full teardown at exit: "
+FINALIZERS = {
+    # files python3 would close without a trace
+    "file-read-open": ("f = open({data!r})\nprint(f.readline().strip())", "fast"),
+    "file-binary-read-open": ("f = open({data!r}, 'rb')\nprint(f.read(3))", "fast"),
+    "file-raw-read-open": ("f = open({data!r}, 'rb', buffering=0)\nprint(f.read(3))", "fast"),
+    "file-closed": ("f = open({out!r}, 'w')\nf.write('done')\nf.close()\nprint('ok')", "fast"),
+    "file-memory": ("import io\nb = io.BytesIO(b'x'); s = io.StringIO('y')\nprint(s.read())", "fast"),
+    "generator-expression": ("g = (x * 2 for x in range(10))\nprint(next(g))", "fast"),
+    "generator-finished": ("def gen():\n    try:\n        yield 1\n    finally:\n        print('fin')\n"
+                           "g = gen()\nprint(list(g))", "fast"),
+    "thread-local": ("import threading\nlocal = threading.local()\nlocal.x = 1\nprint(local.x)", "fast"),
+    "logging-handler": ("import logging\nlogging.basicConfig()\nlogging.warning('careful')", "fast"),
+    # finalizers python3 runs, with output or effects
+    "file-write-unflushed": ("f = open({out!r}, 'w')\nf.write('pending')\nprint('left open')",
+                             "object needs finalizing"),
+    "generator-finally": ("def gen():\n    try:\n        yield 1\n    finally:\n        print('fin')\n"
+                          "g = gen()\nprint(next(g))", "generator object needs finalizing"),
+    "del-in-globals": ("class A:\n    def __del__(self):\n        print('del', self.n)\n"
+                       "a = A(); a.n = 1\nb = A(); b.n = 2\nprint('end')", "A object needs finalizing"),
+    "weakref-callback": ("import weakref\nclass T: pass\nt = T()\n"
+                         "r = weakref.ref(t, lambda ref: print('callback'))\nprint('end')",
+                         "ReferenceType object needs finalizing"),
+    # weakref.finalize runs its callbacks at atexit, unless told not to
+    "weakref-finalize": ("import weakref\nclass T: pass\nt = T()\n"
+                         "weakref.finalize(t, print, 'finalized')\nprint('end')", "fast"),
+    "weakref-finalize-not-atexit": ("import weakref\nclass T: pass\nt = T()\n"
+                                    "weakref.finalize(t, print, 'finalized').atexit = False\n"
+                                    "print('end')", "object needs finalizing"),
+    "resource-warning-filter": ("import warnings\nwarnings.simplefilter('always')\n"
+                                "f = open({data!r})\nprint('end')",
+                                "object needs finalizing"),
+}
+
+
+def _teardown_run(python, code, tmp_path, args=()):
+    data = tmp_path / "data.txt"
+    data.write_text("first line\nsecond\n")
+    out = tmp_path / "out.txt"
+    out.unlink(missing_ok=True)
+    result, report = reported_run(python, [*args, "-c", code.format(data=str(data), out=str(out))],
+                                  tmp_path)
+    written = out.read_bytes() if out.exists() else None
+    return (result, written), report
+
+
+@pytest.mark.parametrize("name", sorted(FINALIZERS))
+def test_teardown_finalizes_what_python3_does(minimal_image, tmp_path, name):
+    code, expected = FINALIZERS[name]
+    stock, _ = _teardown_run(STOCK, code, tmp_path)
+    image, report = _teardown_run(minimal_image, code, tmp_path)
+    assert image == stock
+    exit_line = report.splitlines()[-1]
+    if expected == "fast":
+        assert report == FAST_REPORT
+    else:
+        assert exit_line.startswith(TEARDOWN) and exit_line.endswith(expected)
+
+
+@pytest.mark.parametrize("name", ["file-read-open", "generator-expression"])
+def test_resource_warnings_shown_by_w_take_the_teardown(minimal_image, tmp_path, name):
+    code, _ = FINALIZERS[name]
+    stock, _ = _teardown_run(STOCK, code, tmp_path, ["-W", "always"])
+    image, report = _teardown_run(minimal_image, code, tmp_path, ["-W", "always"])
+    assert image == stock
+    assert report.splitlines()[-1].startswith(TEARDOWN)
