@@ -159,6 +159,7 @@ def _load_unlocked(spec):
     # anything of the program's runs (finders, warnings, audit hooks): the
     # lock only guards the hand-over of entries from _hidden to a replay.
     importing = sys._getframe(1).f_code.co_name == "_find_and_load_unlocked"
+    started = _pyfreeze.clock()
     name = spec.name
     for _ in range(_ATTEMPTS):
         revealed = _wait_for_claim(name) if importing else None
@@ -178,6 +179,7 @@ def _load_unlocked(spec):
             _replay(events, name, claim)
         finally:
             _release(claim)
+        _pyfreeze.revealed(_pyfreeze.clock() - started, len(claim.entries))
         return sys.modules[name]
     return _original_load_unlocked(spec)
 
@@ -313,14 +315,17 @@ def _still_resolves(name, entry, directories):
         path = getattr(frozen_module(parent), "__path__", None)
         if path is None:
             return f"{parent} is not a package now"
-    spec = _spec_from_new_finder(name, path, entry.loader)
+    meta_path = directories.get(None)
+    if meta_path is None:
+        meta_path = directories[None] = _MetaPath()
+    spec = _spec_from_new_finder(name, path, entry.loader, meta_path) if meta_path.new else None
     if spec is not None:
         if spec_key(spec) == (entry.origin, entry.loader, entry.locations):
             return None
         return f"{name} would come from {spec.origin or spec.loader!r}"
     if entry.loader not in _FILE_LOADERS:
         return None
-    if not any(finder is _bootstrap._bootstrap_external.PathFinder for finder in sys.meta_path):
+    if not meta_path.searches_path:
         return f"{name} would not be searched for on sys.path"
     decided = _found_first_in_frozen_directory(name, entry, path, directories)
     if decided is True:
@@ -332,7 +337,21 @@ def _still_resolves(name, entry, directories):
     return f"{name} would now come from elsewhere"
 
 
-def _spec_from_new_finder(name, path, loader):
+class _MetaPath:
+    """What one reveal's checks ask of sys.meta_path, found once: whether
+    a finder the freeze did not have is on it, and whether PathFinder is
+    (compared by identity: a program's finder may define __eq__)."""
+
+    __slots__ = ("new", "searches_path")
+
+    def __init__(self):
+        frozen = {id(finder) for finder in _meta_path}
+        path_finder = _bootstrap._bootstrap_external.PathFinder
+        self.new = any(id(finder) not in frozen for finder in sys.meta_path)
+        self.searches_path = any(finder is path_finder for finder in sys.meta_path)
+
+
+def _spec_from_new_finder(name, path, loader, meta_path):
     """The spec a meta path finder the program added would give for NAME
     before the finder that found it at the freeze is asked, or None.
     Finders present at the freeze found what they found then (memoized),
@@ -367,36 +386,39 @@ def _found_first_in_frozen_directory(name, entry, path, directories):
     for item in sys.path if path is None else path:
         if not isinstance(item, str):
             continue
-        finder = directories.get(item)
-        if finder is None:
+        known = directories.get(item)
+        if known is None:
             finder = external.PathFinder._path_importer_cache(item)
             if finder is None:
                 continue
             if type(finder) is not external.FileFinder or not _listing_current(finder):
                 return None
-            directories[item] = finder
+            known = directories[item] = (finder, [suffix for suffix, _ in finder._loaders])
+        finder, suffixes = known
         if finder.path == home:
             return True
-        if _finds_module(finder, tail):
+        if _finds_module(finder, tail, suffixes):
             return False
     return False
 
 
-def _finds_module(finder, tail):
+def _finds_module(finder, tail, suffixes):
     """Whether FileFinder FINDER would find a module or regular package
     TAIL, as its find_spec() decides from the same cached listing (a
     directory without __init__ is only a namespace portion, which a module
     found further on wins over; a file without a module suffix, like
     /usr/bin/gettext, is nothing)."""
     cache = finder._path_cache
-    suffixes = [suffix for suffix, _ in finder._loaders]
     if tail in cache:
         external = _bootstrap._bootstrap_external
         package = external._path_join(finder.path, tail)
         if any(external._path_isfile(external._path_join(package, "__init__" + suffix))
                for suffix in suffixes):
             return True
-    return any(tail + suffix in cache for suffix in suffixes)
+    for suffix in suffixes:
+        if tail + suffix in cache:
+            return True
+    return False
 
 
 def _listing_current(finder):

@@ -232,13 +232,17 @@ def restore(inherited_ignored, state):
 
 
 # Weak reference callbacks of the stdlib's own bookkeeping: running them at
-# teardown only updates containers that are about to vanish.  The last one
-# is _abc's registry clean-up, a C function bound to a weak reference.
+# teardown only updates containers that are about to vanish.  The last two
+# are C functions bound to a weak reference: _abc's registry clean-up, and
+# _thread._local's, which drops a thread's dict of a local object (objects
+# in it that have finalizers are checked on their own).
 _QUIET_CALLBACKS = {
     ("_weakrefset", "WeakSet.__init__.<locals>._remove"),
     ("weakref", "WeakValueDictionary.__init__.<locals>.remove"),
     ("weakref", "WeakKeyDictionary.__init__.<locals>.remove"),
+    ("logging", "_removeHandlerRef"),
     (None, "ReferenceType._destroy"),
+    (None, "ReferenceType._localdummy_destroyed"),
 }
 
 
@@ -253,9 +257,75 @@ def _std_streams():
     return streams
 
 
-def _object_needs_teardown(obj, streams, ref_type):
+def _resource_warnings_ignored():
+    """Whether this run's filters ignore every ResourceWarning, as
+    python3's defaults do: then a file closed by the teardown says nothing."""
+    import _warnings
+    warnings = sys.modules.get("warnings")
+    filters = warnings.filters if warnings is not None else _warnings.filters
+    for action, message, category, module, lineno in filters:
+        if not issubclass(ResourceWarning, category):
+            continue
+        return action == "ignore" and message is None and module is None and lineno == 0
+    return False
+
+
+def _generator_closes_quietly(obj, generator_type):
+    """A plain generator whose close() at teardown runs none of its code:
+    finished, or with no exception handler (no try, with or finally; a
+    generator expression has none) and not delegating (yield from)."""
+    if type(obj) is not generator_type:
+        return False
+    frame = obj.gi_frame
+    return frame is None or (not obj.gi_code.co_exceptiontable and obj.gi_yieldfrom is None)
+
+
+class _Files:
+    """Which file objects the teardown would close without a trace: the io
+    module's own classes down to the descriptor, closed or reading only.
+    Closing one at teardown or the process's exit closing its descriptor
+    cannot be told apart (a ResourceWarning aside: see above).  A file
+    open for writing may hold buffered bytes the teardown would write."""
+
+    def __init__(self):
+        import _io
+        self.memory = (_io.BytesIO, _io.StringIO)
+        self.raw = _io.FileIO
+        self.reader = _io.BufferedReader
+        self.text = _io.TextIOWrapper
+        self.buffered = (_io.BufferedReader, _io.BufferedWriter, _io.BufferedRandom)
+        self.quiet = None
+        self.generator = type((lambda: (yield))())
+
+    def closes_quietly(self, obj):
+        kind = type(obj)
+        if kind in self.memory:
+            return True         # closing frees a buffer, nothing more
+        if kind not in (self.raw, self.text) and kind not in self.buffered:
+            return False
+        if self.quiet is None:
+            self.quiet = _resource_warnings_ignored()
+        if not self.quiet:
+            return False
+        try:
+            layers = [obj]
+            while type(layers[-1]) is not self.raw:
+                inner = layers[-1].buffer if type(layers[-1]) is self.text else layers[-1].raw
+                if type(inner) not in (self.raw, *self.buffered) or len(layers) > 2:
+                    return False
+                layers.append(inner)
+            if obj.closed:
+                return True
+            return all(type(layer) in (self.raw, self.reader, self.text) for layer in layers) \
+                and not obj.writable()
+        except (AttributeError, ValueError, OSError):     # detached, or otherwise odd
+            return False
+
+
+def _object_needs_teardown(obj, streams, ref_type, files):
     if hasattr(type(obj), "__del__"):
-        return id(obj) not in streams
+        return (id(obj) not in streams and not files.closes_quietly(obj)
+                and not _generator_closes_quietly(obj, files.generator))
     if isinstance(obj, ref_type) and obj.__callback__ is not None and obj() is not None:
         callback = obj.__callback__
         key = (getattr(callback, "__module__", None), getattr(callback, "__qualname__", None))
@@ -266,16 +336,19 @@ def _object_needs_teardown(obj, streams, ref_type):
 def teardown_reason(state):
     """Why python3's teardown must run at exit, or None when skipping it
     cannot be noticed: no object made since the restore has a finalizer
-    (__del__, an unflushed file, a suspended generator) or a weak
-    reference callback, and warnings that teardown could emit are off."""
+    (__del__, a file open for writing, a suspended generator) or a weak
+    reference callback, other than files that close without a trace and
+    the stdlib's own bookkeeping callbacks, and warnings that teardown
+    could emit are off."""
     if state.get("frozen_finalizers"):
         return "the frozen heap holds objects with finalizers"
     if sys.warnoptions:
         return "-W options could show warnings raised during teardown"
     import _weakref
     streams = _std_streams()
+    files = _Files()
     for obj in _pyfreeze.objects_in_sight():
-        if _object_needs_teardown(obj, streams, _weakref.ref):
+        if _object_needs_teardown(obj, streams, _weakref.ref, files):
             return f"a {type(obj).__qualname__} object needs finalizing"
     finalize = getattr(state["lazy"].frozen_module("weakref"), "finalize", None)
     if finalize is not None and any(not info.atexit for info in finalize._registry.values()):

@@ -11,6 +11,7 @@
 #include "image_info.h"
 #include "loader_writes.h"
 #include "malloc_family.h"
+#include "phases.h"
 #include "python_glue.h"
 
 #include <Python.h>
@@ -60,6 +61,8 @@ void pf_cold_reexec(char **argv, char **saved_environ, const char *reason)
         if (!found && asprintf(&marked, PF_COLD_ENV "=%s", mark) >= 0)
             env[used++] = marked;
         env[used] = NULL;
+        pf_phase("cold-start");
+        pf_phase_flush();
         if (marked != NULL)
             execve("/proc/self/exe", argv, env);
     }

@@ -8,6 +8,7 @@
 
 #include "debug_report.h"
 #include "frozen_gc.h"
+#include "phases.h"
 #include "python_glue.h"
 
 #include <stdio.h>
@@ -96,6 +97,7 @@ int __wrap_Py_FinalizeEx(void)
     if (!armed || !Py_IsInitialized())
         return __real_Py_FinalizeEx();
     armed = 0;
+    pf_phase("exit");
     PyThreadState *tstate = PyThreadState_Get();
     wait_for_thread_shutdown();
     _Py_FinishPendingCalls(tstate);
@@ -105,12 +107,17 @@ int __wrap_Py_FinalizeEx(void)
      * standard streams itself, and a second flush of a stream whose first
      * one failed (a closed pipe) would report the error twice. */
     const char *reason = teardown_reason();
+    int status;
     if (reason != NULL) {
         pf_debug("full teardown at exit: %s", reason);
-        return __real_Py_FinalizeEx();
+        status = __real_Py_FinalizeEx();
+    } else {
+        pf_debug("fast exit");
+        status = flush_std_streams();
     }
-    pf_debug("fast exit");
-    return flush_std_streams();
+    pf_phase("exit-end");
+    pf_phase_flush();
+    return status;
 }
 
 /* sys.exit() reaches Py_Exit() from pythonrun.c, whose Py_FinalizeEx()

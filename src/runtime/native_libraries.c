@@ -2,6 +2,7 @@
 #include "native_libraries.h"
 
 #include "image_info.h"
+#include "phases.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -28,6 +29,7 @@ const char *pf_native_fix_layout(char **argv)
         if (personality((unsigned long)persona | ADDR_NO_RANDOMIZE) == -1 ||
             !(personality(0xffffffff) & ADDR_NO_RANDOMIZE))
             return "address randomisation cannot be turned off here";
+        pf_phase_flush();
         execve("/proc/self/exe", argv, environ);
         snprintf(reason, sizeof reason, "re-executing /proc/self/exe without ASLR failed: %s", strerror(errno));
         personality((unsigned long)persona);

@@ -10,6 +10,7 @@
 #include "restore.h"
 #include "embedded_python.h"
 #include "frozen_gc.h"
+#include "phases.h"
 
 #include <pwd.h>
 #include <stdlib.h>
@@ -217,7 +218,33 @@ static PyObject *helper_debug_enabled(PyObject *self, PyObject *unused)
     return PyBool_FromLong(pf_debug_enabled());
 }
 
+static PyObject *helper_clock(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return PyLong_FromLongLong(pf_phase_clock());
+}
+
+/* A reveal's duration and the modules it revealed, for PYFREEZE_PHASES. */
+static PyObject *helper_revealed(PyObject *self, PyObject *const *args, Py_ssize_t count)
+{
+    (void)self;
+    long long nanoseconds, modules;
+    if (count != 2 || (nanoseconds = PyLong_AsLongLong(args[0])) == -1 ||
+        (modules = PyLong_AsLongLong(args[1])) == -1) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "revealed() takes two integers");
+        return NULL;
+    }
+    pf_phase_add("reveal", nanoseconds);
+    pf_phase_add("revealed-modules", modules);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef helper_methods[] = {
+    {"clock", helper_clock, METH_NOARGS, "CLOCK_MONOTONIC in nanoseconds."},
+    {"revealed", (PyCFunction)(void (*)(void))helper_revealed, METH_FASTCALL,
+     "Account a reveal's time and modules under PYFREEZE_PHASES."},
     {"debug", helper_debug, METH_O, "Report a decision where PYFREEZE_DEBUG says."},
     {"inputs_record", helper_inputs_record, METH_O, "Start or stop noting C library reads."},
     {"inputs_drain", helper_inputs_drain, METH_NOARGS, "The C library reads noted since the last call."},

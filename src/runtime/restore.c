@@ -7,6 +7,7 @@
 #include "fast_exit.h"
 #include "image_info.h"
 #include "native_libraries.h"
+#include "phases.h"
 #include "python_glue.h"
 #include "sys_objects.h"
 
@@ -206,6 +207,7 @@ void pf_restore_step_aside(const char *reason)
 
 int pf_restore_main(int argc, char **argv)
 {
+    pf_phase_start();
     const char *layout = pf_info.library_count > 0 ? pf_native_fix_layout(argv) : NULL;
     sigset_t ignored;
     inherited_ignored_signals(&ignored);
@@ -227,6 +229,7 @@ int pf_restore_main(int argc, char **argv)
     const char *unloaded = pf_info.library_count > 0 ? pf_native_load() : NULL;
     if (unloaded != NULL)
         pf_cold_reexec(argv, saved_environ, unloaded);
+    pf_phase("libraries");
 
     pf_py_adopt_main_thread((void *)(uintptr_t)pf_info.tstate);
 
@@ -258,14 +261,17 @@ int pf_restore_main(int argc, char **argv)
     start_environ = saved_environ;
 
     struct pf_sys_objects frozen_sys;
-    if (pf_sys_objects_keep(&frozen_sys) < 0 || pf_py_set_config(&config) < 0 ||
-        pf_sys_objects_reuse(&frozen_sys) < 0 || pf_glue_run_restore(&ignored) < 0) {
+    int failed = pf_sys_objects_keep(&frozen_sys) < 0 || pf_py_set_config(&config) < 0 ||
+                 pf_sys_objects_reuse(&frozen_sys) < 0;
+    pf_phase("c-restore");
+    if (failed || pf_glue_run_restore(&ignored) < 0) {
         PyConfig_Clear(&config);
         PyErr_Print();
         return 1;
     }
     PyConfig_Clear(&config);
     pf_debug("warm start");
+    pf_phase("python-restore");
     pf_fast_exit_arm();
     return Py_RunMain();
 }

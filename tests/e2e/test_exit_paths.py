@@ -1,7 +1,9 @@
 """Every way a python3 run ends makes the same exit decision in an image,
 with python3's output: sys.exit() at any depth, SystemExit from -m, an
-unhandled exception, the end of a script, and a standard stream that
-cannot be flushed (a closed pipe)."""
+unhandled exception, KeyboardInterrupt (raised, and a real SIGINT), the
+end of a script, a program read from stdin, the end of and exit() from
+an interactive session (-i), and a standard stream that cannot be flushed
+(a closed pipe)."""
 
 import os
 import re
@@ -9,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import STOCK, clean_env, run
+from conftest import STOCK, clean_env, run, terminal_session
 
 EXITS = {
     "end": "print('done')",
@@ -18,7 +20,13 @@ EXITS = {
     "sys-exit-message": "raise SystemExit('bye')",
     "sys-exit-in-function": "import sys\ndef f():\n    sys.exit(4)\nf()",
     "exception": "raise ValueError('nope')",
+    "keyboard-interrupt": "print('x'); raise KeyboardInterrupt",
+    "sys-exit-from-thread-join": ("import sys, threading\n"
+                                  "t = threading.Thread(target=print, args=('in thread',))\n"
+                                  "t.start(); t.join(); sys.exit(6)"),
 }
+
+FAST_REPORT = "pyfreeze: warm start\npyfreeze: fast exit\n"
 
 
 @pytest.mark.parametrize("name", sorted(EXITS))
@@ -28,7 +36,61 @@ def test_exit_is_fast_and_as_python3s(minimal_image, tmp_path, name):
     report = tmp_path / "report"
     image = run([minimal_image, "-c", code], env=clean_env(PYFREEZE_DEBUG=str(report)))
     assert (image.returncode, image.stdout, image.stderr) == (stock.returncode, stock.stdout, stock.stderr)
-    assert report.read_text() == "pyfreeze: warm start\npyfreeze: fast exit\n"
+    assert report.read_text() == FAST_REPORT
+
+
+def reported_run(python, args, tmp_path, **kwargs):
+    """(status, stdout, stderr) of a run, and what an image reported."""
+    report = tmp_path / "report"
+    report.unlink(missing_ok=True)
+    result = run([python, *args], env=clean_env(PYFREEZE_DEBUG=str(report)), **kwargs)
+    text = report.read_text() if report.exists() else ""
+    return (result.returncode, result.stdout, result.stderr), text
+
+
+# Programs read from stdin (`python3 -` and `python3 < file`), and -i
+# sessions fed by a pipe: python3 runs the interactive loop on stdin, and
+# leaves it at the end of input or through exit().
+STDIN_EXITS = {
+    "stdin-end": (["-"], b"print('from stdin')\n"),
+    "stdin-no-dash": ([], b"print('from stdin')\n"),
+    "stdin-sys-exit": (["-"], b"import sys\nprint('a')\nsys.exit(7)\n"),
+    "stdin-exception": ([], b"print('a')\n1/0\n"),
+    "interactive-end": (["-i", "-c", "x = 5"], b"print(x * 2)\n"),
+    "interactive-exit": (["-i", "-c", "x = 5"], b"print(x)\nexit(8)\nprint('never')\n"),
+    "interactive-sys-exit": (["-i", "-c", "import sys"], b"sys.exit('bye')\n"),
+    "interactive-after-exception": (["-i", "-c", "raise ValueError(1)"], b"print('still here')\n"),
+    "interactive-keyboard-interrupt": (["-i", "-c", "pass"], b"raise KeyboardInterrupt\nprint(2)\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STDIN_EXITS))
+def test_stdin_and_interactive_exits_are_fast_and_as_python3s(minimal_image, tmp_path, name):
+    args, data = STDIN_EXITS[name]
+    stock, _ = reported_run(STOCK, args, tmp_path, input=data)
+    image, report = reported_run(minimal_image, args, tmp_path, input=data)
+    assert image == stock
+    assert report == FAST_REPORT
+
+
+def test_interactive_exit_on_a_terminal(minimal_image):
+    keys = b"x = 3\nprint(x * 14)\nexit(9)\n"
+    stock = terminal_session(STOCK, ["-q", "-i", "-c", "pass"], keys)
+    image = terminal_session(minimal_image, ["-q", "-i", "-c", "pass"], keys)
+    assert image == stock
+    assert stock[0] == 9 and b"42" in stock[1]
+
+
+def test_sigint_exit_is_fast_and_as_python3s(minimal_image, tmp_path):
+    # A real SIGINT while the program sleeps: python3 prints the traceback,
+    # and then kills itself with SIGINT so that its parent sees the signal.
+    code = "import os, signal, time\nprint('up', flush=True)\nos.kill(os.getpid(), signal.SIGINT)\ntime.sleep(30)"
+    stock, _ = reported_run(STOCK, ["-c", code], tmp_path)
+    image, report = reported_run(minimal_image, ["-c", code], tmp_path)
+    assert stock[0] == -2
+    assert image[:2] == stock[:2]
+    assert image[2].splitlines()[-1] == stock[2].splitlines()[-1] == b"KeyboardInterrupt"
+    assert report == FAST_REPORT
 
 
 def test_systemexit_from_a_module_run_with_m(minimal_image, tmp_path):
@@ -65,3 +127,75 @@ def test_closed_pipe_reported_once_as_python3_does(minimal_image, name):
     stock = closed_pipe_run(STOCK, BROKEN_PIPE[name])
     assert closed_pipe_run(minimal_image, BROKEN_PIPE[name]) == stock
     assert stock[1].count("BrokenPipeError") == 1
+
+
+# What python3's teardown finalizes among the objects a run made.  Each
+# program's status, output and written files are python3's; the exit is
+# fast where finalizing cannot be noticed, and the full teardown where it
+# can (the report names the object).
+TEARDOWN = "pyfreeze: full teardown at exit: "
+FINALIZERS = {
+    # files python3 would close without a trace
+    "file-read-open": ("f = open({data!r})\nprint(f.readline().strip())", "fast"),
+    "file-binary-read-open": ("f = open({data!r}, 'rb')\nprint(f.read(3))", "fast"),
+    "file-raw-read-open": ("f = open({data!r}, 'rb', buffering=0)\nprint(f.read(3))", "fast"),
+    "file-closed": ("f = open({out!r}, 'w')\nf.write('done')\nf.close()\nprint('ok')", "fast"),
+    "file-memory": ("import io\nb = io.BytesIO(b'x'); s = io.StringIO('y')\nprint(s.read())", "fast"),
+    "generator-expression": ("g = (x * 2 for x in range(10))\nprint(next(g))", "fast"),
+    "generator-finished": ("def gen():\n    try:\n        yield 1\n    finally:\n        print('fin')\n"
+                           "g = gen()\nprint(list(g))", "fast"),
+    "thread-local": ("import threading\nlocal = threading.local()\nlocal.x = 1\nprint(local.x)", "fast"),
+    "logging-handler": ("import logging\nlogging.basicConfig()\nlogging.warning('careful')", "fast"),
+    # finalizers python3 runs, with output or effects
+    "file-write-unflushed": ("f = open({out!r}, 'w')\nf.write('pending')\nprint('left open')",
+                             "object needs finalizing"),
+    "generator-finally": ("def gen():\n    try:\n        yield 1\n    finally:\n        print('fin')\n"
+                          "g = gen()\nprint(next(g))", "generator object needs finalizing"),
+    "del-in-globals": ("class A:\n    def __del__(self):\n        print('del', self.n)\n"
+                       "a = A(); a.n = 1\nb = A(); b.n = 2\nprint('end')", "A object needs finalizing"),
+    "weakref-callback": ("import weakref\nclass T: pass\nt = T()\n"
+                         "r = weakref.ref(t, lambda ref: print('callback'))\nprint('end')",
+                         "ReferenceType object needs finalizing"),
+    # weakref.finalize runs its callbacks at atexit, unless told not to
+    "weakref-finalize": ("import weakref\nclass T: pass\nt = T()\n"
+                         "weakref.finalize(t, print, 'finalized')\nprint('end')", "fast"),
+    "weakref-finalize-not-atexit": ("import weakref\nclass T: pass\nt = T()\n"
+                                    "weakref.finalize(t, print, 'finalized').atexit = False\n"
+                                    "print('end')", "object needs finalizing"),
+    "resource-warning-filter": ("import warnings\nwarnings.simplefilter('always')\n"
+                                "f = open({data!r})\nprint('end')",
+                                "object needs finalizing"),
+}
+
+
+def _teardown_run(python, code, tmp_path, args=()):
+    data = tmp_path / "data.txt"
+    data.write_text("first line\nsecond\n")
+    out = tmp_path / "out.txt"
+    out.unlink(missing_ok=True)
+    result, report = reported_run(python, [*args, "-c", code.format(data=str(data), out=str(out))],
+                                  tmp_path)
+    written = out.read_bytes() if out.exists() else None
+    return (result, written), report
+
+
+@pytest.mark.parametrize("name", sorted(FINALIZERS))
+def test_teardown_finalizes_what_python3_does(minimal_image, tmp_path, name):
+    code, expected = FINALIZERS[name]
+    stock, _ = _teardown_run(STOCK, code, tmp_path)
+    image, report = _teardown_run(minimal_image, code, tmp_path)
+    assert image == stock
+    exit_line = report.splitlines()[-1]
+    if expected == "fast":
+        assert report == FAST_REPORT
+    else:
+        assert exit_line.startswith(TEARDOWN) and exit_line.endswith(expected)
+
+
+@pytest.mark.parametrize("name", ["file-read-open", "generator-expression"])
+def test_resource_warnings_shown_by_w_take_the_teardown(minimal_image, tmp_path, name):
+    code, _ = FINALIZERS[name]
+    stock, _ = _teardown_run(STOCK, code, tmp_path, ["-W", "always"])
+    image, report = _teardown_run(minimal_image, code, tmp_path, ["-W", "always"])
+    assert image == stock
+    assert report.splitlines()[-1].startswith(TEARDOWN)
