@@ -5,23 +5,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A dotted name of non-empty components made of letters, digits and
+ * underscores.  A component may start with a digit: such names are not
+ * identifiers, but importlib imports them (mypyc names its shared module
+ * like 65cd21382c5717f91ee0__mypyc), so a freeze must accept them too. */
 int pf_valid_module_name(const char *name)
 {
     int at_start = 1;
     for (const char *p = name;; p++) {
         char c = *p;
-        int letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-        int digit = c >= '0' && c <= '9';
-        if (at_start) {
-            if (!letter)
-                return 0;
+        int word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                   (c >= '0' && c <= '9');
+        if (word) {
             at_start = 0;
+        } else if (at_start) {
+            return 0;
         } else if (c == '.') {
             at_start = 1;
-        } else if (c == '\0') {
-            return 1;
-        } else if (!letter && !digit) {
-            return 0;
+        } else {
+            return c == '\0';
         }
     }
 }
@@ -195,7 +197,9 @@ int pf_options_parse(int argc, char **argv, struct pf_options *options, struct p
                 return -1;
             if (apply(options, option, value, word, error) < 0)
                 return -1;
-        } else if (word[1] != '-' && pf_valid_module_name(word + 1)) {
+        } else if (word[1] != '-' && !(word[1] >= '0' && word[1] <= '9') &&
+                   pf_valid_module_name(word + 1)) {
+            /* -1abc stays an unknown option; --block 1abc blocks such a name */
             if (add_block(options, word + 1, error) < 0)
                 return -1;
         } else {

@@ -202,6 +202,19 @@ def test_blocked_module_raises_import_error(tmp_path):
     assert result.stdout.decode().split("\n")[:3] == ["_ssl blocked True", "csv blocked True", "cgi ok"]
 
 
+def test_module_names_that_are_not_identifiers(tmp_path):
+    # mypyc's shared module is named like 65cd21382c5717f91ee0__mypyc
+    (tmp_path / "65cd2_mod.py").write_text("VALUE = 'digits'\n")
+    out = tmp_path / "img"
+    freeze(out, "65cd2_mod", cwd=tmp_path)
+    result = run([out, "-c", "import importlib; print(importlib.import_module('65cd2_mod').VALUE)"],
+                 cwd=tmp_path)
+    assert result.stdout == b"digits\n"
+    for bad in ("a..b", ".a", "a.", "a-b", "a b"):
+        assert run([PYFREEZE, "-o", out, bad]).stderr.decode().startswith(
+            f"pyfreeze: invalid module name '{bad}'")
+
+
 def test_path_option_and_cwd(tmp_path):
     extra = tmp_path / "extra"
     extra.mkdir()
