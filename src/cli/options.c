@@ -5,17 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A dotted name of non-empty components made of letters, digits and
- * underscores.  A component may start with a digit: such names are not
- * identifiers, but importlib imports them (mypyc names its shared module
- * like 65cd21382c5717f91ee0__mypyc), so a freeze must accept them too. */
+/* A dotted name of non-empty parts made of letters, digits, underscores
+ * and (not first) hyphens.  Such names need not be identifiers: importlib
+ * imports them, and programs do (sysconfig imports
+ * _sysconfigdata__x86_64-linux-gnu, mypyc names its shared module like
+ * 65cd21382c5717f91ee0__mypyc), so a freeze accepts them too. */
 int pf_valid_module_name(const char *name)
 {
     int at_start = 1;
     for (const char *p = name;; p++) {
         char c = *p;
         int word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-                   (c >= '0' && c <= '9');
+                   (c >= '0' && c <= '9') || (c == '-' && !at_start);
         if (word) {
             at_start = 0;
         } else if (at_start) {

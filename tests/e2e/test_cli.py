@@ -40,7 +40,7 @@ def test_help_is_in_sync_with_man_page():
     (["-o"], "pyfreeze: option -o needs a value\n"),
     (["-o", "x", "--bogus"], "pyfreeze: unknown option '--bogus'\n"),
     (["-o", "x", "-1abc"], "pyfreeze: unknown option '-1abc'\n"),
-    (["-o", "x", "not-a-module"], "pyfreeze: invalid module name 'not-a-module'\n"),
+    (["-o", "x", "not/a/module"], "pyfreeze: invalid module name 'not/a/module'\n"),
     (["-o", "x", "cgi", "-cgi"], "pyfreeze: module 'cgi' is both imported and blocked\n"),
     (["-o", "x", "--hash-seed", "-3"], "pyfreeze: --hash-seed needs a number from 0 to 4294967295, not '-3'\n"),
     (["-o", "x", "--verbose=yes"], "pyfreeze: option --verbose=yes takes no value\n"),
@@ -203,14 +203,16 @@ def test_blocked_module_raises_import_error(tmp_path):
 
 
 def test_module_names_that_are_not_identifiers(tmp_path):
-    # mypyc's shared module is named like 65cd21382c5717f91ee0__mypyc
+    # mypyc's shared module is named like 65cd21382c5717f91ee0__mypyc, and
+    # sysconfig imports _sysconfigdata__x86_64-linux-gnu
     (tmp_path / "65cd2_mod.py").write_text("VALUE = 'digits'\n")
+    (tmp_path / "data_x86-linux.py").write_text("VALUE = 'hyphen'\n")
     out = tmp_path / "img"
-    freeze(out, "65cd2_mod", cwd=tmp_path)
-    result = run([out, "-c", "import importlib; print(importlib.import_module('65cd2_mod').VALUE)"],
-                 cwd=tmp_path)
-    assert result.stdout == b"digits\n"
-    for bad in ("a..b", ".a", "a.", "a-b", "a b"):
+    freeze(out, "65cd2_mod", "data_x86-linux", "_sysconfigdata__x86_64-linux-gnu", cwd=tmp_path)
+    result = run([out, "-c", "import importlib\nfor name in ('65cd2_mod', 'data_x86-linux'):\n"
+                  "    print(importlib.import_module(name).VALUE)"], cwd=tmp_path)
+    assert result.stdout == b"digits\nhyphen\n"
+    for bad in ("a..b", ".a", "a.", "a.-b", "a b", "a/b"):
         assert run([PYFREEZE, "-o", out, bad]).stderr.decode().startswith(
             f"pyfreeze: invalid module name '{bad}'")
 
