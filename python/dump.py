@@ -52,6 +52,66 @@ def _native_modules():
     return found
 
 
+def _writable_ranges(path):
+    """The writable mappings of shared object PATH in this process, with
+    the anonymous one that follows its last (its .bss beyond the file)."""
+    ranges = []
+    with open("/proc/self/maps", "rb") as maps:
+        lines = maps.read().decode("utf-8", "surrogateescape").splitlines()
+    previous_end = None
+    for line in lines:
+        fields = line.split(None, 5)
+        start, end = (int(part, 16) for part in fields[0].split("-"))
+        mapped = fields[5] if len(fields) > 5 else ""
+        writable = fields[1].startswith("rw")
+        if writable and (mapped == path or (not mapped and start == previous_end)):
+            ranges.append((start, end))
+            previous_end = end if mapped == path else None
+        else:
+            previous_end = None
+    return ranges
+
+
+def _native_holders():
+    """Modules whose objects a native extension module's library keeps in
+    its own writable memory (name -> names held).  mypyc keeps each module
+    its code imported in a C global and, once that is set, takes the module
+    from sys.modules by name without importing it: in an image it must be
+    there before such code runs, and never replaced by a load from source."""
+    addresses = {id(module): name for name, module in list(sys.modules.items())
+                 if module is not None}
+    holders = {}
+    scanned = {}
+    # The standard library's own (_asyncio, _zoneinfo) take held modules
+    # from their C state, never from sys.modules, and CPython's regression
+    # suite passes with them revealed and loaded from source as any other.
+    for name, origin in _native_modules().items():
+        try:
+            path = _realpath(origin)
+            if path.startswith(_STDLIB_NATIVE):
+                continue
+            if path not in scanned:
+                found = set()
+                for start, end in _writable_ranges(path):
+                    found |= _pyfreeze.words_found(start, end, addresses.keys())
+                scanned[path] = {addresses[address] for address in found}
+        except (OSError, ValueError):
+            continue
+        held = scanned[path] - {name}
+        if held:
+            holders[name] = held
+    return holders
+
+
+_STDLIB_NATIVE = (f"{sys.base_exec_prefix}/{sys.platlibdir}/"
+                  f"python{sys.version_info.major}.{sys.version_info.minor}/lib-dynload/")
+
+
+def _realpath(path):
+    import os.path
+    return os.path.realpath(path)
+
+
 def _import_all(modules, allow_native):
     native_before = _native_modules()
     blame = {}
@@ -194,7 +254,7 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
     restore_state["dump_tempdir"] = tempfile.tempdir if tempfile is not None else None
     keep = recording.keep(_STARTUP | set(blocks))
     recording.settle(keep)
-    lazy.hide(recording, keep)
+    lazy.hide(recording, keep, _native_holders())
     restore_state["lazy"] = lazy
     _forget_module_files(recording.inputs, restore_state["file_stamps"])
     restore_state["inputs_summary"] = _inputs_summary(recording.inputs)
@@ -202,8 +262,8 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
         for name, why in sorted(recording.eager.items()):
             print(f"pyfreeze: '{name}' stays in sys.modules from the start: {why}", file=sys.stderr)
         _report_inputs(recording.inputs)
-        for name, changed in sorted(lazy._sticky.items()):
-            print(f"pyfreeze: '{name}' changed {changed} at import: a run in which it would "
+        for name, why in sorted(lazy._sticky.items()):
+            print(f"pyfreeze: '{name}' {why}: a run in which it would "
                   f"load from source starts cold", file=sys.stderr)
     del recording
     _scrub_environment()

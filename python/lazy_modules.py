@@ -556,15 +556,28 @@ def startup_difference():
         why = differing(inputs)
         if why is not None:
             return f"module {name} stays in sys.modules, and {why}"
-    checked = {}
-    for name, changed in _sticky.items():
-        for used, entry in _closure(name).items():
-            if used not in checked:
-                checked[used] = differing(entry.inputs)
-            if checked[used] is not None:
-                whose = "its" if used == name else f"{used}'s"
-                return (f"module {name} changed {changed} at import, and {whose} "
-                        f"{checked[used].replace(' differs from the freeze', '')} differs from the freeze")
+    root_of = {}
+    pending = []
+    for name in _sticky:
+        if name not in root_of:
+            root_of[name] = name
+            pending.append(name)
+        while pending:      # one walk over what every sticky module needs
+            current = pending.pop()
+            entry = _hidden.get(current)
+            if entry is None:
+                continue
+            why = differing(entry.inputs)
+            if why is not None:
+                root = root_of[current]
+                reader = "it" if current == root else current
+                return (f"module {root} {_sticky[root]}, and {reader} read "
+                        f"{why.replace(' differs from the freeze', '')}, which differs from the freeze")
+            parent = current.rpartition(".")[0]
+            for used in (*entry.uses, parent) if parent else entry.uses:
+                if used not in root_of:
+                    root_of[used] = root_of[current]
+                    pending.append(used)
     return None
 
 
@@ -680,12 +693,36 @@ def _note_shared_changes(shared):
         for where, (_, _, _, changed) in sorted(changes.items()):
             target = _hidden.get(changed)
             if target is None:
-                _sticky.setdefault(name, where)
+                _sticky.setdefault(name, f"changed {where} at import")
             elif changed != name and name not in target.uses:
                 target.uses = list(target.uses) + [name]
 
 
-def hide(recording, keep):
+def _note_native_holders(holders):
+    """A module a native library holds in C (see dump._native_holders)
+    is revealed with the library's module, and neither it, nor that
+    module, nor an extension module using that module may load from
+    source: the library's code would go on using the frozen objects
+    (mypyc's by name, from sys.modules; _asyncio its asyncio).  A run in
+    which one would starts cold."""
+    for holder, held in holders.items():
+        entry = _hidden.get(holder)
+        if entry is None:
+            continue
+        added = [name for name in sorted(held) if name in _hidden and name not in entry.uses]
+        entry.uses = list(entry.uses) + added
+        why = f"holds modules in its native code ({', '.join(sorted(held)[:3])}"
+        _sticky.setdefault(holder, why + (", ...)" if len(held) > 3 else ")"))
+        for name in held:
+            if name in _hidden:
+                _sticky.setdefault(name, f"is held by native module {holder}")
+        for name, user in _hidden.items():
+            # mypyc's compiled modules run the holder's code when they load
+            if holder in user.uses and name != holder and (user.origin or "").endswith(".so"):
+                _sticky.setdefault(name, f"uses native module {holder}, which holds modules")
+
+
+def hide(recording, keep, native_holders=None):
     """Take every recorded module not in KEEP out of sys.modules."""
     hidden = {}
     for name in list(sys.modules):
@@ -713,6 +750,7 @@ def hide(recording, keep):
     _startup_inputs.update((name, inputs) for name, inputs in recording.inputs.items()
                            if name in keep)
     _note_shared_changes(recording.shared)
+    _note_native_holders(native_holders or {})
     _startup_effects[:] = recording.startup_effects
     for name, entry in _hidden.items():
         del sys.modules[name]

@@ -10,6 +10,7 @@
 #include "restore.h"
 #include "embedded_python.h"
 #include "frozen_gc.h"
+#include "held_references.h"
 #include "phases.h"
 
 #include <pwd.h>
@@ -98,6 +99,22 @@ static PyObject *helper_thaw(PyObject *self, PyObject *object)
     (void)self;
     pf_gc_thaw(object);
     Py_RETURN_NONE;
+}
+
+/* words_found(start, end, candidates): see held_references.h.  The dump
+ * passes ranges of its own /proc/self/maps that are readable. */
+static PyObject *helper_words_found(PyObject *self, PyObject *const *args, Py_ssize_t count)
+{
+    (void)self;
+    if (count != 3) {
+        PyErr_SetString(PyExc_TypeError, "words_found() takes start, end and a set of addresses");
+        return NULL;
+    }
+    unsigned long long start = PyLong_AsUnsignedLongLong(args[0]);
+    unsigned long long end = PyLong_AsUnsignedLongLong(args[1]);
+    if (PyErr_Occurred())
+        return NULL;
+    return pf_words_found((uintptr_t)start, (uintptr_t)end, args[2]);
 }
 
 static PyObject *helper_objects_in_sight(PyObject *self, PyObject *unused)
@@ -258,6 +275,8 @@ static PyMethodDef helper_methods[] = {
     {"watch_gc", helper_watch_gc, METH_O,
      "Make the gc module unfreeze the heap when a program looks at all objects."},
     {"thaw", helper_thaw, METH_O, "Move a frozen object into the youngest generation."},
+    {"words_found", (PyCFunction)(void (*)(void))helper_words_found, METH_FASTCALL,
+     "Which of a set of addresses are stored as words in a memory range."},
     {"objects_in_sight", helper_objects_in_sight, METH_NOARGS,
      "gc.get_objects() without unfreezing the heap."},
     {"pyfreeze_source", helper_pyfreeze_source, METH_NOARGS, "The source of the pyfreeze module."},

@@ -155,8 +155,8 @@ def test_module_that_changed_shared_state_steps_aside_when_its_input_differs(tmp
     for env in (clean_env(), clean_env(PATCHER_MODE="fancy")):
         assert_same_as_stock(image, ["-c", code], env=env, cwd=tmp_path)
     report = report_of(image, ["-c", code], clean_env(PATCHER_MODE="fancy"), tmp_path, tmp_path)
-    assert report == ("pyfreeze: cold start: module patcher changed sys.intern at import, and its "
-                      "environment variable PATCHER_MODE differs from the freeze\n")
+    assert report == ("pyfreeze: cold start: module patcher changed sys.intern at import, and it read "
+                      "environment variable PATCHER_MODE, which differs from the freeze\n")
     report = report_of(image, ["-c", code], clean_env(), tmp_path, tmp_path)
     assert report == "pyfreeze: warm start\npyfreeze: fast exit\n"
 

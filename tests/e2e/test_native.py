@@ -184,3 +184,95 @@ def test_readline_frozen_for_another_terminal_starts_cold(tmp_path):
     assert not runs_warm(image, ["-c", "pass"], env=clean_env(HOME=str(home), INPUTRC="/dev/null"))
     (home / ".inputrc").write_text("set bell-style none\n")
     assert not runs_warm(image, ["-c", "pass"], env=clean_env(HOME=str(home)))
+
+
+# Like mypyc's generated code: a module imported once is kept in a C global,
+# and afterwards taken from sys.modules by name without importing it.
+HOLDER_C = r'''
+#include <Python.h>
+static PyObject *held;      /* like mypyc's CPyModule_colorsys */
+static PyObject *use(PyObject *self, PyObject *unused)
+{
+    PyObject *name = PyUnicode_FromString("colorsys");
+    if (name == NULL)
+        return NULL;
+    if (held == NULL && (held = PyImport_Import(name)) == NULL) {
+        Py_DECREF(name);
+        return NULL;
+    }
+    PyObject *module = PyDict_GetItemWithError(PyImport_GetModuleDict(), name);
+    if (module == NULL && !PyErr_Occurred())
+        PyErr_SetObject(PyExc_KeyError, name);
+    Py_DECREF(name);
+    return module == NULL ? NULL : PyObject_GetAttrString(module, "__name__");
+}
+static PyMethodDef methods[] = {{"use", use, METH_NOARGS, NULL}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef def = {PyModuleDef_HEAD_INIT, "holder_ext", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_holder_ext(void) { return PyModule_Create(&def); }
+'''
+
+
+# Like a mypyc-compiled module: an extension module whose loading runs the
+# holder's code (and reads an input, so that another value would load it
+# from source).
+MEMBER_C = r'''
+#include <Python.h>
+#include <stdlib.h>
+static struct PyModuleDef def = {PyModuleDef_HEAD_INIT, "holder_member", NULL, -1, NULL};
+PyMODINIT_FUNC PyInit_holder_member(void)
+{
+    PyObject *module = PyModule_Create(&def);
+    PyObject *holder = module == NULL ? NULL : PyImport_ImportModule("holder_ext");
+    const char *mode = getenv("HOLDER_MODE");
+    if (holder == NULL || PyModule_AddObject(module, "holder", holder) < 0 ||
+        PyModule_AddStringConstant(module, "MODE", mode != NULL ? mode : "plain") < 0) {
+        Py_XDECREF(module);
+        return NULL;
+    }
+    return module;
+}
+'''
+
+
+def compile_extension(work, name, source):
+    (work / f"{name}.c").write_text(source)
+    includes = run(["python3.11-config", "--includes"]).stdout.decode().split()
+    run(["cc", "-shared", "-fPIC", "-O1", *includes, "-o",
+         str(work / f"{name}.cpython-311-x86_64-linux-gnu.so"), str(work / f"{name}.c")], check=True)
+
+
+@pytest.fixture(scope="module")
+def holder_image(tmp_path_factory):
+    work = tmp_path_factory.mktemp("holder")
+    compile_extension(work, "holder_ext", HOLDER_C)
+    compile_extension(work, "holder_member", MEMBER_C)
+    (work / "holder_user.py").write_text("import holder_ext\nholder_ext.use()\n")
+    image = work / "img"
+    result = freeze(image, "-v", "holder_user", "holder_member", cwd=work)
+    return image, work, result.stderr.decode()
+
+
+def test_module_held_by_native_code_is_there_when_that_code_runs(holder_image, tmp_path):
+    image, work, verbose = holder_image
+    # colorsys is hidden at start, as in python3, and there when the native code asks
+    code = ("import sys\nprint('colorsys' in sys.modules)\nimport holder_user, holder_ext\n"
+            "print(holder_ext.use(), 'colorsys' in sys.modules)")
+    assert_same_as_stock(image, ["-c", code], cwd=work)
+    assert runs_warm(image, ["-c", code], cwd=work)
+    assert "'holder_ext' holds modules in its native code (colorsys)" in verbose
+    assert "'colorsys' is held by native module holder_ext" in verbose
+
+
+def test_native_holder_never_loads_from_source(holder_image, tmp_path):
+    # Loading holder_member from source would run holder_ext's code against
+    # C state still pointing at the frozen colorsys: the image starts cold.
+    image, work, _ = holder_image
+    code = "import holder_member\nprint(holder_member.MODE, holder_member.holder.use())"
+    env = clean_env(HOLDER_MODE="fancy")
+    assert_same_as_stock(image, ["-c", code], env=env, cwd=work)
+    assert runs_warm(image, ["-c", code], cwd=work)
+    report = tmp_path / "report"
+    run([image, "-c", code], env=dict(env, PYFREEZE_DEBUG=str(report)), cwd=work)
+    assert report.read_text().startswith(
+        "pyfreeze: cold start: module holder_member uses native module holder_ext, which holds modules, "
+        "and it read environment variable HOLDER_MODE, which differs from the freeze\n")

@@ -81,16 +81,19 @@ static void usage_error(const struct run *run, const char *mention)
 
 static void test_module_names(void)
 {
-    static const char *const valid[] = {"a", "_", "cgi", "_ssl", "email.parser", "A1_.b_2", "x.y.z", "__main__"};
-    static const char *const invalid[] = {"", "1abc", "a..b", "a.", ".a", "a-b", "a b", "a.1b", "caf\xc3\xa9",
-                                          "-a", "a/b", "."};
+    /* names importlib imports though they are not identifiers: mypyc's
+     * shared modules, sysconfig's _sysconfigdata__x86_64-linux-gnu */
+    static const char *const valid[] = {"a", "_", "cgi", "_ssl", "email.parser", "A1_.b_2", "x.y.z", "__main__",
+                                        "1abc", "a.1b", "65cd21382c5717f91ee0__mypyc", "a-b",
+                                        "_sysconfigdata__x86_64-linux-gnu"};
+    static const char *const invalid[] = {"", "a..b", "a.", ".a", "a b", "caf\xc3\xa9", "-a", "a.-b", "a/b", "."};
     for (size_t i = 0; i < sizeof valid / sizeof *valid; i++)
         CHECK(pf_valid_module_name(valid[i]), "'%s' rejected", valid[i]);
     for (size_t i = 0; i < sizeof invalid / sizeof *invalid; i++)
         CHECK(!pf_valid_module_name(invalid[i]), "'%s' accepted", invalid[i]);
 
     /* The same names as words on the command line. */
-    static const char *const bad_words[] = {"1abc", "a..b", "a.", ""};
+    static const char *const bad_words[] = {"a.-b", "a..b", "a.", ""};
     for (size_t i = 0; i < sizeof bad_words / sizeof *bad_words; i++) {
         struct run run;
         PARSE(&run, "-o", "out", bad_words[i]);
@@ -183,8 +186,8 @@ static void test_blocks(void)
     usage_error(&run, "-o");
     release(&run);
 
-    PARSE(&run, "-o", "out", "--block", "1abc");
-    usage_error(&run, "'1abc'");
+    PARSE(&run, "-o", "out", "--block", "1abc");     /* the way to block such a name */
+    ok(&run);
     release(&run);
 
     PARSE(&run, "-o", "out", "-1abc");
