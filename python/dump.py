@@ -131,6 +131,10 @@ def _import_all(modules, allow_native):
         threads = _extra_threads()
         if threads:
             return FAIL_STATE, f"cannot freeze: importing '{name}' started threads: {threads}"
+        mapping = _pyfreeze.new_mapping()
+        if mapping is not None:
+            return FAIL_STATE, (f"cannot freeze: importing '{name}' made {mapping}, "
+                                f"and an image cannot carry it")
     if blame and not allow_native:
         parts = [f"'{who}' loads native extension module '{ext}' ({origin})"
                  for ext, (who, origin) in blame.items()]

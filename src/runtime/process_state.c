@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <link.h>
 #include <stdio.h>
@@ -111,8 +112,9 @@ static int existed(uint64_t start, uint64_t end)
 
 /* A mapping made since start-up is lost in an image unless it is the
  * heap, the stack, a read-only file (locale data glibc maps itself) or
- * part of a shared library (checked, and loaded again, separately). */
-static int new_mapping(char *why, size_t size)
+ * part of a shared library (checked, and loaded again, separately).
+ * Describes the first such mapping into `what`. */
+int pf_state_new_mapping(char *what, size_t size)
 {
     if (initial_count < 0 || read_maps(maps_text, sizeof maps_text) == 0)
         return 0;
@@ -129,8 +131,7 @@ static int new_mapping(char *why, size_t size)
             int special = strcmp(path, "[heap]") == 0 || strcmp(path, "[stack]") == 0;
             int read_only_file = path[0] == '/' && perms[1] != 'w' && perms[2] != 'x';
             if (!special && !read_only_file && !existed(start, end) && !library_memory(start, end)) {
-                snprintf(why, size, "cannot freeze: memory mapping %llx-%llx %s %s (%llu KiB) was made "
-                         "while importing, and an image cannot carry it", start, end, perms,
+                snprintf(what, size, "memory mapping %llx-%llx %s %s (%llu KiB)", start, end, perms,
                          path[0] ? path : "(anonymous)", (end - start) / 1024);
                 return 1;
             }
@@ -138,6 +139,15 @@ static int new_mapping(char *why, size_t size)
         line = next ? next + 1 : line + strlen(line);
     }
     return 0;
+}
+
+static int new_mapping(char *why, size_t size)
+{
+    char what[PATH_MAX + 128];
+    if (!pf_state_new_mapping(what, sizeof what))
+        return 0;
+    snprintf(why, size, "cannot freeze: %s was made while importing, and an image cannot carry it", what);
+    return 1;
 }
 
 /* The first running child, from /proc (waitid() tells only that one

@@ -13,4 +13,9 @@ void pf_state_remember_mappings(void);
  * `why`; returns 0 when there is none. */
 int pf_state_refusal(char *why, size_t size);
 
+/* Describes the first memory mapping made since start-up that an image
+ * cannot carry into `what`; returns 0 when there is none.  The dump asks
+ * after each module it imports, to name the module that made it. */
+int pf_state_new_mapping(char *what, size_t size);
+
 #endif

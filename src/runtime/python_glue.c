@@ -11,8 +11,10 @@
 #include "embedded_python.h"
 #include "frozen_gc.h"
 #include "held_references.h"
+#include "process_state.h"
 #include "phases.h"
 
+#include <limits.h>
 #include <pwd.h>
 #include <stdlib.h>
 
@@ -115,6 +117,16 @@ static PyObject *helper_words_found(PyObject *self, PyObject *const *args, Py_ss
     if (PyErr_Occurred())
         return NULL;
     return pf_words_found((uintptr_t)start, (uintptr_t)end, args[2]);
+}
+
+static PyObject *helper_new_mapping(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    char what[PATH_MAX + 128];
+    if (!pf_state_new_mapping(what, sizeof what))
+        Py_RETURN_NONE;
+    return PyUnicode_DecodeFSDefault(what);
 }
 
 static PyObject *helper_objects_in_sight(PyObject *self, PyObject *unused)
@@ -277,6 +289,8 @@ static PyMethodDef helper_methods[] = {
     {"thaw", helper_thaw, METH_O, "Move a frozen object into the youngest generation."},
     {"words_found", (PyCFunction)(void (*)(void))helper_words_found, METH_FASTCALL,
      "Which of a set of addresses are stored as words in a memory range."},
+    {"new_mapping", helper_new_mapping, METH_NOARGS,
+     "The first memory mapping made since start-up that an image cannot carry, or None."},
     {"objects_in_sight", helper_objects_in_sight, METH_NOARGS,
      "gc.get_objects() without unfreezing the heap."},
     {"pyfreeze_source", helper_pyfreeze_source, METH_NOARGS, "The source of the pyfreeze module."},

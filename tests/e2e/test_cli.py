@@ -2,6 +2,7 @@
 the guarantee that a failed freeze leaves no output behind."""
 
 import os
+import re
 import stat
 
 import pytest
@@ -129,6 +130,23 @@ def test_open_file_at_checkpoint_refused(tmp_path):
     result = freeze(tmp_path / "img", "holder", check=False, cwd=tmp_path)
     assert result.returncode == 4
     assert f"file descriptor 3 is open ({tmp_path / 'holder.py'})" in result.stderr.decode()
+
+
+def test_shared_mapping_refused_naming_the_module(tmp_path):
+    # multiprocessing's locks and semaphores live in /dev/shm mappings:
+    # ansible.executor.process.worker makes one at import
+    (tmp_path / "plain.py").write_text("VALUE = 1\n")
+    (tmp_path / "sharer.py").write_text("import mmap\nSHARED = mmap.mmap(-1, 8192, flags=mmap.MAP_SHARED)\n")
+    (tmp_path / "locker.py").write_text("import multiprocessing\nLOCK = multiprocessing.Lock()\n")
+    result = freeze(tmp_path / "img", "plain", "sharer", check=False, cwd=tmp_path)
+    assert result.returncode == 4
+    assert re.fullmatch(r"pyfreeze: cannot freeze: importing 'sharer' made memory mapping [0-9a-f]+-[0-9a-f]+ "
+                        r"rw-s /dev/zero \(deleted\) \(8 KiB\), and an image cannot carry it\n",
+                        result.stderr.decode())
+    result = freeze(tmp_path / "img", "plain", "locker", check=False, cwd=tmp_path)
+    assert result.returncode == 4
+    assert re.search(r"importing 'locker' made memory mapping \S+ rw-s /dev/shm/sem\.", result.stderr.decode())
+    assert not (tmp_path / "img").exists()
 
 
 @pytest.mark.parametrize("make_output,message", [
