@@ -19,6 +19,7 @@
 # `_pyfreeze` (C helpers) is injected into this namespace by the runtime.
 
 import sys
+import posix
 import _thread
 import _warnings
 import _weakref
@@ -442,6 +443,7 @@ def _replay(events, requested, claim):
                 sys.modules[name] = entry.module
                 _known[name] = _weakref.ref(entry.module)
                 started.append(name)
+                _renew_values(entry)
             elif kind == "end":
                 if name in started:
                     started.remove(name)
@@ -698,6 +700,39 @@ def _note_shared_changes(shared):
                 target.uses = list(target.uses) + [name]
 
 
+def _renew_original_dir(module):
+    # multiprocessing.process: ORIGINAL_DIR = os.path.abspath(os.getcwd()),
+    # None when the working directory is gone
+    try:
+        cwd = posix.getcwd()
+    except OSError:
+        return None
+    return sys.modules["posixpath"].abspath(cwd)
+
+
+# Values a standard-library module derives from an input when it is
+# imported and that nothing else reads while imports run: the dump drops
+# that input from the module (when the frozen value is what this function
+# computes there), and the reveal computes the value again, at the moment
+# python3 would run the module.  name -> (input kind, attribute, function)
+_RENEWED = {"multiprocessing.process": ("cwd", "ORIGINAL_DIR", _renew_original_dir)}
+
+
+def _note_renewed_values():
+    for name, (kind, attribute, compute) in _RENEWED.items():
+        entry = _hidden.get(name)
+        if entry is None or getattr(entry.module, attribute, None) != compute(entry.module):
+            continue
+        entry.inputs = {key: value for key, value in entry.inputs.items() if key[0] != kind}
+
+
+def _renew_values(entry):
+    renewal = _RENEWED.get(entry.name)
+    if renewal is not None:
+        _, attribute, compute = renewal
+        setattr(entry.module, attribute, compute(entry.module))
+
+
 def _note_native_holders(holders):
     """A module a native library holds in C (see dump._native_holders)
     is revealed with the library's module, and neither it, nor that
@@ -751,6 +786,7 @@ def hide(recording, keep, native_holders=None):
                            if name in keep)
     _note_shared_changes(recording.shared)
     _note_native_holders(native_holders or {})
+    _note_renewed_values()
     _startup_effects[:] = recording.startup_effects
     for name, entry in _hidden.items():
         del sys.modules[name]

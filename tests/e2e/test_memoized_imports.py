@@ -287,3 +287,23 @@ def test_terminal_asked_at_import_is_an_input(tmp_path):
     stock = terminal_session(STOCK, ["-c", code], b"")
     frozen = terminal_session(image, ["-c", code], b"")
     assert frozen == stock and stock[1].endswith(b"True True\r\n")
+
+
+def test_multiprocessing_working_directory_renewed_at_import(tmp_path):
+    # multiprocessing.process keeps os.path.abspath(os.getcwd()) at import:
+    # the reveal computes it again where python3 would import the module,
+    # so a run elsewhere than the freeze still gets the frozen modules.
+    freeze_dir, run_dir, later_dir = (tmp_path / name for name in ("freeze", "run", "later"))
+    for directory in (freeze_dir, run_dir, later_dir):
+        directory.mkdir()
+    image = tmp_path / "img"
+    freeze(image, "multiprocessing", "concurrent.futures.process", cwd=freeze_dir)
+    programs = [
+        "import multiprocessing.process as p; print(p.ORIGINAL_DIR)",
+        f"import os; os.chdir({str(later_dir)!r})\nimport concurrent.futures.process, multiprocessing.process as p\n"
+        "print(p.ORIGINAL_DIR, os.getcwd())",
+    ]
+    for code in programs:
+        assert_same_as_stock(image, ["-c", code], cwd=run_dir)
+        report = report_of(image, ["-c", code], clean_env(), run_dir, tmp_path)
+        assert report == "pyfreeze: warm start\npyfreeze: fast exit\n"
