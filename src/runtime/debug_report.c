@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "debug_report.h"
 
+#include "../common/io.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -13,19 +15,6 @@ int pf_debug_enabled(void)
 {
     const char *value = getenv(PF_DEBUG_ENV);
     return value != NULL && *value != '\0' && strcmp(value, "0") != 0;
-}
-
-static void write_all(int fd, const char *bytes, size_t size)
-{
-    while (size > 0) {
-        ssize_t done = write(fd, bytes, size);
-        if (done < 0 && errno == EINTR)
-            continue;
-        if (done <= 0)
-            return;     /* a report that cannot be written is dropped */
-        bytes += done;
-        size -= (size_t)done;
-    }
 }
 
 void pf_debug(const char *format, ...)
@@ -45,15 +34,15 @@ void pf_debug(const char *format, ...)
     /* The file is opened for each line: an image must not hold a
      * descriptor the program could see. */
     const char *target = getenv(PF_DEBUG_ENV);
-    int saved_errno = errno;
+    int saved_errno = errno;    /* a report that cannot be written is dropped */
     if (target[0] == '/') {
         int fd = open(target, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
         if (fd >= 0) {
-            write_all(fd, line, length);
+            (void)pf_write_all(fd, line, length);
             close(fd);
         }
     } else {
-        write_all(STDERR_FILENO, line, length);
+        (void)pf_write_all(STDERR_FILENO, line, length);
     }
     errno = saved_errno;
 }

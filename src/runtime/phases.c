@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "phases.h"
 
+#include "../common/io.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -82,19 +84,6 @@ void pf_phase_add(const char *name, int64_t nanoseconds)
     record(name, nanoseconds, 1);
 }
 
-static void write_all(int fd, const char *bytes, size_t size)
-{
-    while (size > 0) {
-        ssize_t done = write(fd, bytes, size);
-        if (done < 0 && errno == EINTR)
-            continue;
-        if (done <= 0)
-            return;     /* a measurement that cannot be written is dropped */
-        bytes += done;
-        size -= (size_t)done;
-    }
-}
-
 void pf_phase_flush(void)
 {
     if (mark_count == 0 || !pf_phases_enabled())
@@ -110,10 +99,10 @@ void pf_phase_flush(void)
         used += (size_t)wrote;
     }
     mark_count = 0;
-    int saved_errno = errno;
+    int saved_errno = errno;    /* a measurement that cannot be written is dropped */
     int fd = open(getenv(PF_PHASES_ENV), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd >= 0) {
-        write_all(fd, text, used);
+        (void)pf_write_all(fd, text, used);
         close(fd);
     }
     errno = saved_errno;
