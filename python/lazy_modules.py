@@ -664,6 +664,23 @@ def _add_filter(filters, position, item):
         filters.append(item)
 
 
+def release_main(main):
+    """The teardown frees __main__ when sys.modules lets go of it, while
+    the modules are alive, unless something else holds it: then its
+    globals become None before their objects die (a __del__ finds os is
+    None), and a cycle through them is never collected.  A hidden module
+    that imported __main__ at the freeze (rlcompleter) or a frozen module
+    superseded by a load from source holds it, where python3 has no such
+    module: at the teardown they drop it."""
+    if main is None:
+        return
+    for module in [entry.module for entry in _hidden.values()] + _superseded:
+        namespace = getattr(module, "__dict__", None)
+        if type(namespace) is dict:
+            for key in [key for key, value in namespace.items() if value is main]:
+                del namespace[key]
+
+
 # --- installing --------------------------------------------------------------
 
 def install():

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import STOCK, clean_env, run, terminal_session
+from conftest import STOCK, clean_env, freeze, run, terminal_session
 
 EXITS = {
     "end": "print('done')",
@@ -198,4 +198,27 @@ def test_resource_warnings_shown_by_w_take_the_teardown(minimal_image, tmp_path,
     stock, _ = _teardown_run(STOCK, code, tmp_path, ["-W", "always"])
     image, report = _teardown_run(minimal_image, code, tmp_path, ["-W", "always"])
     assert image == stock
+    assert report.splitlines()[-1].startswith(TEARDOWN)
+
+
+# A frozen module that imported __main__ (rlcompleter does) holds the
+# run's __main__ while it stays hidden: python3 has no such module, and
+# its teardown frees __main__ while other modules are alive.
+MAIN_AT_TEARDOWN = {
+    "del-uses-a-global": "import os\nclass C:\n    def __del__(self):\n        os.write(1, b'del ran\\n')\nc = C()",
+    "cycle-in-a-module": "import sys\nsys.path.insert(0, {here!r})\nimport cyclic",
+}
+
+
+@pytest.mark.parametrize("name", sorted(MAIN_AT_TEARDOWN))
+def test_main_freed_at_teardown_as_python3_frees_it(tmp_path, name):
+    (tmp_path / "cyclic.py").write_text("class C:\n    def __del__(self):\n        print('cycle collected')\n"
+                                        "l = [C()]\nl.append(l)\n")
+    image = tmp_path / "img"
+    freeze(image, "rlcompleter", "json", cwd=tmp_path)
+    code = MAIN_AT_TEARDOWN[name].format(here=str(tmp_path))
+    stock, _ = reported_run(STOCK, ["-I", "-c", code], tmp_path)
+    result, report = reported_run(image, ["-I", "-c", code], tmp_path)
+    assert result == stock
+    assert stock[1] in (b"del ran\n", b"cycle collected\n")
     assert report.splitlines()[-1].startswith(TEARDOWN)
