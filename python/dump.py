@@ -152,8 +152,66 @@ def _pythonpath():
     return [posixpath.abspath(entry) for entry in sys.modules["os"].fsdecode(value).split(":")]
 
 
+def _entry_modules(entry):
+    """The modules python3 imports for an entry form before the program's
+    own code runs: runpy and the packages it imports for -m, the wrapper's
+    module and re for a console-script entry point."""
+    if entry is None:
+        return []
+    kind, _, value = entry.partition(":")
+    if kind == "module":
+        parts = value.split(".")
+        return ["runpy"] + [".".join(parts[:i]) for i in range(1, len(parts))]
+    if kind == "function":
+        return ["re", value.partition(":")[0]]
+    return []
+
+
+def _entry_program(entry):
+    """Checks that the entry form's program is there; returns (file to
+    stamp or None, None) or (None, failure).  The file is the script, or
+    the module file python3 -m runs (a package's __main__): the program's
+    code is not frozen, but an image whose program changed starts cold."""
+    if entry is None:
+        return None, None
+    kind, _, value = entry.partition(":")
+    if kind == "script":
+        import os
+        try:
+            with open(value, "rb"):
+                pass
+        except OSError as exc:
+            return None, (FAIL_IMPORT, f"cannot read script {value}: {exc.strerror}")
+        return value, None
+    if kind == "module":
+        import importlib.util
+        name = value
+        try:
+            spec = importlib.util.find_spec(name)
+            if spec is not None and spec.submodule_search_locations is not None:
+                __import__(name)
+                name = value + ".__main__"
+                spec = importlib.util.find_spec(name)
+        except BaseException as exc:
+            _print_traceback(exc)
+            return None, (FAIL_IMPORT, f"finding module '{name}' failed: {_describe(exc)}")
+        if spec is None:
+            return None, (FAIL_IMPORT, f"no module named '{name}' (--module {value})")
+        return (spec.origin if spec.has_location else None), None
+    module, _, function = value.partition(":")
+    target = sys.modules[module]
+    for part in function.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            return None, (FAIL_IMPORT, f"--entry {value}: '{module}' has no attribute '{function}'")
+    if not callable(target):
+        return None, (FAIL_IMPORT, f"--entry {value}: '{module}:{function}' is not callable")
+    return None, None
+
+
 def run(modules, blocks, first_path, search_paths, restore_state, allow_native, lazy, recorder,
-        verbose):
+        verbose, entry=None):
     lazy = _Namespace(lazy)
     recorder = _Namespace(recorder)
     restore_state["default_warning_filters"] = _warnings_default_count()
@@ -173,8 +231,11 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
     try:
         # linecache (and tokenize) is what python3 loads to show a warning
         # or a traceback: frozen too, hidden like the rest until needed.
-        failure = (_import_all(["linecache"] + list(modules), allow_native)
-                   or _run_before_dump(allow_native))
+        failure = _import_all(["linecache"] + _entry_modules(entry) + list(modules), allow_native)
+        program = None
+        if not failure:
+            program, failure = _entry_program(entry)
+        failure = failure or _run_before_dump(allow_native)
         if failure:
             return failure
     finally:
@@ -188,7 +249,7 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
     gc.collect()
     restore_state["frozen_finalizers"] = _count_finalizers()
     restore_state["captured_streams"] = _captured_streams()
-    restore_state["file_stamps"] = _file_stamps()
+    restore_state["file_stamps"] = _file_stamps(program)
     restore_state["module_count"] = len(sys.modules)
     tempfile = sys.modules.get("tempfile")
     restore_state["dump_tempdir"] = tempfile.tempdir if tempfile is not None else None
@@ -212,11 +273,15 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
     return None
 
 
-def _file_stamps():
+def _file_stamps(program=None):
     """(path, mtime_ns, size) of every module the heap holds that was
-    loaded from a file; frozen and built-in modules come from the binary."""
+    loaded from a file, and of the entry form's program file; frozen and
+    built-in modules come from the binary."""
     import os
     stamps = {}
+    if program is not None:
+        status = os.stat(program)
+        stamps[program] = (program, status.st_mtime_ns, status.st_size)
     for module in list(sys.modules.values()):
         spec = getattr(module, "__spec__", None)
         origin = getattr(spec, "origin", None)

@@ -96,6 +96,11 @@ static unsigned long choose_hash_seed(const struct pf_options *options)
     return seed;
 }
 
+static const char *entry_kind_name(int kind)
+{
+    return kind == PF_ENTRY_SCRIPT ? "script" : kind == PF_ENTRY_MODULE ? "module" : "function";
+}
+
 static char **child_arguments(const char *runtime_path, const struct pf_options *options,
                               unsigned long seed, char **preloads, int preload_count, struct pf_error *error)
 {
@@ -119,9 +124,14 @@ static char **child_arguments(const char *runtime_path, const struct pf_options 
     else
         ok = ok && asprintf(&argv[n++], "@%s", cwd) >= 0;
     /* How the image will be run from here: python3's start-up makes its
-     * sys.executable from that, and so does the freeze's. */
-    ok = ok && asprintf(&argv[n++], "%%%s%s", strchr(options->output, '/') ? "" : "./",
-                        options->output) >= 0;
+     * sys.executable from that, and so does the freeze's.  An image that is
+     * a program names the stock interpreter instead (see entry_form.c). */
+    if (options->entry_kind != PF_ENTRY_NONE)
+        ok = ok && asprintf(&argv[n++], "%%%s", PF_PYTHON_INTERPRETER) >= 0 &&
+             asprintf(&argv[n++], "&%s:%s", entry_kind_name(options->entry_kind), options->entry) >= 0;
+    else
+        ok = ok && asprintf(&argv[n++], "%%%s%s", strchr(options->output, '/') ? "" : "./",
+                            options->output) >= 0;
     for (int i = 0; ok && i < options->path_count; i++)
         ok = asprintf(&argv[n++], "@%s", options->paths[i]) >= 0;
     for (int i = 0; ok && i < options->block_count; i++)
@@ -148,7 +158,10 @@ static int build_spec(const struct pf_options *options, unsigned long seed, cons
     memset(spec, 0, sizeof *spec);
     int ok = text_add(spec, "format=1\npyfreeze=%s\nruntime=%s\nhash_seed=%lu\n", PF_VERSION,
                       runtime_path, seed) == 0;
-    if (ok && options->script != NULL)
+    if (ok && options->entry_kind != PF_ENTRY_NONE)
+        ok = text_add(spec, "entry=%s:%s\ninterpreter=%s\n", entry_kind_name(options->entry_kind),
+                      options->entry, PF_PYTHON_INTERPRETER) == 0;
+    else if (ok && options->script != NULL)
         ok = text_add(spec, "script=%s\n", options->script) == 0;
     for (int i = 0; ok && i < options->module_count; i++)
         ok = text_add(spec, "module=%s\n", options->modules[i]) == 0;
@@ -452,10 +465,48 @@ static int run_freeze(struct session *s, const struct pf_options *options, const
     return 0;
 }
 
-int pf_freeze(const struct pf_options *options, const char *runtime_path, struct pf_error *error)
+/* `path` made absolute against the working directory (not resolved: a
+ * script keeps the name it was given, as python3 FILE keeps it). */
+static char *absolute(const char *path)
+{
+    char cwd[PATH_MAX];
+    char *result;
+    if (path[0] == '/')
+        return strdup(path);
+    if (getcwd(cwd, sizeof cwd) == NULL)
+        return NULL;
+    if (asprintf(&result, "%s%s%s", cwd, strcmp(cwd, "/") == 0 ? "" : "/", path) < 0)
+        return NULL;
+    return result;
+}
+
+/* An entry form fixes what the freeze sees as the program: the script, or
+ * for --entry the image itself, as a console script is its own sys.argv[0]
+ * and gives sys.path[0]. */
+static int resolve_entry(struct pf_options *options, char **owned, struct pf_error *error)
+{
+    *owned = NULL;
+    if (options->entry_kind == PF_ENTRY_NONE || options->entry_kind == PF_ENTRY_MODULE)
+        return 0;
+    const char *file = options->entry_kind == PF_ENTRY_SCRIPT ? options->entry : options->output;
+    *owned = absolute(file);
+    if (*owned == NULL)
+        return pf_fail_errno(error, PF_EXIT_INTERNAL, errno, "making %s absolute", file);
+    options->script = *owned;
+    if (options->entry_kind == PF_ENTRY_SCRIPT)
+        options->entry = *owned;
+    return 0;
+}
+
+int pf_freeze(const struct pf_options *given, const char *runtime_path, struct pf_error *error)
 {
     struct session session;
     memset(&session, 0, sizeof session);
+    struct pf_options resolved = *given;
+    const struct pf_options *options = &resolved;
+    char *owned;
+    if (resolve_entry(&resolved, &owned, error) < 0)
+        return -1;
     int rc = run_freeze(&session, options, runtime_path, error);
     pf_child_kill(&session.child);
     pf_image_free(&session.image);
@@ -468,5 +519,6 @@ int pf_freeze(const struct pf_options *options, const char *runtime_path, struct
         free((void *)session.ranges[i].bytes);
     free(session.ranges);
     free_libraries(&session);
+    free(owned);
     return rc;
 }

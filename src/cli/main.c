@@ -14,6 +14,7 @@
 
 static const char help_text[] =
     "Usage: pyfreeze [OPTIONS] -o OUTPUT [MODULE...] [-BLOCKED...]\n"
+    "       pyfreeze [OPTIONS] -o OUTPUT --script FILE|--module MODULE|--entry M:F ...\n"
     "       pyfreeze info [--json] IMAGE\n"
     "Freeze Python modules into OUTPUT, an executable that starts with them\n"
     "already imported and otherwise behaves like python3.11.\n"
@@ -31,6 +32,12 @@ static const char help_text[] =
     "      --clean-env      start the freeze's environment empty, before any --env\n"
     "      --for-script PATH  freeze as runs of the script PATH will see sys.argv[0]\n"
     "                       and sys.path[0] (for IMAGE PATH ARGS...)\n"
+    "      --script FILE    make the image the program FILE: IMAGE ARGS runs as\n"
+    "                       python3 FILE ARGS\n"
+    "      --module MODULE  make the image python3 -m MODULE: IMAGE ARGS runs as\n"
+    "                       python3 -m MODULE ARGS\n"
+    "      --entry MODULE:FUNCTION  make the image a console script that runs\n"
+    "                       sys.exit(FUNCTION()) with IMAGE's ARGS\n"
     "  -v, --verbose        report progress on stderr\n"
     "  -h, --help           show this help and exit\n"
     "  -V, --version        show the version and exit\n"

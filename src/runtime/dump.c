@@ -7,6 +7,8 @@
  * %PROGRAM is how the image will be run: the freeze's argv[0], from which
  * its sys.executable is computed as python3 computes it; ^SCRIPT is the
  * script runs will run (sys.argv[0], and sys.path[0] is its directory);
+ * &KIND:VALUE is the image's entry form (script:FILE, module:MODULE or
+ * function:MODULE:FUNCTION), whose program files are stamped too;
  * @DIR directories are searched for modules, the first one as sys.path[0]
  * when there is no script. */
 #define _GNU_SOURCE
@@ -33,7 +35,7 @@
 struct dump_request {
     unsigned long hash_seed;
     char **modules, **blocks, **paths, **preloads;
-    const char *program, *script;
+    const char *program, *script, *entry;
     int module_count, block_count, path_count, preload_count;
     int allow_native;
     int verbose;
@@ -229,6 +231,7 @@ static int parse_request(int argc, char **argv, struct dump_request *request)
         case '=': request->preloads[request->preload_count++] = argv[i] + 1; break;
         case '%': request->program = argv[i] + 1; break;
         case '^': request->script = argv[i] + 1; break;
+        case '&': request->entry = argv[i] + 1; break;
         case '!':
             if (strcmp(argv[i], "!native") == 0)
                 request->allow_native = 1;
@@ -324,7 +327,7 @@ int pf_dump_main(int argc, char **argv)
         fail_from_python("installing the pyfreeze helpers failed");
     PyObject *outcome = pf_glue_run_dump(request.modules, request.module_count,
                                          request.blocks, request.block_count,
-                                         request.paths, request.path_count, request.script,
+                                         request.paths, request.path_count, request.script, request.entry,
                                          request.allow_native, request.verbose);
     if (outcome == NULL)
         fail_from_python("the dump driver failed");

@@ -6,6 +6,7 @@
  *  - as itself: a plain python3.11. */
 #include "cold_start.h"
 #include "dump.h"
+#include "entry_form.h"
 #include "image_info.h"
 #include "restore.h"
 
@@ -22,6 +23,8 @@ static int cold_start_requested(void)
 int main(int argc, char **argv)
 {
     if (pf_info.state == PF_STATE_IMAGE) {
+        if (pf_entry_rewrite(&argc, &argv) < 0)
+            return 1;
         if (cold_start_requested())
             return pf_cold_main(argc, argv);
         return pf_restore_main(argc, argv);

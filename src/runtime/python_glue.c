@@ -376,8 +376,8 @@ static PyObject *string_list(char **items, int count)
 }
 
 PyObject *pf_glue_run_dump(char **modules, int module_count, char **blocks, int block_count,
-                           char **paths, int path_count, const char *script, int allow_native,
-                           int verbose)
+                           char **paths, int path_count, const char *script, const char *entry,
+                           int allow_native, int verbose)
 {
     PyObject *dump = run_script(pf_source_dump, "<pyfreeze>/dump.py");
     if (dump == NULL)
@@ -404,11 +404,14 @@ PyObject *pf_glue_run_dump(char **modules, int module_count, char **blocks, int 
     PyObject *dirs = string_list(paths, path_count);
     PyObject *first = script != NULL ? pf_py_sys_path0(script)
                       : path_count > 0 ? PyUnicode_DecodeFSDefault(paths[0]) : Py_NewRef(Py_None);
+    PyObject *entry_text = entry != NULL ? PyUnicode_DecodeFSDefault(entry) : Py_NewRef(Py_None);
     PyObject *result = NULL;
-    if (restore_function && teardown_function && restore_state && run && mods && blks && dirs && first)
+    if (restore_function && teardown_function && restore_state && run && mods && blks && dirs && first &&
+        entry_text)
         result = PyObject_CallFunctionObjArgs(run, mods, blks, first, dirs, restore_state,
                                               allow_native ? Py_True : Py_False, lazy,
-                                              recorder, verbose ? Py_True : Py_False, NULL);
+                                              recorder, verbose ? Py_True : Py_False, entry_text, NULL);
+    Py_XDECREF(entry_text);
     Py_XDECREF(first);
     Py_XDECREF(mods);
     Py_XDECREF(blks);

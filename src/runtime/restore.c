@@ -4,6 +4,7 @@
 #include "cold_start.h"
 #include "cpython311.h"
 #include "debug_report.h"
+#include "entry_form.h"
 #include "fast_exit.h"
 #include "image_info.h"
 #include "native_libraries.h"
@@ -247,6 +248,10 @@ int pf_restore_main(int argc, char **argv)
         status = pf_py_read_config(&config);
     if (PyStatus_Exception(status))
         Py_ExitStatusException(status);   /* also --help, --version, bad options */
+    if (pf_entry_fix_config(&config) < 0) {
+        PyErr_Print();
+        return 1;
+    }
 
     const char *reason = cold_start_reason(&config);
     if (reason == NULL)
