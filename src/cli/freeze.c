@@ -156,7 +156,8 @@ static int build_spec(const struct pf_options *options, unsigned long seed, cons
                       struct text *spec)
 {
     memset(spec, 0, sizeof *spec);
-    int ok = text_add(spec, "format=1\npyfreeze=%s\nruntime=%s\nhash_seed=%lu\n", PF_VERSION,
+    /* check=1: the image answers `pyfreeze info --check` (PYFREEZE_CHECK). */
+    int ok = text_add(spec, "format=1\npyfreeze=%s\nruntime=%s\nhash_seed=%lu\ncheck=1\n", PF_VERSION,
                       runtime_path, seed) == 0;
     if (ok && options->entry_kind != PF_ENTRY_NONE)
         ok = text_add(spec, "entry=%s:%s\ninterpreter=%s\n", entry_kind_name(options->entry_kind),

@@ -16,6 +16,7 @@ static const char help_text[] =
     "Usage: pyfreeze [OPTIONS] -o OUTPUT [MODULE...] [-BLOCKED...]\n"
     "       pyfreeze [OPTIONS] -o OUTPUT --script FILE|--module MODULE|--entry M:F ...\n"
     "       pyfreeze info [--json] IMAGE\n"
+    "       pyfreeze info --check IMAGE\n"
     "Freeze Python modules into OUTPUT, an executable that starts with them\n"
     "already imported and otherwise behaves like python3.11.\n"
     "\n"

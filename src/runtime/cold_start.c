@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "cold_start.h"
 
+#include "check_mode.h"
 #include "cpython311.h"
 #include "debug_report.h"
 #include "entry_form.h"
@@ -39,6 +40,7 @@ extern char **environ;
 void pf_cold_reexec(char **argv, char **saved_environ, const char *reason)
 {
     pf_debug("cold start: %s", reason);
+    pf_check_finish(reason);   /* pyfreeze info --check: report, do not start */
     if (pf_entry_program_argv != NULL)
         argv = pf_entry_program_argv;   /* the program's arguments, rewritten again */
     size_t count = 0;
