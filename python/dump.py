@@ -267,6 +267,8 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
             print(f"pyfreeze: '{name}' changed {changed} at import: a run in which it would "
                   f"load from source starts cold", file=sys.stderr)
     del recording
+    _forget_first_path(first_path)
+    _fix_renewed_state(lazy.frozen_module)
     _scrub_environment()
     gc.collect()
     gc.freeze()
@@ -344,6 +346,55 @@ def _report_inputs(inputs):
             described = ", ".join(_pyfreeze.inputs.describe(kind, detail) for kind, detail in read)
             print(f"pyfreeze: '{name}' is handed out while these are as now: {described}",
                   file=sys.stderr)
+
+
+def _forget_first_path(first_path):
+    """The import system's cache of sys.path[0] (the working directory, the
+    script's or the image's directory) lists that directory and notes its
+    modification time, which writing the image there changes: python3
+    starts without it, and so does the image (reproducible images)."""
+    finder = sys.path_importer_cache.pop(first_path, None) if first_path is not None else None
+    if finder is not None and isinstance(getattr(finder, "_path_mtime", None), float):
+        _pyfreeze.wipe(finder.__dict__.get("_path_mtime"))
+    del finder
+    # The slot the entry leaves behind is placed by the path's hash: the
+    # same dict, rebuilt, has none.
+    entries = list(sys.path_importer_cache.items())
+    sys.path_importer_cache.clear()
+    sys.path_importer_cache.update(entries)
+    del entries
+
+
+def _fix_renewed_state(module):
+    """State python3 draws afresh in every process, and an image renews at
+    every start (the after-fork callbacks, restore.py), is given fixed values
+    here, its old values wiped: the image holds nothing of the freeze's
+    moment, pid or random bytes, so that the same inputs give the same image.
+    A time is SOURCE_DATE_EPOCH when the freeze's environment sets it."""
+    import posix
+    try:
+        epoch = float(int(posix.environ.get(b"SOURCE_DATE_EPOCH", b"0")))
+    except ValueError:
+        epoch = 0.0
+    random = module("random")
+    if random is not None:
+        random._inst.seed(0)            # reseeded after fork, hence at restore
+    tempfile = module("tempfile")
+    if tempfile is not None and tempfile._name_sequence is not None:
+        sequence = tempfile._name_sequence.__dict__
+        if "_rng" in sequence:
+            sequence["_rng"].seed(0)
+        _pyfreeze.wipe(sequence.pop("_rng_pid", None))
+        tempfile._name_sequence = None  # as restore.py sets it
+    threading = module("threading")
+    if threading is not None:
+        _pyfreeze.wipe(threading._main_thread.__dict__.get("_native_id"))   # renewed by restore.py
+    logging = module("logging")
+    if logging is not None:
+        _pyfreeze.wipe(logging._startTime, epoch)    # renewed by restore.py
+    process = module("multiprocessing.process")
+    if process is not None:
+        _pyfreeze.wipe(process.current_process()._config.get("authkey"))   # renewed by restore.py
 
 
 def _scrub_environment():

@@ -104,7 +104,7 @@ static const char *entry_kind_name(int kind)
 static char **child_arguments(const char *runtime_path, const struct pf_options *options,
                               unsigned long seed, char **preloads, int preload_count, struct pf_error *error)
 {
-    size_t count = 8 + (size_t)options->module_count + (size_t)options->block_count +
+    size_t count = 12 + (size_t)options->module_count + (size_t)options->block_count +
                    (size_t)options->path_count + (size_t)preload_count;
     char **argv = calloc(count, sizeof(char *));
     char cwd[PATH_MAX];
@@ -132,8 +132,16 @@ static char **child_arguments(const char *runtime_path, const struct pf_options 
     else
         ok = ok && asprintf(&argv[n++], "%%%s%s", strchr(options->output, '/') ? "" : "./",
                             options->output) >= 0;
-    for (int i = 0; ok && i < options->path_count; i++)
-        ok = asprintf(&argv[n++], "@%s", options->paths[i]) >= 0;
+    for (int i = 0; ok && i < options->path_count; i++) {
+        const char *path = options->paths[i];
+        ok = asprintf(&argv[n++], "@%s%s%s", path[0] == '/' ? "" : cwd, path[0] == '/' ? "" : "/", path) >= 0;
+    }
+    /* A script or a console script does not run where it was built: its
+     * freeze runs in /, so that the image does not depend on the
+     * builder's working directory (reproducible images).  Imports that read
+     * the working directory are handed out in runs from / only. */
+    if (ok && (options->entry_kind == PF_ENTRY_SCRIPT || options->entry_kind == PF_ENTRY_FUNCTION))
+        ok = asprintf(&argv[n++], "!root") >= 0;
     for (int i = 0; ok && i < options->block_count; i++)
         ok = asprintf(&argv[n++], "-%s", options->blocks[i]) >= 0;
     for (int i = 0; ok && i < options->module_count; i++)
@@ -408,7 +416,11 @@ static int freeze_passes(struct session *s, const struct pf_options *options, co
     if (argv == NULL)
         return -1;
     progress(options, "starting %s", runtime_path);
-    if (run_child(s, options, runtime_path, argv, 0, error) < 0)
+    /* ASLR off in both passes: the heap, the mappings and everything that
+     * points into them land at the same addresses in every freeze, which
+     * reproducible images need (the image itself keeps ASLR unless it
+     * holds libraries). */
+    if (run_child(s, options, runtime_path, argv, 1, error) < 0)
         return -1;
     if (s->info.library_count == 0)
         return 0;

@@ -167,6 +167,37 @@ static PyObject *helper_scrub_environ(PyObject *self, PyObject *environ_dict)
     Py_RETURN_NONE;
 }
 
+/* wipe(obj[, value]): overwrites in place, with zeros or `value` for a
+ * float, the payload of an int, float or bytes object that is about to be
+ * renewed (see _fix_renewed_state in dump.py), so that neither it nor its
+ * freed block carries the freeze's value.  Other objects, and objects
+ * others may still hold (more references than the caller's), are left. */
+static PyObject *helper_wipe(PyObject *self, PyObject *const *args, Py_ssize_t count)
+{
+    (void)self;
+    if (count < 1 || count > 2) {
+        PyErr_SetString(PyExc_TypeError, "wipe() takes an object and an optional float");
+        return NULL;
+    }
+    PyObject *obj = args[0];
+    double value = count == 2 ? PyFloat_AsDouble(args[1]) : 0.0;
+    if (value == -1.0 && PyErr_Occurred())
+        return NULL;
+    /* The caller's references: its expression, the call's argument, and
+     * the attribute or container slot holding it. */
+    if (Py_REFCNT(obj) > 3)
+        Py_RETURN_NONE;
+    if (PyFloat_CheckExact(obj)) {
+        ((PyFloatObject *)obj)->ob_fval = value;
+    } else if (PyLong_CheckExact(obj) && Py_SIZE(obj) > 0) {
+        memset(((PyLongObject *)obj)->ob_digit, 0, (size_t)Py_SIZE(obj) * sizeof(digit));
+        Py_SET_SIZE(obj, 0);   /* now 0, as ints of value 0 are */
+    } else if (PyBytes_Check(obj)) {
+        memset(PyBytes_AS_STRING(obj), 0, (size_t)PyBytes_GET_SIZE(obj));
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *helper_namespace_changes(PyObject *self, PyObject *const *args, Py_ssize_t count)
 {
     (void)self;
@@ -252,6 +283,8 @@ static PyMethodDef helper_methods[] = {
     {"step_aside", helper_step_aside, METH_O, "Re-execute the image for a cold start."},
     {"sys_path0", helper_sys_path0, METH_NOARGS, "The sys.path[0] python3 inserts at start, or None."},
     {"scrub_environ", helper_scrub_environ, METH_O, "Wipe and empty the environment dict."},
+    {"wipe", (PyCFunction)(void (*)(void))helper_wipe, METH_FASTCALL,
+     "Overwrite an int, float or bytes about to be renewed."},
     {"namespace_changes", (PyCFunction)(void (*)(void))helper_namespace_changes, METH_FASTCALL,
      "Which namespaces of modules and classes changed since their versions were taken."},
     {"debug_enabled", helper_debug_enabled, METH_NOARGS, "Whether PYFREEZE_DEBUG is set."},
