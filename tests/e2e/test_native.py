@@ -184,3 +184,13 @@ def test_readline_frozen_for_another_terminal_starts_cold(tmp_path):
     assert not runs_warm(image, ["-c", "pass"], env=clean_env(HOME=str(home), INPUTRC="/dev/null"))
     (home / ".inputrc").write_text("set bell-style none\n")
     assert not runs_warm(image, ["-c", "pass"], env=clean_env(HOME=str(home)))
+
+
+def test_main_thread_native_id_is_this_process(tmp_path):
+    # Without ASLR the main thread keeps its ident, and threading's
+    # after-fork callback kept the freeze's native id with it.
+    image = tmp_path / "img"
+    freeze(image, "threading", "json")
+    code = "import os, threading; print(threading.main_thread().native_id == os.getpid())"
+    assert runs_warm(image, ["-c", code])
+    assert run([image, "-c", code]).stdout == b"True\n"
