@@ -52,12 +52,20 @@ def _native_modules():
     return found
 
 
-def _import_all(modules, allow_native):
+def _import_all(modules, allow_native, optional=frozenset(), verbose=False):
     native_before = _native_modules()
     blame = {}
     for name in modules:
         try:
             __import__(name)
+        except (Exception, SystemExit) as exc:
+            if name not in optional:
+                _print_traceback(exc)
+                why = f"it called sys.exit({exc.code!r})" if isinstance(exc, SystemExit) else _describe(exc)
+                return FAIL_IMPORT, f"importing module '{name}' failed: {why}"
+            if verbose:
+                print(f"pyfreeze: learned module '{name}' left out: {_describe(exc)}", file=sys.stderr)
+            continue
         except BaseException as exc:
             _print_traceback(exc)
             if isinstance(exc, SystemExit):
@@ -211,7 +219,7 @@ def _entry_program(entry):
 
 
 def run(modules, blocks, first_path, search_paths, restore_state, allow_native, lazy, recorder,
-        verbose, entry=None):
+        verbose, entry=None, learned=()):
     lazy = _Namespace(lazy)
     recorder = _Namespace(recorder)
     restore_state["default_warning_filters"] = _warnings_default_count()
@@ -231,7 +239,12 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
     try:
         # linecache (and tokenize) is what python3 loads to show a warning
         # or a traceback: frozen too, hidden like the rest until needed.
-        failure = _import_all(["linecache"] + _entry_modules(entry) + list(modules), allow_native)
+        # The modules the learning run had loaded come first, in its order.
+        # One that fails to import here (it needed what the program did
+        # first, or failed in the program too) is left out: the program
+        # imports it from its source, as python3 does.
+        failure = _import_all(["linecache"] + list(learned) + _entry_modules(entry) + list(modules),
+                              allow_native, set(learned) - set(modules), verbose)
         program = None
         if not failure:
             program, failure = _entry_program(entry)

@@ -9,6 +9,7 @@
 #include "../trace/proc_maps.h"
 #include "../trace/quiescence.h"
 #include "config.h"
+#include "learn.h"
 #include "output_file.h"
 
 #include <errno.h>
@@ -101,10 +102,15 @@ static const char *entry_kind_name(int kind)
     return kind == PF_ENTRY_SCRIPT ? "script" : kind == PF_ENTRY_MODULE ? "module" : "function";
 }
 
+/* The modules the learning run found (see learn.c), imported before the
+ * named ones; the dump skips those that fail to import here. */
+static char **learned_names;
+static int learned_count;
+
 static char **child_arguments(const char *runtime_path, const struct pf_options *options,
                               unsigned long seed, char **preloads, int preload_count, struct pf_error *error)
 {
-    size_t count = 12 + (size_t)options->module_count + (size_t)options->block_count +
+    size_t count = 12 + (size_t)learned_count + (size_t)options->module_count + (size_t)options->block_count +
                    (size_t)options->path_count + (size_t)preload_count;
     char **argv = calloc(count, sizeof(char *));
     char cwd[PATH_MAX];
@@ -144,6 +150,8 @@ static char **child_arguments(const char *runtime_path, const struct pf_options 
         ok = asprintf(&argv[n++], "!root") >= 0;
     for (int i = 0; ok && i < options->block_count; i++)
         ok = asprintf(&argv[n++], "-%s", options->blocks[i]) >= 0;
+    for (int i = 0; ok && i < learned_count; i++)
+        ok = asprintf(&argv[n++], "?%s", learned_names[i]) >= 0;
     for (int i = 0; ok && i < options->module_count; i++)
         ok = asprintf(&argv[n++], "+%s", options->modules[i]) >= 0;
     for (int i = 0; ok && i < preload_count; i++)
@@ -454,6 +462,17 @@ static int run_freeze(struct session *s, const struct pf_options *options, const
     s->environment = freeze_environment(options);
     if (s->environment == NULL)
         return pf_fail(error, PF_EXIT_INTERNAL, "preparing the freeze's environment: out of memory");
+    if (options->learn) {
+        progress(options, "learning run: running the program");
+        if (pf_learn_modules(options, runtime_path, s->environment, &learned_names, &learned_count, error) < 0)
+            return -1;
+        if (options->verbose) {
+            fprintf(stderr, "pyfreeze: learned %d modules:", learned_count);
+            for (int i = 0; i < learned_count; i++)
+                fprintf(stderr, " %s", learned_names[i]);
+            fputc('\n', stderr);
+        }
+    }
     unsigned long seed = choose_hash_seed(options);
     if (build_spec(options, seed, runtime_path, &s->spec) < 0)
         return pf_fail(error, PF_EXIT_INTERNAL, "building the image spec: out of memory");
@@ -533,5 +552,8 @@ int pf_freeze(const struct pf_options *given, const char *runtime_path, struct p
     free(session.ranges);
     free_libraries(&session);
     free(owned);
+    pf_learned_free(learned_names, learned_count);
+    learned_names = NULL;
+    learned_count = 0;
     return rc;
 }

@@ -224,6 +224,13 @@ int pf_options_parse(int argc, char **argv, struct pf_options *options, struct p
         char *word = argv[i];
         const char *value;
         const struct long_option *option;
+        if (!only_modules && strcmp(word, "--learn") == 0) {
+            /* Every later word is the program's. */
+            options->learn = 1;
+            options->learn_args = argv + i + 1;
+            options->learn_arg_count = argc - i - 1;
+            break;
+        }
         if (only_modules || word[0] != '-' || strcmp(word, "-") == 0) {
             if (add_module(options, word, error) < 0)
                 return -1;
@@ -247,6 +254,8 @@ int pf_options_parse(int argc, char **argv, struct pf_options *options, struct p
         return usage(error, "%s", "no output file given (-o OUTPUT)");
     if (options->output[0] == '\0')
         return usage(error, "%s", "the output file name is empty");
+    if (options->learn && options->entry_kind == PF_ENTRY_NONE)
+        return usage(error, "%s", "--learn needs the program: --script, --module or --entry");
     if (options->entry_kind != PF_ENTRY_NONE && options->for_script_given)
         return usage(error, "%s", "--for-script does not go with --script, --module or --entry "
                                   "(--script FILE freezes for FILE already)");

@@ -35,6 +35,9 @@ struct pf_options {
     enum { PF_ENTRY_NONE, PF_ENTRY_SCRIPT, PF_ENTRY_MODULE, PF_ENTRY_FUNCTION } entry_kind;
     const char *entry;      /* the script, the module, or MODULE:FUNCTION */
     int for_script_given;   /* --for-script itself (not implied by --script) */
+    int learn;              /* --learn: a learning run finds the modules */
+    char **learn_args;      /* the program's arguments for it (argv's) */
+    int learn_arg_count;
 };
 
 /* Fills `options` (its strings point into argv); free it with

@@ -7,7 +7,8 @@
  * %PROGRAM is how the image will be run: the freeze's argv[0], from which
  * its sys.executable is computed as python3 computes it; ^SCRIPT is the
  * script runs will run (sys.argv[0], and sys.path[0] is its directory);
- * &KIND:VALUE is the image's entry form (script:FILE, module:MODULE or
+ * ?MODULE is a module the learning run found (imported first; one that
+ * fails to import is left out); &KIND:VALUE is the image's entry form (script:FILE, module:MODULE or
  * function:MODULE:FUNCTION), whose program files are stamped too;
  * !root runs the freeze in / (an image that is a program);
  * @DIR directories are searched for modules, the first one as sys.path[0]
@@ -37,9 +38,9 @@
 
 struct dump_request {
     unsigned long hash_seed;
-    char **modules, **blocks, **paths, **preloads;
+    char **modules, **blocks, **paths, **preloads, **learned;
     const char *program, *script, *entry;
-    int module_count, block_count, path_count, preload_count;
+    int module_count, block_count, path_count, preload_count, learned_count;
     int allow_native;
     int verbose;
     int in_root;    /* run in / (an image that is a program) */
@@ -232,11 +233,13 @@ static int parse_request(int argc, char **argv, struct dump_request *request)
     request->blocks = calloc((size_t)argc, sizeof(char *));
     request->paths = calloc((size_t)argc, sizeof(char *));
     request->preloads = calloc((size_t)argc, sizeof(char *));
-    if (!request->modules || !request->blocks || !request->paths || !request->preloads)
+    request->learned = calloc((size_t)argc, sizeof(char *));
+    if (!request->modules || !request->blocks || !request->paths || !request->preloads || !request->learned)
         return -1;
     for (int i = 1; i < argc; i++) {
         switch (argv[i][0]) {
         case '+': request->modules[request->module_count++] = argv[i] + 1; break;
+        case '?': request->learned[request->learned_count++] = argv[i] + 1; break;
         case '-': request->blocks[request->block_count++] = argv[i] + 1; break;
         case '@': request->paths[request->path_count++] = argv[i] + 1; break;
         case '=': request->preloads[request->preload_count++] = argv[i] + 1; break;
@@ -417,7 +420,7 @@ int pf_dump_main(int argc, char **argv)
         fail_from_python("setting sys.flags failed");
     if (pf_glue_install() < 0)
         fail_from_python("installing the pyfreeze helpers failed");
-    PyObject *outcome = pf_glue_run_dump(request.modules, request.module_count,
+    PyObject *outcome = pf_glue_run_dump(request.learned, request.learned_count, request.modules, request.module_count,
                                          request.blocks, request.block_count,
                                          request.paths, request.path_count, request.script, request.entry,
                                          request.allow_native, request.verbose);

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "entry_form.h"
 
+#include "../common/entry_wrapper.h"
 #include "image_info.h"
 
 #include <stdio.h>
@@ -29,29 +30,6 @@ static char *spec_value(const char *key)
         line = line_end + 1;
     }
     return NULL;
-}
-
-/* The wrapper pip writes for a console_scripts entry point (Debian's
- * /usr/bin/black is this text), for MODULE:FUNCTION. */
-static char *wrapper_code(const char *module_function)
-{
-    const char *colon = strchr(module_function, ':');
-    if (colon == NULL)
-        return NULL;
-    const char *function = colon + 1;
-    int module_length = (int)(colon - module_function);
-    int import_length = (int)strcspn(function, ".");
-    char *code;
-    if (asprintf(&code,
-                 "import re\n"
-                 "import sys\n"
-                 "from %.*s import %.*s\n"
-                 "if __name__ == \"__main__\":\n"
-                 "    sys.argv[0] = re.sub(r\"(-script\\.pyw|\\.exe)?$\", \"\", sys.argv[0])\n"
-                 "    sys.exit(%s())\n",
-                 module_length, module_function, import_length, function, function) < 0)
-        return NULL;
-    return code;
 }
 
 /* The path this process was executed by.  A re-execution goes through
@@ -96,7 +74,7 @@ int pf_entry_rewrite(int *argc, char ***argv)
         if (old_argc > 0)
             program[0] = (char *)run_name;
         rewritten[n++] = "-c";
-        rewritten[n++] = wrapper_code(value);
+        rewritten[n++] = pf_entry_wrapper_code(value);
         if (rewritten[n - 1] == NULL) {
             fputs("pyfreeze: starting the image failed: out of memory\n", stderr);
             return -1;

@@ -8,6 +8,7 @@
 #include "dump.h"
 #include "entry_form.h"
 #include "image_info.h"
+#include "learn.h"
 #include "restore.h"
 
 #include <Python.h>
@@ -31,5 +32,7 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "--pyfreeze-dump") == 0)
         pf_dump_main(argc - 2, argv + 2);
+    if (pf_learn_requested())
+        return pf_learn_main(argc, argv);
     return Py_BytesMain(argc, argv);
 }

@@ -408,7 +408,7 @@ static PyObject *string_list(char **items, int count)
     return list;
 }
 
-PyObject *pf_glue_run_dump(char **modules, int module_count, char **blocks, int block_count,
+PyObject *pf_glue_run_dump(char **learned, int learned_count, char **modules, int module_count, char **blocks, int block_count,
                            char **paths, int path_count, const char *script, const char *entry,
                            int allow_native, int verbose)
 {
@@ -438,13 +438,16 @@ PyObject *pf_glue_run_dump(char **modules, int module_count, char **blocks, int 
     PyObject *first = script != NULL ? pf_py_sys_path0(script)
                       : path_count > 0 ? PyUnicode_DecodeFSDefault(paths[0]) : Py_NewRef(Py_None);
     PyObject *entry_text = entry != NULL ? PyUnicode_DecodeFSDefault(entry) : Py_NewRef(Py_None);
+    PyObject *learned_list = string_list(learned, learned_count);
     PyObject *result = NULL;
     if (restore_function && teardown_function && restore_state && run && mods && blks && dirs && first &&
-        entry_text)
+        entry_text && learned_list)
         result = PyObject_CallFunctionObjArgs(run, mods, blks, first, dirs, restore_state,
                                               allow_native ? Py_True : Py_False, lazy,
-                                              recorder, verbose ? Py_True : Py_False, entry_text, NULL);
+                                              recorder, verbose ? Py_True : Py_False, entry_text,
+                                              learned_list, NULL);
     Py_XDECREF(entry_text);
+    Py_XDECREF(learned_list);
     Py_XDECREF(first);
     Py_XDECREF(mods);
     Py_XDECREF(blks);

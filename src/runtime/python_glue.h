@@ -19,7 +19,7 @@ int pf_glue_install(void);
  * the image's entry form, "script:FILE", "module:NAME" or
  * "function:MODULE:FUNCTION": what runpy or the wrapper needs is frozen,
  * and the program's own file is stamped. */
-PyObject *pf_glue_run_dump(char **modules, int module_count, char **blocks, int block_count,
+PyObject *pf_glue_run_dump(char **learned, int learned_count, char **modules, int module_count, char **blocks, int block_count,
                            char **paths, int path_count, const char *script, const char *entry,
                            int allow_native, int verbose);
 
