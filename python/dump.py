@@ -112,12 +112,20 @@ def _realpath(path):
     return os.path.realpath(path)
 
 
-def _import_all(modules, allow_native):
+def _import_all(modules, allow_native, optional=frozenset(), verbose=False):
     native_before = _native_modules()
     blame = {}
     for name in modules:
         try:
             __import__(name)
+        except (Exception, SystemExit) as exc:
+            if name not in optional:
+                _print_traceback(exc)
+                why = f"it called sys.exit({exc.code!r})" if isinstance(exc, SystemExit) else _describe(exc)
+                return FAIL_IMPORT, f"importing module '{name}' failed: {why}"
+            if verbose:
+                print(f"pyfreeze: learned module '{name}' left out: {_describe(exc)}", file=sys.stderr)
+            continue
         except BaseException as exc:
             _print_traceback(exc)
             if isinstance(exc, SystemExit):
@@ -216,8 +224,66 @@ def _pythonpath():
     return [posixpath.abspath(entry) for entry in sys.modules["os"].fsdecode(value).split(":")]
 
 
+def _entry_modules(entry):
+    """The modules python3 imports for an entry form before the program's
+    own code runs: runpy and the packages it imports for -m, the wrapper's
+    module and re for a console-script entry point."""
+    if entry is None:
+        return []
+    kind, _, value = entry.partition(":")
+    if kind == "module":
+        parts = value.split(".")
+        return ["runpy"] + [".".join(parts[:i]) for i in range(1, len(parts))]
+    if kind == "function":
+        return ["re", value.partition(":")[0]]
+    return []
+
+
+def _entry_program(entry):
+    """Checks that the entry form's program is there; returns (file to
+    stamp or None, None) or (None, failure).  The file is the script, or
+    the module file python3 -m runs (a package's __main__): the program's
+    code is not frozen, but an image whose program changed starts cold."""
+    if entry is None:
+        return None, None
+    kind, _, value = entry.partition(":")
+    if kind == "script":
+        import os
+        try:
+            with open(value, "rb"):
+                pass
+        except OSError as exc:
+            return None, (FAIL_IMPORT, f"cannot read script {value}: {exc.strerror}")
+        return value, None
+    if kind == "module":
+        import importlib.util
+        name = value
+        try:
+            spec = importlib.util.find_spec(name)
+            if spec is not None and spec.submodule_search_locations is not None:
+                __import__(name)
+                name = value + ".__main__"
+                spec = importlib.util.find_spec(name)
+        except BaseException as exc:
+            _print_traceback(exc)
+            return None, (FAIL_IMPORT, f"finding module '{name}' failed: {_describe(exc)}")
+        if spec is None:
+            return None, (FAIL_IMPORT, f"no module named '{name}' (--module {value})")
+        return (spec.origin if spec.has_location else None), None
+    module, _, function = value.partition(":")
+    target = sys.modules[module]
+    for part in function.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            return None, (FAIL_IMPORT, f"--entry {value}: '{module}' has no attribute '{function}'")
+    if not callable(target):
+        return None, (FAIL_IMPORT, f"--entry {value}: '{module}:{function}' is not callable")
+    return None, None
+
+
 def run(modules, blocks, first_path, search_paths, restore_state, allow_native, lazy, recorder,
-        verbose):
+        verbose, entry=None, learned=()):
     lazy = _Namespace(lazy)
     recorder = _Namespace(recorder)
     restore_state["default_warning_filters"] = _warnings_default_count()
@@ -237,8 +303,16 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
     try:
         # linecache (and tokenize) is what python3 loads to show a warning
         # or a traceback: frozen too, hidden like the rest until needed.
-        failure = (_import_all(["linecache"] + list(modules), allow_native)
-                   or _run_before_dump(allow_native))
+        # The modules the learning run had loaded come first, in its order.
+        # One that fails to import here (it needed what the program did
+        # first, or failed in the program too) is left out: the program
+        # imports it from its source, as python3 does.
+        failure = _import_all(["linecache"] + list(learned) + _entry_modules(entry) + list(modules),
+                              allow_native, set(learned) - set(modules), verbose)
+        program = None
+        if not failure:
+            program, failure = _entry_program(entry)
+        failure = failure or _run_before_dump(allow_native)
         if failure:
             return failure
     finally:
@@ -252,7 +326,7 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
     gc.collect()
     restore_state["frozen_finalizers"] = _count_finalizers()
     restore_state["captured_streams"] = _captured_streams()
-    restore_state["file_stamps"] = _file_stamps()
+    restore_state["file_stamps"] = _file_stamps(program)
     restore_state["module_count"] = len(sys.modules)
     tempfile = sys.modules.get("tempfile")
     restore_state["dump_tempdir"] = tempfile.tempdir if tempfile is not None else None
@@ -270,17 +344,23 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
             print(f"pyfreeze: '{name}' {why}: a run in which it would "
                   f"load from source starts cold", file=sys.stderr)
     del recording
+    _forget_first_path(first_path)
+    _fix_renewed_state(lazy.frozen_module)
     _scrub_environment()
     gc.collect()
     gc.freeze()
     return None
 
 
-def _file_stamps():
+def _file_stamps(program=None):
     """(path, mtime_ns, size) of every module the heap holds that was
-    loaded from a file; frozen and built-in modules come from the binary."""
+    loaded from a file, and of the entry form's program file; frozen and
+    built-in modules come from the binary."""
     import os
     stamps = {}
+    if program is not None:
+        status = os.stat(program)
+        stamps[program] = (program, status.st_mtime_ns, status.st_size)
     for module in list(sys.modules.values()):
         spec = getattr(module, "__spec__", None)
         origin = getattr(spec, "origin", None)
@@ -343,6 +423,55 @@ def _report_inputs(inputs):
             described = ", ".join(_pyfreeze.inputs.describe(kind, detail) for kind, detail in read)
             print(f"pyfreeze: '{name}' is handed out while these are as now: {described}",
                   file=sys.stderr)
+
+
+def _forget_first_path(first_path):
+    """The import system's cache of sys.path[0] (the working directory, the
+    script's or the image's directory) lists that directory and notes its
+    modification time, which writing the image there changes: python3
+    starts without it, and so does the image (reproducible images)."""
+    finder = sys.path_importer_cache.pop(first_path, None) if first_path is not None else None
+    if finder is not None and isinstance(getattr(finder, "_path_mtime", None), float):
+        _pyfreeze.wipe(finder.__dict__.get("_path_mtime"))
+    del finder
+    # The slot the entry leaves behind is placed by the path's hash: the
+    # same dict, rebuilt, has none.
+    entries = list(sys.path_importer_cache.items())
+    sys.path_importer_cache.clear()
+    sys.path_importer_cache.update(entries)
+    del entries
+
+
+def _fix_renewed_state(module):
+    """State python3 draws afresh in every process, and an image renews at
+    every start (the after-fork callbacks, restore.py), is given fixed values
+    here, its old values wiped: the image holds nothing of the freeze's
+    moment, pid or random bytes, so that the same inputs give the same image.
+    A time is SOURCE_DATE_EPOCH when the freeze's environment sets it."""
+    import posix
+    try:
+        epoch = float(int(posix.environ.get(b"SOURCE_DATE_EPOCH", b"0")))
+    except ValueError:
+        epoch = 0.0
+    random = module("random")
+    if random is not None:
+        random._inst.seed(0)            # reseeded after fork, hence at restore
+    tempfile = module("tempfile")
+    if tempfile is not None and tempfile._name_sequence is not None:
+        sequence = tempfile._name_sequence.__dict__
+        if "_rng" in sequence:
+            sequence["_rng"].seed(0)
+        _pyfreeze.wipe(sequence.pop("_rng_pid", None))
+        tempfile._name_sequence = None  # as restore.py sets it
+    threading = module("threading")
+    if threading is not None:
+        _pyfreeze.wipe(threading._main_thread.__dict__.get("_native_id"))   # renewed by restore.py
+    logging = module("logging")
+    if logging is not None:
+        _pyfreeze.wipe(logging._startTime, epoch)    # renewed by restore.py
+    process = module("multiprocessing.process")
+    if process is not None:
+        _pyfreeze.wipe(process.current_process()._config.get("authkey"))   # renewed by restore.py
 
 
 def _scrub_environment():

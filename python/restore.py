@@ -158,6 +158,11 @@ def _reseed_stdlib(state):
     logging = module("logging")
     if logging is not None:
         logging._startTime = time.time()
+    # threading's after-fork callback keeps the main thread's native id
+    # when its ident is unchanged (an image without ASLR).
+    threading = module("threading")
+    if threading is not None:
+        threading._main_thread._set_native_id()
     _forget_machine_caches(module)
     mp_process = module("multiprocessing.process")
     if mp_process is not None:

@@ -9,6 +9,7 @@
 #include "../trace/proc_maps.h"
 #include "../trace/quiescence.h"
 #include "config.h"
+#include "learn.h"
 #include "output_file.h"
 
 #include <errno.h>
@@ -96,10 +97,20 @@ static unsigned long choose_hash_seed(const struct pf_options *options)
     return seed;
 }
 
+static const char *entry_kind_name(int kind)
+{
+    return kind == PF_ENTRY_SCRIPT ? "script" : kind == PF_ENTRY_MODULE ? "module" : "function";
+}
+
+/* The modules the learning run found (see learn.c), imported before the
+ * named ones; the dump skips those that fail to import here. */
+static char **learned_names;
+static int learned_count;
+
 static char **child_arguments(const char *runtime_path, const struct pf_options *options,
                               unsigned long seed, char **preloads, int preload_count, struct pf_error *error)
 {
-    size_t count = 8 + (size_t)options->module_count + (size_t)options->block_count +
+    size_t count = 12 + (size_t)learned_count + (size_t)options->module_count + (size_t)options->block_count +
                    (size_t)options->path_count + (size_t)preload_count;
     char **argv = calloc(count, sizeof(char *));
     char cwd[PATH_MAX];
@@ -119,13 +130,28 @@ static char **child_arguments(const char *runtime_path, const struct pf_options 
     else
         ok = ok && asprintf(&argv[n++], "@%s", cwd) >= 0;
     /* How the image will be run from here: python3's start-up makes its
-     * sys.executable from that, and so does the freeze's. */
-    ok = ok && asprintf(&argv[n++], "%%%s%s", strchr(options->output, '/') ? "" : "./",
-                        options->output) >= 0;
-    for (int i = 0; ok && i < options->path_count; i++)
-        ok = asprintf(&argv[n++], "@%s", options->paths[i]) >= 0;
+     * sys.executable from that, and so does the freeze's.  An image that is
+     * a program names the stock interpreter instead (see entry_form.c). */
+    if (options->entry_kind != PF_ENTRY_NONE)
+        ok = ok && asprintf(&argv[n++], "%%%s", PF_PYTHON_INTERPRETER) >= 0 &&
+             asprintf(&argv[n++], "&%s:%s", entry_kind_name(options->entry_kind), options->entry) >= 0;
+    else
+        ok = ok && asprintf(&argv[n++], "%%%s%s", strchr(options->output, '/') ? "" : "./",
+                            options->output) >= 0;
+    for (int i = 0; ok && i < options->path_count; i++) {
+        const char *path = options->paths[i];
+        ok = asprintf(&argv[n++], "@%s%s%s", path[0] == '/' ? "" : cwd, path[0] == '/' ? "" : "/", path) >= 0;
+    }
+    /* A script or a console script does not run where it was built: its
+     * freeze runs in /, so that the image does not depend on the
+     * builder's working directory (reproducible images).  Imports that read
+     * the working directory are handed out in runs from / only. */
+    if (ok && (options->entry_kind == PF_ENTRY_SCRIPT || options->entry_kind == PF_ENTRY_FUNCTION))
+        ok = asprintf(&argv[n++], "!root") >= 0;
     for (int i = 0; ok && i < options->block_count; i++)
         ok = asprintf(&argv[n++], "-%s", options->blocks[i]) >= 0;
+    for (int i = 0; ok && i < learned_count; i++)
+        ok = asprintf(&argv[n++], "?%s", learned_names[i]) >= 0;
     for (int i = 0; ok && i < options->module_count; i++)
         ok = asprintf(&argv[n++], "+%s", options->modules[i]) >= 0;
     for (int i = 0; ok && i < preload_count; i++)
@@ -146,9 +172,13 @@ static int build_spec(const struct pf_options *options, unsigned long seed, cons
                       struct text *spec)
 {
     memset(spec, 0, sizeof *spec);
-    int ok = text_add(spec, "format=1\npyfreeze=%s\nruntime=%s\nhash_seed=%lu\n", PF_VERSION,
+    /* check=1: the image answers `pyfreeze info --check` (PYFREEZE_CHECK). */
+    int ok = text_add(spec, "format=1\npyfreeze=%s\nruntime=%s\nhash_seed=%lu\ncheck=1\n", PF_VERSION,
                       runtime_path, seed) == 0;
-    if (ok && options->script != NULL)
+    if (ok && options->entry_kind != PF_ENTRY_NONE)
+        ok = text_add(spec, "entry=%s:%s\ninterpreter=%s\n", entry_kind_name(options->entry_kind),
+                      options->entry, PF_PYTHON_INTERPRETER) == 0;
+    else if (ok && options->script != NULL)
         ok = text_add(spec, "script=%s\n", options->script) == 0;
     for (int i = 0; ok && i < options->module_count; i++)
         ok = text_add(spec, "module=%s\n", options->modules[i]) == 0;
@@ -394,7 +424,11 @@ static int freeze_passes(struct session *s, const struct pf_options *options, co
     if (argv == NULL)
         return -1;
     progress(options, "starting %s", runtime_path);
-    if (run_child(s, options, runtime_path, argv, 0, error) < 0)
+    /* ASLR off in both passes: the heap, the mappings and everything that
+     * points into them land at the same addresses in every freeze, which
+     * reproducible images need (the image itself keeps ASLR unless it
+     * holds libraries). */
+    if (run_child(s, options, runtime_path, argv, 1, error) < 0)
         return -1;
     if (s->info.library_count == 0)
         return 0;
@@ -428,6 +462,17 @@ static int run_freeze(struct session *s, const struct pf_options *options, const
     s->environment = freeze_environment(options);
     if (s->environment == NULL)
         return pf_fail(error, PF_EXIT_INTERNAL, "preparing the freeze's environment: out of memory");
+    if (options->learn) {
+        progress(options, "learning run: running the program");
+        if (pf_learn_modules(options, runtime_path, s->environment, &learned_names, &learned_count, error) < 0)
+            return -1;
+        if (options->verbose) {
+            fprintf(stderr, "pyfreeze: learned %d modules:", learned_count);
+            for (int i = 0; i < learned_count; i++)
+                fprintf(stderr, " %s", learned_names[i]);
+            fputc('\n', stderr);
+        }
+    }
     unsigned long seed = choose_hash_seed(options);
     if (build_spec(options, seed, runtime_path, &s->spec) < 0)
         return pf_fail(error, PF_EXIT_INTERNAL, "building the image spec: out of memory");
@@ -452,10 +497,48 @@ static int run_freeze(struct session *s, const struct pf_options *options, const
     return 0;
 }
 
-int pf_freeze(const struct pf_options *options, const char *runtime_path, struct pf_error *error)
+/* `path` made absolute against the working directory (not resolved: a
+ * script keeps the name it was given, as python3 FILE keeps it). */
+static char *absolute(const char *path)
+{
+    char cwd[PATH_MAX];
+    char *result;
+    if (path[0] == '/')
+        return strdup(path);
+    if (getcwd(cwd, sizeof cwd) == NULL)
+        return NULL;
+    if (asprintf(&result, "%s%s%s", cwd, strcmp(cwd, "/") == 0 ? "" : "/", path) < 0)
+        return NULL;
+    return result;
+}
+
+/* An entry form fixes what the freeze sees as the program: the script, or
+ * for --entry the image itself, as a console script is its own sys.argv[0]
+ * and gives sys.path[0]. */
+static int resolve_entry(struct pf_options *options, char **owned, struct pf_error *error)
+{
+    *owned = NULL;
+    if (options->entry_kind == PF_ENTRY_NONE || options->entry_kind == PF_ENTRY_MODULE)
+        return 0;
+    const char *file = options->entry_kind == PF_ENTRY_SCRIPT ? options->entry : options->output;
+    *owned = absolute(file);
+    if (*owned == NULL)
+        return pf_fail_errno(error, PF_EXIT_INTERNAL, errno, "making %s absolute", file);
+    options->script = *owned;
+    if (options->entry_kind == PF_ENTRY_SCRIPT)
+        options->entry = *owned;
+    return 0;
+}
+
+int pf_freeze(const struct pf_options *given, const char *runtime_path, struct pf_error *error)
 {
     struct session session;
     memset(&session, 0, sizeof session);
+    struct pf_options resolved = *given;
+    const struct pf_options *options = &resolved;
+    char *owned;
+    if (resolve_entry(&resolved, &owned, error) < 0)
+        return -1;
     int rc = run_freeze(&session, options, runtime_path, error);
     pf_child_kill(&session.child);
     pf_image_free(&session.image);
@@ -468,5 +551,9 @@ int pf_freeze(const struct pf_options *options, const char *runtime_path, struct
         free((void *)session.ranges[i].bytes);
     free(session.ranges);
     free_libraries(&session);
+    free(owned);
+    pf_learned_free(learned_names, learned_count);
+    learned_names = NULL;
+    learned_count = 0;
     return rc;
 }

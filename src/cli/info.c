@@ -5,17 +5,26 @@
 #include "../elf/runtime_elf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
 
 static const char info_help[] =
     "Usage: pyfreeze info [--json] IMAGE\n"
-    "Describe a pyfreeze image: Python version, frozen and blocked modules,\n"
-    "hash seed, runtime build, sizes, and whether its module files changed.\n"
+    "       pyfreeze info --check IMAGE\n"
+    "Describe a pyfreeze image: Python version, entry form, frozen and blocked\n"
+    "modules, hash seed, runtime build, sizes, and whether its module files changed.\n"
     "\n"
     "      --json   print one JSON object instead of text\n"
+    "      --check  exit 0 if IMAGE would start warm here and is made by this\n"
+    "               pyfreeze's runtime; else say why in one line (status 7: it\n"
+    "               would start cold, 8: made by another runtime build)\n"
     "  -h, --help   show this help and exit\n";
 
 /* Everything `info` reports, gathered before anything is printed. */
@@ -139,6 +148,21 @@ static void print_item(const char *value, size_t length, void *context)
         fwrite(value, 1, length, stdout);
 }
 
+static void print_entry_text(const char *value, size_t length, void *context)
+{
+    struct joiner *joiner = context;
+    const char *colon = memchr(value, ':', length);
+    if (joiner->count++ > 0 || colon == NULL)
+        return;
+    int kind = (int)(colon - value), rest = (int)(length - (size_t)kind - 1);
+    if (strncmp(value, "script", (size_t)kind) == 0)
+        printf("script %.*s (IMAGE ARGS runs as python3 %.*s ARGS)", rest, colon + 1, rest, colon + 1);
+    else if (strncmp(value, "module", (size_t)kind) == 0)
+        printf("module %.*s (IMAGE ARGS runs as python3 -m %.*s ARGS)", rest, colon + 1, rest, colon + 1);
+    else
+        printf("entry point %.*s (IMAGE ARGS runs as its console script)", rest, colon + 1);
+}
+
 static void print_list(const struct image_facts *facts, const char *key, int json)
 {
     struct joiner joiner = {0, json, 0};
@@ -159,6 +183,22 @@ static void print_first(const struct image_facts *facts, const char *key, int js
         fputs(json ? "null" : "unknown", stdout);
 }
 
+/* "script /path", "module NAME", "function MODULE:FUNCTION" (the value of
+ * the entry= line is KIND:VALUE), or that the image is python3. */
+static void print_entry(const struct image_facts *facts, int json)
+{
+    struct joiner joiner = {0, json, 1};
+    if (json) {
+        spec_each(facts, "entry", print_item, &joiner);
+        if (joiner.count == 0)
+            fputs("null", stdout);
+        return;
+    }
+    spec_each(facts, "entry", print_entry_text, &joiner);
+    if (joiner.count == 0)
+        fputs("none (the image is python3)", stdout);
+}
+
 static double mebibytes(uint64_t bytes)
 {
     return (double)bytes / 1048576.0;
@@ -171,6 +211,9 @@ static void print_text(const char *path, const struct image_facts *facts)
     printf("made by:           pyfreeze ");
     print_first(facts, "pyfreeze", 0);
     printf("\npython:            %s\n", info->python_version);
+    printf("entry form:        ");
+    print_entry(facts, 0);
+    printf("\n");
     printf("runtime build-id:  %s%s\n", facts->build_id,
            strcmp(facts->build_id, facts->current_build_id) == 0 ? " (this pyfreeze's runtime)" : " (another build)");
     printf("modules:           ");
@@ -209,6 +252,8 @@ static void print_json(const char *path, const struct image_facts *facts)
     print_first(facts, "pyfreeze", 1);
     printf(", \"python\": ");
     print_json_string(info->python_version, strlen(info->python_version));
+    printf(", \"entry\": ");
+    print_entry(facts, 1);
     printf(", \"runtime_build_id\": \"%s\", \"runtime_is_current\": %s", facts->build_id,
            strcmp(facts->build_id, facts->current_build_id) == 0 ? "true" : "false");
     printf(", \"modules\": ");
@@ -239,13 +284,16 @@ static void print_json(const char *path, const struct image_facts *facts)
     printf("}\n");
 }
 
-static int parse(int argc, char **argv, int *json, const char **path, struct pf_error *error)
+static int parse(int argc, char **argv, int *json, int *check, const char **path, struct pf_error *error)
 {
     *json = 0;
+    *check = 0;
     *path = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             *json = 1;
+        else if (strcmp(argv[i], "--check") == 0)
+            *check = 1;
         else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
             return 1;
         else if (argv[i][0] == '-' && argv[i][1] != '\0')
@@ -257,6 +305,93 @@ static int parse(int argc, char **argv, int *json, const char **path, struct pf_
     }
     if (*path == NULL)
         return pf_fail(error, PF_EXIT_USAGE, "info: no image given");
+    if (*json && *check)
+        return pf_fail(error, PF_EXIT_USAGE, "info: --json and --check exclude each other");
+    return 0;
+}
+
+/* Runs the image in its check mode (see src/runtime/check_mode.h): it
+ * makes the very checks a warm start makes, here, in this environment,
+ * and says whether it would step aside, and why.  The environment is
+ * pyfreeze's less PYFREEZE_COLD and PYFREEZE_DEBUG, which would force or
+ * report; the reason comes back through a pipe on descriptor 3. */
+static int run_check(const char *path, char *reason, size_t size, int *status, struct pf_error *error)
+{
+    int pipe_fds[2];
+    if (pipe2(pipe_fds, O_CLOEXEC) < 0)
+        return pf_fail_errno(error, PF_EXIT_INTERNAL, errno, "checking %s: creating a pipe", path);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int saved = errno;
+        close(pipe_fds[0]);
+        close(pipe_fds[1]);
+        return pf_fail_errno(error, PF_EXIT_TRACE, saved, "checking %s: fork", path);
+    }
+    if (pid == 0) {
+        int null_fd = open("/dev/null", O_RDWR);
+        if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0 || dup2(null_fd, 2) < 0 ||
+            dup2(pipe_fds[1], 3) < 0 || setenv("PYFREEZE_CHECK", "3", 1) < 0 ||
+            unsetenv("PYFREEZE_COLD") < 0 || unsetenv("PYFREEZE_DEBUG") < 0)
+            _exit(127);
+        char *child_argv[] = {(char *)path, NULL};
+        execve(path, child_argv, environ);
+        _exit(127);
+    }
+    close(pipe_fds[1]);
+    size_t used = 0;
+    for (;;) {
+        ssize_t got = read(pipe_fds[0], reason + used, size - 1 - used);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        used += (size_t)got;
+        if (used == size - 1)
+            break;
+    }
+    reason[used] = '\0';
+    close(pipe_fds[0]);
+    int wait_status;
+    while (waitpid(pid, &wait_status, 0) < 0) {
+        if (errno != EINTR)
+            return pf_fail_errno(error, PF_EXIT_TRACE, errno, "checking %s: waiting for it", path);
+    }
+    if (!WIFEXITED(wait_status))
+        return pf_fail(error, PF_EXIT_INTERNAL, "checking %s: it was killed by signal %d", path,
+                       WTERMSIG(wait_status));
+    *status = WEXITSTATUS(wait_status);
+    return 0;
+}
+
+static void count_item(const char *value, size_t length, void *context)
+{
+    (void)value;
+    (void)length;
+    ((struct joiner *)context)->count++;
+}
+
+static int check_image(const char *path, const struct image_facts *facts, struct pf_error *error)
+{
+    char reason[1024];
+    int status = 0;
+    /* An image from before check mode would run its program instead. */
+    struct joiner checkable = {0, 0, 1};
+    spec_each(facts, "check", count_item, &checkable);
+    if (checkable.count == 0)
+        return pf_fail(error, PF_EXIT_OTHER_RUNTIME,
+                       "%s was made by a pyfreeze without `info --check`; rebuild it", path);
+    if (run_check(path, reason, sizeof reason, &status, error) < 0)
+        return -1;
+    if (status == PF_EXIT_COLD)
+        return pf_fail(error, PF_EXIT_COLD, "%s would start cold: %s", path, reason);
+    if (status == 127)
+        return pf_fail(error, PF_EXIT_INTERNAL, "checking %s: it cannot be executed", path);
+    if (status != 0)
+        return pf_fail(error, PF_EXIT_INTERNAL, "checking %s: it exited with status %d", path, status);
+    if (strcmp(facts->build_id, facts->current_build_id) != 0)
+        return pf_fail(error, PF_EXIT_OTHER_RUNTIME,
+                       "%s was made by another runtime build (%s; this pyfreeze's runtime is %s)", path,
+                       facts->build_id, facts->current_build_id);
     return 0;
 }
 
@@ -273,9 +408,9 @@ static void current_runtime_build_id(const char *runtime_path, char *out, size_t
 
 int pf_info_main(int argc, char **argv, const char *runtime_path, struct pf_error *error)
 {
-    int json;
+    int json, check;
     const char *path;
-    int parsed = parse(argc, argv, &json, &path, error);
+    int parsed = parse(argc, argv, &json, &check, &path, error);
     if (parsed != 0) {
         if (parsed < 0)
             return -1;
@@ -288,7 +423,9 @@ int pf_info_main(int argc, char **argv, const char *runtime_path, struct pf_erro
         return -1;
     int rc = gather(path, &elf, &facts, error);
     current_runtime_build_id(runtime_path, facts.current_build_id, sizeof facts.current_build_id);
-    if (rc == 0) {
+    if (rc == 0 && check) {
+        rc = check_image(path, &facts, error);
+    } else if (rc == 0) {
         if (json)
             print_json(path, &facts);
         else

@@ -76,6 +76,40 @@ static int add_block(struct pf_options *options, char *name, struct pf_error *er
     return 0;
 }
 
+/* MODULE:FUNCTION, where FUNCTION may be dotted (`pkg.cli:main.run`), as
+ * the console_scripts entry points of pip and Debian have it. */
+static int valid_entry_point(const char *text)
+{
+    const char *colon = strchr(text, ':');
+    if (colon == NULL || colon == text)
+        return 0;
+    char module[512];
+    size_t length = (size_t)(colon - text);
+    if (length >= sizeof module)
+        return 0;
+    memcpy(module, text, length);
+    module[length] = '\0';
+    return pf_valid_module_name(module) && pf_valid_module_name(colon + 1);
+}
+
+/* One entry form per image: --script FILE, --module MODULE, --entry
+ * MODULE:FUNCTION. */
+static int set_entry(struct pf_options *options, char letter, const char *value, struct pf_error *error)
+{
+    unsigned kind = letter == 'F' ? PF_ENTRY_SCRIPT : letter == 'M' ? PF_ENTRY_MODULE : PF_ENTRY_FUNCTION;
+    if (options->entry_kind != PF_ENTRY_NONE && (unsigned)options->entry_kind != kind)
+        return usage(error, "%s", "--script, --module and --entry exclude each other");
+    if (kind == PF_ENTRY_SCRIPT && value[0] == '\0')
+        return usage(error, "%s", "--script needs a file name");
+    if (kind == PF_ENTRY_MODULE && !pf_valid_module_name(value))
+        return usage(error, "--module needs a module name, not '%s'", value);
+    if (kind == PF_ENTRY_FUNCTION && !valid_entry_point(value))
+        return usage(error, "--entry needs MODULE:FUNCTION, not '%s'", value);
+    options->entry_kind = kind;
+    options->entry = value;
+    return 0;
+}
+
 struct long_option {
     const char *name;
     int takes_value;
@@ -86,7 +120,7 @@ static const struct long_option long_options[] = {
     {"output", 1, 'o'}, {"verbose", 0, 'v'}, {"help", 0, 'h'}, {"version", 0, 'V'},
     {"block", 1, 'b'}, {"runtime", 1, 'r'}, {"path", 1, 'p'}, {"hash-seed", 1, 's'},
     {"timeout", 1, 't'}, {"no-native", 0, 'n'}, {"env", 1, 'e'}, {"clean-env", 0, 'c'},
-    {"for-script", 1, 'S'},
+    {"for-script", 1, 'S'}, {"script", 1, 'F'}, {"module", 1, 'M'}, {"entry", 1, 'E'},
     {NULL, 0, 0},
 };
 
@@ -136,7 +170,12 @@ static int apply(struct pf_options *options, const struct long_option *option, c
         if (value[0] == '\0')
             return usage(error, "%s", "--for-script needs a file name");
         options->script = value;
+        options->for_script_given = 1;
         break;
+    case 'F':
+    case 'M':
+    case 'E':
+        return set_entry(options, option->short_name, value, error);
     case 'e':
         if (value[0] == '\0' || value[0] == '=')
             return usage(error, "--env needs NAME=VALUE or NAME, not '%s'", value);
@@ -188,6 +227,13 @@ int pf_options_parse(int argc, char **argv, struct pf_options *options, struct p
         char *word = argv[i];
         const char *value;
         const struct long_option *option;
+        if (!only_modules && strcmp(word, "--learn") == 0) {
+            /* Every later word is the program's. */
+            options->learn = 1;
+            options->learn_args = argv + i + 1;
+            options->learn_arg_count = argc - i - 1;
+            break;
+        }
         if (only_modules || word[0] != '-' || strcmp(word, "-") == 0) {
             if (add_module(options, word, error) < 0)
                 return -1;
@@ -213,6 +259,11 @@ int pf_options_parse(int argc, char **argv, struct pf_options *options, struct p
         return usage(error, "%s", "no output file given (-o OUTPUT)");
     if (options->output[0] == '\0')
         return usage(error, "%s", "the output file name is empty");
+    if (options->learn && options->entry_kind == PF_ENTRY_NONE)
+        return usage(error, "%s", "--learn needs the program: --script, --module or --entry");
+    if (options->entry_kind != PF_ENTRY_NONE && options->for_script_given)
+        return usage(error, "%s", "--for-script does not go with --script, --module or --entry "
+                                  "(--script FILE freezes for FILE already)");
     return check_conflicts(options, error);
 }
 

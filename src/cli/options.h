@@ -30,6 +30,14 @@ struct pf_options {
     int env_change_count;
     int clean_env;          /* start the freeze's environment empty */
     const char *script;     /* the script runs of the image will run */
+    /* The program the image is (--script, --module, --entry): it then takes
+     * the program's arguments.  PF_ENTRY_NONE: an image that is python3. */
+    enum { PF_ENTRY_NONE, PF_ENTRY_SCRIPT, PF_ENTRY_MODULE, PF_ENTRY_FUNCTION } entry_kind;
+    const char *entry;      /* the script, the module, or MODULE:FUNCTION */
+    int for_script_given;   /* --for-script itself (not implied by --script) */
+    int learn;              /* --learn: a learning run finds the modules */
+    char **learn_args;      /* the program's arguments for it (argv's) */
+    int learn_arg_count;
 };
 
 /* Fills `options` (its strings point into argv); free it with

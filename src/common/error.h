@@ -12,6 +12,8 @@ enum pf_exit {
     PF_EXIT_REFUSED = 4,    /* the process holds state an image cannot carry */
     PF_EXIT_OUTPUT = 5,     /* the output or the runtime file could not be used */
     PF_EXIT_TRACE = 6,      /* the child could not be run or traced */
+    PF_EXIT_COLD = 7,       /* info --check: the image would start cold */
+    PF_EXIT_OTHER_RUNTIME = 8, /* info --check: made by another runtime build */
 };
 
 struct pf_error {

@@ -158,6 +158,10 @@ enum pf_free_result pf_heap_free(struct pf_heap *heap, void *ptr)
     struct block_header *header = header_of(ptr);
     unsigned cls = header->cls;
     char *raw = (char *)ptr - header->offset;
+    /* Freed bytes are in the heap an image is made from: wiped, a freed
+     * block carries nothing of the freeze's process (its environment, its
+     * random bytes), and two freezes give the same image. */
+    memset(raw, 0, pf_heap_class_size(cls));
     /* The raw block's own header must describe it when it is reused. */
     struct block_header *raw_header = header_of(raw);
     raw_header->cls = cls;

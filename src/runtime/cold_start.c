@@ -6,8 +6,10 @@
 #define _GNU_SOURCE
 #include "cold_start.h"
 
+#include "check_mode.h"
 #include "cpython311.h"
 #include "debug_report.h"
+#include "entry_form.h"
 #include "image_info.h"
 #include "loader_writes.h"
 #include "malloc_family.h"
@@ -38,6 +40,9 @@ extern char **environ;
 void pf_cold_reexec(char **argv, char **saved_environ, const char *reason)
 {
     pf_debug("cold start: %s", reason);
+    pf_check_finish(reason);   /* pyfreeze info --check: report, do not start */
+    if (pf_entry_program_argv != NULL)
+        argv = pf_entry_program_argv;   /* the program's arguments, rewritten again */
     size_t count = 0;
     while (saved_environ[count] != NULL)
         count++;
@@ -231,10 +236,13 @@ int pf_cold_main(int argc, char **argv)
     char **blocks;
     int block_count = spec_values(spec, spec_size, "block", &blocks);
     const char *why = "out of memory";
+    struct pf_entry_state entry;
+    pf_entry_save(&entry);
     if (block_count < 0 || reset_data_segment(pf_info.pristine_addr, pf_info.pristine_size, &why) < 0) {
         fprintf(stderr, "pyfreeze: cold start of the image failed: cannot reset the data segment: %s\n", why);
         return 1;
     }
+    pf_entry_restore(&entry);
 
     /* The pre-initialization coerces the C locale as python3 does; when the
      * process before the re-exec did so already, it printed the warning
@@ -250,6 +258,12 @@ int pf_cold_main(int argc, char **argv)
     PyConfig config;
     PyConfig_InitPythonConfig(&config);
     status = PyConfig_SetBytesArgv(&config, argc, argv);
+    /* --entry: sys.argv[0] is the image, which needs the command line read
+     * first (it is not read twice). */
+    if (!PyStatus_Exception(status) && pf_entry_program_argv != NULL &&
+        !PyStatus_Exception(status = PyConfig_Read(&config)) &&
+        pf_entry_fix_config(&config) < 0)
+        status = PyStatus_NoMemory();
     if (!PyStatus_Exception(status))
         status = Py_InitializeFromConfig(&config);
     PyConfig_Clear(&config);

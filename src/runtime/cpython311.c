@@ -28,6 +28,30 @@ void pf_py_adopt_main_thread(void *frozen_tstate)
     tstate->thread_id = PyThread_get_thread_ident();
 }
 
+/* Objects/obmalloc.c of 3.11 on x86-64: 16 KiB pools (the radix tree is
+ * on), each starting with this header; block sizes step by 16 bytes. */
+#define OBMALLOC_POOL_SIZE ((uintptr_t)1 << 14)
+struct obmalloc_pool_header {
+    union {
+        void *padding;
+        unsigned count;
+    } ref;
+    void *freeblock, *nextpool, *prevpool;
+    unsigned arenaindex, szidx, nextoffset, maxnextoffset;
+};
+
+size_t pf_py_small_block_size(const void *ptr)
+{
+    const struct obmalloc_pool_header *pool =
+        (const struct obmalloc_pool_header *)((uintptr_t)ptr & ~(OBMALLOC_POOL_SIZE - 1));
+    return ((size_t)pool->szidx + 1) << 4;
+}
+
+void pf_py_forget_native_thread_id(void *frozen_tstate)
+{
+    ((PyThreadState *)frozen_tstate)->native_thread_id = 0;
+}
+
 PyStatus pf_py_preinitialize_again(int argc, char **argv, const char **cold_reason)
 {
     /* Read the pre-configuration first and write it only when the frozen

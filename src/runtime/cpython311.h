@@ -11,6 +11,14 @@
  * os.register_at_fork(after_in_child=...) callback. */
 void pf_py_adopt_main_thread(void *tstate);
 
+/* The size of the obmalloc block at `ptr`, which lies in one of its
+ * arenas: from the header of its pool. */
+size_t pf_py_small_block_size(const void *ptr);
+
+/* At the checkpoint: the main thread's native id (the dump's pid) out of
+ * the frozen thread state; PyOS_AfterFork_Child sets it at restore. */
+void pf_py_forget_native_thread_id(void *tstate);
+
 /* Re-runs the pre-configuration (locale coercion, UTF-8 mode, LC_CTYPE) for
  * this command line and environment, as a fresh python3 would, although
  * the frozen runtime is already initialised.  Sets `cold_reason`, and

@@ -7,6 +7,10 @@
  * %PROGRAM is how the image will be run: the freeze's argv[0], from which
  * its sys.executable is computed as python3 computes it; ^SCRIPT is the
  * script runs will run (sys.argv[0], and sys.path[0] is its directory);
+ * ?MODULE is a module the learning run found (imported first; one that
+ * fails to import is left out); &KIND:VALUE is the image's entry form (script:FILE, module:MODULE or
+ * function:MODULE:FUNCTION), whose program files are stamped too;
+ * !root runs the freeze in / (an image that is a program);
  * @DIR directories are searched for modules, the first one as sys.path[0]
  * when there is no script. */
 #define _GNU_SOURCE
@@ -14,11 +18,13 @@
 
 #include "cpython311.h"
 #include "image_info.h"
+#include "import_inputs.h"
 #include "malloc_family.h"
 #include "process_state.h"
 #include "python_glue.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <link.h>
 #include <pthread.h>
 #include <signal.h>
@@ -32,12 +38,15 @@
 
 struct dump_request {
     unsigned long hash_seed;
-    char **modules, **blocks, **paths, **preloads;
-    const char *program, *script;
-    int module_count, block_count, path_count, preload_count;
+    char **modules, **blocks, **paths, **preloads, **learned;
+    const char *program, *script, *entry;
+    int module_count, block_count, path_count, preload_count, learned_count;
     int allow_native;
     int verbose;
+    int in_root;    /* run in / (an image that is a program) */
 };
+
+extern void __libc_freeres(void);
 
 /* Stops for the tracer.  A raw syscall: nothing here may allocate. */
 static _Noreturn void stop_for_tracer(void)
@@ -195,6 +204,11 @@ static _Noreturn void checkpoint(int allow_native)
                    pf_info.fs_errors, sizeof pf_info.fs_errors);
     pf_info.pthread_keys = (uint32_t)keys;
     pf_info.tstate = (uint64_t)(uintptr_t)PyThreadState_Get();
+    /* Nothing of this process's identity in the image (reproducible
+     * images): its pid and its random bytes are renewed at restore. */
+    pf_py_forget_native_thread_id(PyThreadState_Get());
+    pf_inputs_forget_process();
+    __libc_freeres();
     uintptr_t start, end;
     pf_malloc_heap_range(&start, &end);
     pf_info.heap_start = start;
@@ -219,21 +233,26 @@ static int parse_request(int argc, char **argv, struct dump_request *request)
     request->blocks = calloc((size_t)argc, sizeof(char *));
     request->paths = calloc((size_t)argc, sizeof(char *));
     request->preloads = calloc((size_t)argc, sizeof(char *));
-    if (!request->modules || !request->blocks || !request->paths || !request->preloads)
+    request->learned = calloc((size_t)argc, sizeof(char *));
+    if (!request->modules || !request->blocks || !request->paths || !request->preloads || !request->learned)
         return -1;
     for (int i = 1; i < argc; i++) {
         switch (argv[i][0]) {
         case '+': request->modules[request->module_count++] = argv[i] + 1; break;
+        case '?': request->learned[request->learned_count++] = argv[i] + 1; break;
         case '-': request->blocks[request->block_count++] = argv[i] + 1; break;
         case '@': request->paths[request->path_count++] = argv[i] + 1; break;
         case '=': request->preloads[request->preload_count++] = argv[i] + 1; break;
         case '%': request->program = argv[i] + 1; break;
         case '^': request->script = argv[i] + 1; break;
+        case '&': request->entry = argv[i] + 1; break;
         case '!':
             if (strcmp(argv[i], "!native") == 0)
                 request->allow_native = 1;
             else if (strcmp(argv[i], "!verbose") == 0)
                 request->verbose = 1;
+            else if (strcmp(argv[i], "!root") == 0)
+                request->in_root = 1;
             else
                 return -1;
             break;
@@ -243,17 +262,92 @@ static int parse_request(int argc, char **argv, struct dump_request *request)
     return 0;
 }
 
+/* The arenas obmalloc carves small blocks from, so that a freed small
+ * block can be told from a malloc'd one (see wiping_free). */
+#define MAX_ARENAS 16384
+static struct {
+    uintptr_t start, end;
+} arena_ranges[MAX_ARENAS];
+static size_t arena_count;
+
 static void *arena_alloc(void *context, size_t size)
 {
     (void)context;
-    return malloc(size);
+    void *arena = malloc(size);
+    if (arena != NULL && arena_count < MAX_ARENAS) {
+        arena_ranges[arena_count].start = (uintptr_t)arena;
+        arena_ranges[arena_count++].end = (uintptr_t)arena + size;
+    }
+    return arena;
 }
 
 static void arena_free(void *context, void *arena, size_t size)
 {
     (void)context;
     (void)size;
+    for (size_t i = 0; i < arena_count; i++) {
+        if (arena_ranges[i].start == (uintptr_t)arena) {
+            arena_ranges[i] = arena_ranges[--arena_count];
+            break;
+        }
+    }
     free(arena);
+}
+
+/* The size of the obmalloc block at `ptr`, or 0 when it is not one. */
+static size_t small_block_size(const void *ptr)
+{
+    for (size_t i = 0; i < arena_count; i++) {
+        if ((uintptr_t)ptr >= arena_ranges[i].start && (uintptr_t)ptr < arena_ranges[i].end)
+            return pf_py_small_block_size(ptr);
+    }
+    return 0;
+}
+
+/* Python's object and memory domains, wrapped so that a freed block keeps
+ * no bytes of what it held: like the brk heap's own free, this keeps the
+ * freeze's transient data (its working directory, environment, random
+ * bytes) out of the image, and two freezes of the same inputs give the
+ * same bytes.  obmalloc keeps its free-list link in a block's first word,
+ * written after this wipe or left alone by it. */
+static PyMemAllocatorEx wrapped_obj, wrapped_mem;
+
+static void *wiping_malloc(void *context, size_t size)
+{
+    PyMemAllocatorEx *inner = context;
+    return inner->malloc(inner->ctx, size);
+}
+
+static void *wiping_calloc(void *context, size_t count, size_t size)
+{
+    PyMemAllocatorEx *inner = context;
+    return inner->calloc(inner->ctx, count, size);
+}
+
+static void *wiping_realloc(void *context, void *ptr, size_t size)
+{
+    PyMemAllocatorEx *inner = context;
+    size_t old_size = ptr != NULL ? small_block_size(ptr) : 0;
+    void *moved = inner->realloc(inner->ctx, ptr, size);
+    if (moved != NULL && moved != ptr && old_size > sizeof(void *))
+        memset((char *)ptr + sizeof(void *), 0, old_size - sizeof(void *));
+    return moved;
+}
+
+static void wiping_free(void *context, void *ptr)
+{
+    PyMemAllocatorEx *inner = context;
+    size_t size = ptr != NULL ? small_block_size(ptr) : 0;
+    if (size > 0)
+        memset(ptr, 0, size);
+    inner->free(inner->ctx, ptr);
+}
+
+static void wrap_domain(PyMemAllocatorDomain domain, PyMemAllocatorEx *inner)
+{
+    PyMem_GetAllocator(domain, inner);
+    PyMemAllocatorEx wrapper = {inner, wiping_malloc, wiping_calloc, wiping_realloc, wiping_free};
+    PyMem_SetAllocator(domain, &wrapper);
 }
 
 static void start_interpreter(const struct dump_request *request)
@@ -262,6 +356,8 @@ static void start_interpreter(const struct dump_request *request)
      * them through malloc so they live on the brk heap and get frozen. */
     PyObjectArenaAllocator arenas = {NULL, arena_alloc, arena_free};
     PyObject_SetArenaAllocator(&arenas);
+    wrap_domain(PYMEM_DOMAIN_OBJ, &wrapped_obj);
+    wrap_domain(PYMEM_DOMAIN_MEM, &wrapped_mem);
 
     /* The builder's PYTHON* variables and user site must not shape the
      * image: ignore the environment, as -E -s would. */
@@ -314,6 +410,8 @@ int pf_dump_main(int argc, char **argv)
     dl_iterate_phdr(count_object, &startup_objects);
     if (parse_request(argc, argv, &request) < 0)
         dump_fail(PF_FAIL_INTERNAL, "malformed dump request from the tracer");
+    if (request.in_root && chdir("/") != 0)
+        dump_fail(PF_FAIL_INTERNAL, "cannot change to /: %s", strerror(errno));
     /* First of all, so that they land where an image will load them. */
     preload_libraries(&request);
     pf_state_remember_mappings();
@@ -322,9 +420,9 @@ int pf_dump_main(int argc, char **argv)
         fail_from_python("setting sys.flags failed");
     if (pf_glue_install() < 0)
         fail_from_python("installing the pyfreeze helpers failed");
-    PyObject *outcome = pf_glue_run_dump(request.modules, request.module_count,
+    PyObject *outcome = pf_glue_run_dump(request.learned, request.learned_count, request.modules, request.module_count,
                                          request.blocks, request.block_count,
-                                         request.paths, request.path_count, request.script,
+                                         request.paths, request.path_count, request.script, request.entry,
                                          request.allow_native, request.verbose);
     if (outcome == NULL)
         fail_from_python("the dump driver failed");

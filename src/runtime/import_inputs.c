@@ -145,6 +145,11 @@ static any_function real_function(enum real_function which)
 
 #define REAL(which, type) ((type)real_function(which))
 
+void pf_inputs_forget_process(void)
+{
+    memset(&real, 0, sizeof real);
+}
+
 /* --- the environment ----------------------------------------------------- */
 
 /* Looked up here rather than passed on: ld.so runs library constructors

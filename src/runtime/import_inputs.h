@@ -14,6 +14,12 @@
 
 #include <Python.h>
 
+/* Forgets the C library's function addresses, and the dump's process
+ * mark (its AT_RANDOM bytes) with them, before the checkpoint: they are
+ * looked up again in every process anyway, and the image must not carry
+ * the dump's random bytes (reproducible images). */
+void pf_inputs_forget_process(void);
+
 /* Starts or stops noting calls. */
 void pf_inputs_record(int on);
 

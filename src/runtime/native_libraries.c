@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "native_libraries.h"
 
+#include "entry_form.h"
 #include "image_info.h"
 #include "phases.h"
 
@@ -30,7 +31,7 @@ const char *pf_native_fix_layout(char **argv)
             !(personality(0xffffffff) & ADDR_NO_RANDOMIZE))
             return "address randomisation cannot be turned off here";
         pf_phase_flush();
-        execve("/proc/self/exe", argv, environ);
+        execve("/proc/self/exe", pf_entry_program_argv != NULL ? pf_entry_program_argv : argv, environ);
         snprintf(reason, sizeof reason, "re-executing /proc/self/exe without ASLR failed: %s", strerror(errno));
         personality((unsigned long)persona);
         return reason;

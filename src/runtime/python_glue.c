@@ -196,6 +196,37 @@ static PyObject *helper_scrub_environ(PyObject *self, PyObject *environ_dict)
     Py_RETURN_NONE;
 }
 
+/* wipe(obj[, value]): overwrites in place, with zeros or `value` for a
+ * float, the payload of an int, float or bytes object that is about to be
+ * renewed (see _fix_renewed_state in dump.py), so that neither it nor its
+ * freed block carries the freeze's value.  Other objects, and objects
+ * others may still hold (more references than the caller's), are left. */
+static PyObject *helper_wipe(PyObject *self, PyObject *const *args, Py_ssize_t count)
+{
+    (void)self;
+    if (count < 1 || count > 2) {
+        PyErr_SetString(PyExc_TypeError, "wipe() takes an object and an optional float");
+        return NULL;
+    }
+    PyObject *obj = args[0];
+    double value = count == 2 ? PyFloat_AsDouble(args[1]) : 0.0;
+    if (value == -1.0 && PyErr_Occurred())
+        return NULL;
+    /* The caller's references: its expression, the call's argument, and
+     * the attribute or container slot holding it. */
+    if (Py_REFCNT(obj) > 3)
+        Py_RETURN_NONE;
+    if (PyFloat_CheckExact(obj)) {
+        ((PyFloatObject *)obj)->ob_fval = value;
+    } else if (PyLong_CheckExact(obj) && Py_SIZE(obj) > 0) {
+        memset(((PyLongObject *)obj)->ob_digit, 0, (size_t)Py_SIZE(obj) * sizeof(digit));
+        Py_SET_SIZE(obj, 0);   /* now 0, as ints of value 0 are */
+    } else if (PyBytes_Check(obj)) {
+        memset(PyBytes_AS_STRING(obj), 0, (size_t)PyBytes_GET_SIZE(obj));
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *helper_namespace_changes(PyObject *self, PyObject *const *args, Py_ssize_t count)
 {
     (void)self;
@@ -281,6 +312,8 @@ static PyMethodDef helper_methods[] = {
     {"step_aside", helper_step_aside, METH_O, "Re-execute the image for a cold start."},
     {"sys_path0", helper_sys_path0, METH_NOARGS, "The sys.path[0] python3 inserts at start, or None."},
     {"scrub_environ", helper_scrub_environ, METH_O, "Wipe and empty the environment dict."},
+    {"wipe", (PyCFunction)(void (*)(void))helper_wipe, METH_FASTCALL,
+     "Overwrite an int, float or bytes about to be renewed."},
     {"namespace_changes", (PyCFunction)(void (*)(void))helper_namespace_changes, METH_FASTCALL,
      "Which namespaces of modules and classes changed since their versions were taken."},
     {"debug_enabled", helper_debug_enabled, METH_NOARGS, "Whether PYFREEZE_DEBUG is set."},
@@ -408,9 +441,9 @@ static PyObject *string_list(char **items, int count)
     return list;
 }
 
-PyObject *pf_glue_run_dump(char **modules, int module_count, char **blocks, int block_count,
-                           char **paths, int path_count, const char *script, int allow_native,
-                           int verbose)
+PyObject *pf_glue_run_dump(char **learned, int learned_count, char **modules, int module_count, char **blocks, int block_count,
+                           char **paths, int path_count, const char *script, const char *entry,
+                           int allow_native, int verbose)
 {
     PyObject *dump = run_script(pf_source_dump, "<pyfreeze>/dump.py");
     if (dump == NULL)
@@ -437,11 +470,17 @@ PyObject *pf_glue_run_dump(char **modules, int module_count, char **blocks, int 
     PyObject *dirs = string_list(paths, path_count);
     PyObject *first = script != NULL ? pf_py_sys_path0(script)
                       : path_count > 0 ? PyUnicode_DecodeFSDefault(paths[0]) : Py_NewRef(Py_None);
+    PyObject *entry_text = entry != NULL ? PyUnicode_DecodeFSDefault(entry) : Py_NewRef(Py_None);
+    PyObject *learned_list = string_list(learned, learned_count);
     PyObject *result = NULL;
-    if (restore_function && teardown_function && restore_state && run && mods && blks && dirs && first)
+    if (restore_function && teardown_function && restore_state && run && mods && blks && dirs && first &&
+        entry_text && learned_list)
         result = PyObject_CallFunctionObjArgs(run, mods, blks, first, dirs, restore_state,
                                               allow_native ? Py_True : Py_False, lazy,
-                                              recorder, verbose ? Py_True : Py_False, NULL);
+                                              recorder, verbose ? Py_True : Py_False, entry_text,
+                                              learned_list, NULL);
+    Py_XDECREF(entry_text);
+    Py_XDECREF(learned_list);
     Py_XDECREF(first);
     Py_XDECREF(mods);
     Py_XDECREF(blks);

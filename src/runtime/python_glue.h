@@ -15,10 +15,13 @@ int pf_glue_install(void);
  * Without `allow_native`, a module loading an extension module is refused.
  * With `verbose`, the modules that stay in sys.modules are named, and why.
  * sys.path[0] is SCRIPT's directory as python3 computes it, or else the
- * first of PATHS; all PATHS are searched for modules. */
-PyObject *pf_glue_run_dump(char **modules, int module_count, char **blocks, int block_count,
-                           char **paths, int path_count, const char *script, int allow_native,
-                           int verbose);
+ * first of PATHS; all PATHS are searched for modules.  ENTRY (or NULL) is
+ * the image's entry form, "script:FILE", "module:NAME" or
+ * "function:MODULE:FUNCTION": what runpy or the wrapper needs is frozen,
+ * and the program's own file is stamped. */
+PyObject *pf_glue_run_dump(char **learned, int learned_count, char **modules, int module_count, char **blocks, int block_count,
+                           char **paths, int path_count, const char *script, const char *entry,
+                           int allow_native, int verbose);
 
 /* Runs python/restore.py's restore() in a restored image. -1 with an
  * exception set on failure. */

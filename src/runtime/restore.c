@@ -1,9 +1,11 @@
 #define _GNU_SOURCE
 #include "restore.h"
 
+#include "check_mode.h"
 #include "cold_start.h"
 #include "cpython311.h"
 #include "debug_report.h"
+#include "entry_form.h"
 #include "fast_exit.h"
 #include "image_info.h"
 #include "native_libraries.h"
@@ -247,6 +249,10 @@ int pf_restore_main(int argc, char **argv)
         status = pf_py_read_config(&config);
     if (PyStatus_Exception(status))
         Py_ExitStatusException(status);   /* also --help, --version, bad options */
+    if (pf_entry_fix_config(&config) < 0) {
+        PyErr_Print();
+        return 1;
+    }
 
     const char *reason = cold_start_reason(&config);
     if (reason == NULL)
@@ -259,6 +265,8 @@ int pf_restore_main(int argc, char **argv)
         pf_cold_reexec(argv, saved_environ, reason);
     start_argv = argv;
     start_environ = saved_environ;
+    if (pf_check_mode())
+        pf_check_finish(NULL);   /* pyfreeze info --check: it would start warm */
 
     struct pf_sys_objects frozen_sys;
     int failed = pf_sys_objects_keep(&frozen_sys) < 0 || pf_py_set_config(&config) < 0 ||

@@ -276,3 +276,13 @@ def test_native_holder_never_loads_from_source(holder_image, tmp_path):
     assert report.read_text().startswith(
         "pyfreeze: cold start: module holder_member uses native module holder_ext, which holds modules, "
         "and it read environment variable HOLDER_MODE, which differs from the freeze\n")
+
+
+def test_main_thread_native_id_is_this_process(tmp_path):
+    # Without ASLR the main thread keeps its ident, and threading's
+    # after-fork callback kept the freeze's native id with it.
+    image = tmp_path / "img"
+    freeze(image, "threading", "json")
+    code = "import os, threading; print(threading.main_thread().native_id == os.getpid())"
+    assert runs_warm(image, ["-c", code])
+    assert run([image, "-c", code]).stdout == b"True\n"

@@ -387,6 +387,63 @@ static void test_environment_and_script(void)
     release(&run);
 }
 
+static void test_entry_forms_and_learn(void)
+{
+    struct run run;
+    PARSE(&run, "-o", "out", "--script", "tool.py", "json");
+    if (ok(&run)) {
+        CHECK(run.options.entry_kind == PF_ENTRY_SCRIPT && strcmp(run.options.entry, "tool.py") == 0,
+              "--script gave kind %d", (int)run.options.entry_kind);
+        CHECK(run.options.module_count == 1, "%d modules", run.options.module_count);
+    }
+    release(&run);
+    PARSE(&run, "-o", "out", "--module=json.tool");
+    if (ok(&run))
+        CHECK(run.options.entry_kind == PF_ENTRY_MODULE && strcmp(run.options.entry, "json.tool") == 0,
+              "--module gave kind %d", (int)run.options.entry_kind);
+    release(&run);
+    PARSE(&run, "-o", "out", "--entry", "black:patched_main");
+    if (ok(&run))
+        CHECK(run.options.entry_kind == PF_ENTRY_FUNCTION, "--entry gave kind %d", (int)run.options.entry_kind);
+    release(&run);
+    PARSE(&run, "-o", "out", "--entry", "pkg.cli:main.run");
+    ok(&run);
+    release(&run);
+    /* Every word after --learn is the program's, even pyfreeze's options. */
+    PARSE(&run, "-o", "out", "--entry", "black:patched_main", "-_ssl", "--learn", "-o", "--check", "--", "x");
+    if (ok(&run)) {
+        CHECK(run.options.learn == 1 && run.options.learn_arg_count == 4, "%d learn args",
+              run.options.learn_arg_count);
+        CHECK(run.options.learn_arg_count == 4 && strcmp(run.options.learn_args[0], "-o") == 0 &&
+                  strcmp(run.options.learn_args[3], "x") == 0, "learn args kept as given");
+        CHECK(strcmp(run.options.output, "out") == 0, "--learn's -o taken as pyfreeze's");
+        CHECK(run.options.block_count == 1, "blocks before --learn");
+    }
+    release(&run);
+    PARSE(&run, "-o", "out", "--script", "t.py", "--learn");
+    if (ok(&run))
+        CHECK(run.options.learn == 1 && run.options.learn_arg_count == 0, "--learn without arguments");
+    release(&run);
+    PARSE(&run, "-o", "out", "json", "--learn", "x");
+    usage_error(&run, "--learn needs the program");
+    release(&run);
+    PARSE(&run, "-o", "out", "--script", "a.py", "--entry", "b:c");
+    usage_error(&run, "exclude each other");
+    release(&run);
+    PARSE(&run, "-o", "out", "--module", "json", "--for-script", "a.py");
+    usage_error(&run, "--for-script does not go with");
+    release(&run);
+    static const char *const bad_entries[] = {"black", ":main", "black:", "bl/ack:main", "black:ma in"};
+    for (size_t i = 0; i < sizeof bad_entries / sizeof *bad_entries; i++) {
+        PARSE(&run, "-o", "out", "--entry", bad_entries[i]);
+        usage_error(&run, "--entry needs MODULE:FUNCTION");
+        release(&run);
+    }
+    PARSE(&run, "-o", "out", "--module", "a..b");
+    usage_error(&run, "--module needs a module name");
+    release(&run);
+}
+
 int main(void)
 {
     test_module_names();
@@ -401,6 +458,7 @@ int main(void)
     test_conflicts();
     test_flag_values();
     test_environment_and_script();
+    test_entry_forms_and_learn();
     printf("test_options: %u checks, %u failed\n", checks_run, checks_failed);
     return checks_failed ? 1 : 0;
 }

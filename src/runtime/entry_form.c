@@ -1,0 +1,146 @@
+#define _GNU_SOURCE
+#include "entry_form.h"
+
+#include "../common/entry_wrapper.h"
+#include "image_info.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+
+char **pf_entry_program_argv;
+
+/* For --entry: the path the kernel executed, as it would have handed it
+ * to the interpreter of a console script. */
+static const char *run_name;
+
+/* The value of the first "key=value" line of the image's spec, copied. */
+static char *spec_value(const char *key)
+{
+    const char *spec = (const char *)(uintptr_t)pf_info.spec_addr;
+    const char *end = spec + pf_info.spec_size;
+    size_t key_length = strlen(key);
+    for (const char *line = spec; spec != NULL && line < end;) {
+        const char *newline = memchr(line, '\n', (size_t)(end - line));
+        const char *line_end = newline ? newline : end;
+        if ((size_t)(line_end - line) > key_length && strncmp(line, key, key_length) == 0 &&
+            line[key_length] == '=')
+            return strndup(line + key_length + 1, (size_t)(line_end - line) - key_length - 1);
+        line = line_end + 1;
+    }
+    return NULL;
+}
+
+/* The path this process was executed by.  A re-execution goes through
+ * /proc/self/exe with the first process's name as argv[0]. */
+static const char *executed_path(char **argv)
+{
+    const char *name = (const char *)getauxval(AT_EXECFN);
+    if (name == NULL || strcmp(name, "/proc/self/exe") == 0)
+        return argv[0] != NULL ? argv[0] : "";
+    return name;
+}
+
+int pf_entry_rewrite(int *argc, char ***argv)
+{
+    char *entry = spec_value("entry");
+    if (entry == NULL)
+        return 0;
+    char *interpreter = spec_value("interpreter");
+    char *colon = strchr(entry, ':');
+    char **old = *argv;
+    int old_argc = *argc;
+    int rest = old_argc > 1 ? old_argc - 1 : 0;
+    char **program = calloc((size_t)(old_argc > 0 ? old_argc : 1) + 1, sizeof(char *));
+    char **rewritten = calloc((size_t)rest + 5, sizeof(char *));
+    if (interpreter == NULL || colon == NULL || program == NULL || rewritten == NULL) {
+        fputs("pyfreeze: starting the image failed: its entry form cannot be read\n", stderr);
+        return -1;
+    }
+    *colon = '\0';
+    const char *kind = entry, *value = colon + 1;
+    for (int i = 0; i < old_argc; i++)
+        program[i] = old[i];
+    int n = 0;
+    rewritten[n++] = interpreter;
+    if (strcmp(kind, "script") == 0) {
+        rewritten[n++] = (char *)value;
+    } else if (strcmp(kind, "module") == 0) {
+        rewritten[n++] = "-m";
+        rewritten[n++] = (char *)value;
+    } else {
+        run_name = executed_path(old);
+        if (old_argc > 0)
+            program[0] = (char *)run_name;
+        rewritten[n++] = "-c";
+        rewritten[n++] = pf_entry_wrapper_code(value);
+        if (rewritten[n - 1] == NULL) {
+            fputs("pyfreeze: starting the image failed: out of memory\n", stderr);
+            return -1;
+        }
+    }
+    for (int i = 0; i < rest; i++)
+        rewritten[n++] = old[1 + i];
+    rewritten[n] = NULL;
+    pf_entry_program_argv = program;
+    *argc = n;
+    *argv = rewritten;
+    return 0;
+}
+
+void pf_entry_save(struct pf_entry_state *state)
+{
+    state->program_argv = pf_entry_program_argv;
+    state->run_name = run_name;
+}
+
+void pf_entry_restore(const struct pf_entry_state *state)
+{
+    pf_entry_program_argv = state->program_argv;
+    run_name = state->run_name;
+}
+
+static int set_list(PyConfig *config, PyWideStringList *list, Py_ssize_t length, wchar_t **items)
+{
+    PyStatus status = PyConfig_SetWideStringList(config, list, length, items);
+    if (PyStatus_Exception(status)) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+int pf_entry_fix_config(PyConfig *config)
+{
+    if (run_name == NULL)
+        return 0;
+    wchar_t *name = Py_DecodeLocale(run_name, NULL);
+    if (name == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    int rc = -1;
+    /* config->argv is ["-c", ARGS...]; orig_argv is [interpreter, "-c",
+     * CODE, ARGS...]. */
+    Py_ssize_t argc = config->argv.length, origc = config->orig_argv.length;
+    wchar_t **argv = PyMem_RawMalloc(sizeof(wchar_t *) * (size_t)(argc + 1));
+    wchar_t **orig = PyMem_RawMalloc(sizeof(wchar_t *) * (size_t)(origc + 1));
+    if (argv != NULL && orig != NULL && argc >= 1 && origc >= 3) {
+        for (Py_ssize_t i = 0; i < argc; i++)
+            argv[i] = config->argv.items[i];
+        argv[0] = name;
+        orig[0] = config->orig_argv.items[0];
+        orig[1] = name;
+        for (Py_ssize_t i = 3; i < origc; i++)
+            orig[i - 1] = config->orig_argv.items[i];
+        rc = set_list(config, &config->argv, argc, argv) == 0 &&
+                     set_list(config, &config->orig_argv, origc - 1, orig) == 0 ? 0 : -1;
+    } else {
+        PyErr_NoMemory();
+    }
+    PyMem_RawFree(argv);
+    PyMem_RawFree(orig);
+    PyMem_RawFree(name);
+    return rc;
+}
