@@ -669,7 +669,8 @@ def release_main(main):
     the modules are alive, unless something else holds it: then its
     globals become None before their objects die (a __del__ finds os is
     None), and a cycle through them is never collected.  A hidden module
-    that imported __main__ at the freeze (rlcompleter) or a frozen module
+    that imported __main__ at the freeze (rlcompleter), an alias a hidden
+    module would add (multiprocessing's __mp_main__) or a frozen module
     superseded by a load from source holds it, where python3 has no such
     module: at the teardown they drop it."""
     if main is None:
@@ -679,6 +680,11 @@ def release_main(main):
         if type(namespace) is dict:
             for key in [key for key, value in namespace.items() if value is main]:
                 del namespace[key]
+    # the aliases hidden modules would put into sys.modules when revealed
+    # (multiprocessing's __mp_main__)
+    for _, _, payload in _events.values():
+        if type(payload) is list:
+            payload[:] = [None if item is main else item for item in payload]
 
 
 # --- installing --------------------------------------------------------------

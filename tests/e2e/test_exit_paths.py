@@ -201,7 +201,8 @@ def test_resource_warnings_shown_by_w_take_the_teardown(minimal_image, tmp_path,
     assert report.splitlines()[-1].startswith(TEARDOWN)
 
 
-# A frozen module that imported __main__ (rlcompleter does) holds the
+# A frozen module that imported __main__ (rlcompleter does), or an alias
+# multiprocessing adds (__mp_main__), holds the
 # run's __main__ while it stays hidden: python3 has no such module, and
 # its teardown frees __main__ while other modules are alive.
 MAIN_AT_TEARDOWN = {
@@ -215,7 +216,7 @@ def test_main_freed_at_teardown_as_python3_frees_it(tmp_path, name):
     (tmp_path / "cyclic.py").write_text("class C:\n    def __del__(self):\n        print('cycle collected')\n"
                                         "l = [C()]\nl.append(l)\n")
     image = tmp_path / "img"
-    freeze(image, "rlcompleter", "json", cwd=tmp_path)
+    freeze(image, "rlcompleter", "multiprocessing", "json", cwd=tmp_path)
     code = MAIN_AT_TEARDOWN[name].format(here=str(tmp_path))
     stock, _ = reported_run(STOCK, ["-I", "-c", code], tmp_path)
     result, report = reported_run(image, ["-I", "-c", code], tmp_path)
