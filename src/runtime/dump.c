@@ -186,8 +186,11 @@ static int next_free_pthread_key(void)
     return (int)probe;
 }
 
+static void unwrap_domains(void);
+
 static _Noreturn void checkpoint(int allow_native)
 {
+    unwrap_domains();
     if (allow_native)
         record_libraries();
     else
@@ -348,6 +351,16 @@ static void wrap_domain(PyMemAllocatorDomain domain, PyMemAllocatorEx *inner)
     PyMem_GetAllocator(domain, inner);
     PyMemAllocatorEx wrapper = {inner, wiping_malloc, wiping_calloc, wiping_realloc, wiping_free};
     PyMem_SetAllocator(domain, &wrapper);
+}
+
+/* The image runs on obmalloc itself: the wrappers would cost every
+ * allocation an indirection and every free a memset, and CPython looks
+ * at its allocator (sys._debugmallocstats prints pymalloc's statistics
+ * only when the object domain is obmalloc's own). */
+static void unwrap_domains(void)
+{
+    PyMem_SetAllocator(PYMEM_DOMAIN_OBJ, &wrapped_obj);
+    PyMem_SetAllocator(PYMEM_DOMAIN_MEM, &wrapped_mem);
 }
 
 static void start_interpreter(const struct dump_request *request)

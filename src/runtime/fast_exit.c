@@ -81,6 +81,47 @@ static int flush_std_streams(void)
     return status;
 }
 
+/* The run's standard output and error when its full teardown began.
+ * python3 frees its streams while the teardown clears the modules, and
+ * their close() flushes what finalizers printed.  In an image a frozen
+ * module the run never imported may hold them (cgitb's Hook keeps
+ * sys.stdout): they would outlive the teardown unflushed.  So they are
+ * closed as their deallocation would, once the modules are cleared. */
+static PyObject *teardown_streams[2];
+
+static void keep_teardown_streams(void)
+{
+    teardown_streams[0] = PySys_GetObject("stdout");
+    teardown_streams[1] = PySys_GetObject("stderr");
+    for (int i = 0; i < 2; i++) {
+        if (teardown_streams[i] == Py_None)
+            teardown_streams[i] = NULL;
+        Py_XINCREF(teardown_streams[i]);
+    }
+}
+
+void __real__PyEval_Fini(void);
+void __wrap__PyEval_Fini(void);
+
+/* Py_FinalizeEx calls _PyEval_Fini right after finalize_modules(). */
+void __wrap__PyEval_Fini(void)
+{
+    for (int i = 0; i < 2; i++) {
+        PyObject *stream = teardown_streams[i];
+        teardown_streams[i] = NULL;
+        if (stream == NULL)
+            continue;
+        if (!stream_is_closed(stream)) {
+            PyObject *result = PyObject_CallMethodNoArgs(stream, &_Py_ID(close));
+            if (result == NULL)
+                PyErr_WriteUnraisable(stream);  /* as iobase_finalize reports it */
+            Py_XDECREF(result);
+        }
+        Py_DECREF(stream);
+    }
+    __real__PyEval_Fini();
+}
+
 /* Why python3's teardown must run, or NULL when skipping it cannot be
  * noticed. */
 static const char *teardown_reason(void)
@@ -110,6 +151,7 @@ int __wrap_Py_FinalizeEx(void)
     int status;
     if (reason != NULL) {
         pf_debug("full teardown at exit: %s", reason);
+        keep_teardown_streams();
         status = __real_Py_FinalizeEx();
     } else {
         pf_debug("fast exit");

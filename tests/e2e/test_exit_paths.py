@@ -202,9 +202,10 @@ def test_resource_warnings_shown_by_w_take_the_teardown(minimal_image, tmp_path,
 
 
 # A frozen module that imported __main__ (rlcompleter does), or an alias
-# multiprocessing adds (__mp_main__), holds the
-# run's __main__ while it stays hidden: python3 has no such module, and
-# its teardown frees __main__ while other modules are alive.
+# multiprocessing adds (__mp_main__), holds the run's __main__ while it
+# stays hidden, and cgitb's Hook holds sys.stdout: python3 has no such
+# module, and its teardown frees __main__ while other modules are alive
+# and closes sys.stdout (flushing what finalizers printed).
 MAIN_AT_TEARDOWN = {
     "del-uses-a-global": "import os\nclass C:\n    def __del__(self):\n        os.write(1, b'del ran\\n')\nc = C()",
     "cycle-in-a-module": "import sys\nsys.path.insert(0, {here!r})\nimport cyclic",
@@ -216,7 +217,7 @@ def test_main_freed_at_teardown_as_python3_frees_it(tmp_path, name):
     (tmp_path / "cyclic.py").write_text("class C:\n    def __del__(self):\n        print('cycle collected')\n"
                                         "l = [C()]\nl.append(l)\n")
     image = tmp_path / "img"
-    freeze(image, "rlcompleter", "multiprocessing", "json", cwd=tmp_path)
+    freeze(image, "rlcompleter", "multiprocessing", "cgitb", "json", cwd=tmp_path)
     code = MAIN_AT_TEARDOWN[name].format(here=str(tmp_path))
     stock, _ = reported_run(STOCK, ["-I", "-c", code], tmp_path)
     result, report = reported_run(image, ["-I", "-c", code], tmp_path)

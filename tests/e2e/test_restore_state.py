@@ -338,3 +338,12 @@ def test_collector_sees_frozen_objects_when_asked(cgi_image):
             "print([c.__name__ for c in gc.get_referrers(dicts[0]) if hasattr(c, '__bases__')])\n")
     result = assert_same_as_stock(cgi_image, ["-c", code])
     assert result[1] == "['JSONEncoder']\n"
+
+
+def test_image_runs_on_obmalloc_itself(cgi_image):
+    # The freeze wipes freed blocks through allocator wrappers; the image
+    # must not keep them (CPython prints pymalloc's statistics only when
+    # the object allocator is its own).
+    code = "import sys; sys._debugmallocstats()"
+    for python in (STOCK, cgi_image):
+        assert b"Small block threshold = 512, in 32 size classes." in run([python, "-c", code]).stderr
