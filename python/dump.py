@@ -288,9 +288,7 @@ def _learn_site_exec():
     .pth files site runs at start-up (and the texts they pass to exec in
     turn): restore.py re-runs site with them compiled already."""
     import site
-    directories = list(sys.path) + site.getsitepackages()
-    if site.ENABLE_USER_SITE:
-        directories.append(site.getusersitepackages())
+    directories = list(sys.path) + _site_directories(site)
     for directory in dict.fromkeys(directories):
         try:
             names = [name for name in sys.modules["os"].listdir(directory) if name.endswith(".pth")]
@@ -306,6 +304,17 @@ def _learn_site_exec():
                 _learn_exec_text(line, 0)
 
 
+def _site_directories(site):
+    """The directories site looks into for .pth files, the user's too
+    (whether a run enables it is the run's affair)."""
+    directories = site.getsitepackages()
+    try:
+        directories.append(site.getusersitepackages())
+    except Exception:      # no home directory to be found
+        pass
+    return directories
+
+
 def _site_listings():
     """The .pth files of each directory site lists at start-up, with the
     directory's identity and times: restore.py's re-run of site lists a
@@ -314,9 +323,7 @@ def _site_listings():
     added after the listing might not move its time."""
     import site, time
     posix = sys.modules["posix"]
-    directories = site.getsitepackages()
-    if site.ENABLE_USER_SITE:
-        directories.append(site.getusersitepackages())
+    directories = _site_directories(site)
     listings = {}
     for directory in directories:
         try:

@@ -299,7 +299,8 @@ static PyObject *helper_exec(PyObject *self, PyObject *args, PyObject *kwargs)
     }
     PyObject *source = PyTuple_GET_SIZE(args) == 1 ? PyTuple_GET_ITEM(args, 0) : NULL;
     PyObject *code = NULL;
-    if (exec_memo != NULL && current == exec_builtin && kwargs == NULL && source != NULL && PyUnicode_CheckExact(source))
+    if (exec_memo != NULL && current == exec_builtin && kwargs == NULL && source != NULL &&
+        PyUnicode_CheckExact(source))
         code = PyDict_GetItemWithError(exec_memo, source);
     PyCompilerFlags flags = _PyCompilerFlags_INIT;
     flags.cf_flags = PyCF_SOURCE_IS_UTF8;
@@ -317,7 +318,8 @@ static PyObject *helper_exec(PyObject *self, PyObject *args, PyObject *kwargs)
     if (has < 0 || (has == 0 && PyDict_SetItem(globals, builtins_name, builtins) < 0))
         return NULL;
     Py_INCREF(code);
-    PyObject *result = PySys_Audit("exec", "O", code) < 0 ? NULL : PyEval_EvalCode(code, globals, locals);
+    PyObject *result = PySys_Audit("exec", "O", code) < 0 ? NULL
+                       : pf_py_eval_as_run_string(code, globals, locals);
     Py_DECREF(code);
     if (result == NULL)
         return NULL;
