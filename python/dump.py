@@ -344,6 +344,8 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
             print(f"pyfreeze: '{name}' {why}: a run in which it would "
                   f"load from source starts cold", file=sys.stderr)
     del recording
+    _learn_site_exec()
+    restore_state["site_listings"] = _site_listings()
     _forget_first_path(first_path)
     _fix_renewed_state(lazy.frozen_module)
     _scrub_environment()
@@ -472,6 +474,73 @@ def _fix_renewed_state(module):
     process = module("multiprocessing.process")
     if process is not None:
         _pyfreeze.wipe(process.current_process()._config.get("authkey"))   # renewed by restore.py
+
+
+def _learn_site_exec():
+    """Compile, once for every run of the image, the "import" lines of the
+    .pth files site runs at start-up (and the texts they pass to exec in
+    turn): restore.py re-runs site with them compiled already."""
+    import site
+    directories = list(sys.path) + _site_directories(site)
+    for directory in dict.fromkeys(directories):
+        try:
+            names = [name for name in sys.modules["os"].listdir(directory) if name.endswith(".pth")]
+        except (OSError, TypeError):
+            continue
+        for name in names:
+            try:
+                with open(f"{directory}/{name}", encoding="locale") as file:
+                    lines = [line for line in file if line.startswith(("import ", "import\t"))]
+            except (OSError, ValueError):
+                continue
+            for line in lines:
+                _learn_exec_text(line, 0)
+
+
+def _site_directories(site):
+    """The directories site looks into for .pth files, the user's too
+    (whether a run enables it is the run's affair)."""
+    directories = site.getsitepackages()
+    try:
+        directories.append(site.getusersitepackages())
+    except Exception:      # no home directory to be found
+        pass
+    return directories
+
+
+def _site_listings():
+    """The .pth files of each directory site lists at start-up, with the
+    directory's identity and times: restore.py's re-run of site lists a
+    directory again only when these changed.  A directory changed in the
+    last seconds is left out: within the clock's granularity, an entry
+    added after the listing might not move its time."""
+    import site, time
+    posix = sys.modules["posix"]
+    directories = _site_directories(site)
+    listings = {}
+    for directory in directories:
+        try:
+            status = posix.stat(directory)
+            names = [name for name in posix.listdir(directory) if name.endswith(".pth")]
+        except (OSError, TypeError, ValueError):
+            continue
+        if status.st_mtime_ns < time.time_ns() - 2_000_000_000 and \
+                status.st_ctime_ns < time.time_ns() - 2_000_000_000:
+            listings[directory] = (status.st_dev, status.st_ino, status.st_mtime_ns,
+                                   status.st_ctime_ns, names)
+    return listings
+
+
+def _learn_exec_text(text, depth):
+    _pyfreeze.learn_exec(text)
+    try:
+        code = compile(text, "<string>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return
+    if depth < 2:
+        for constant in code.co_consts:
+            if type(constant) is str and ("\n" in constant or " " in constant):
+                _learn_exec_text(constant, depth + 1)
 
 
 def _scrub_environment():

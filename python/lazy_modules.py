@@ -34,6 +34,9 @@ _BOOTSTRAP_FILES = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstr
 
 # name -> Entry of each module the image holds and the run has not imported
 _hidden = {}
+# How often _hidden changed since the dump: the plans the dump worked out
+# (Entry.plan) hold while it has not.
+_changes = 0
 # name -> weak reference to every module of the image no longer hidden: in
 # sys.modules from the start, revealed, or loaded from source instead (the
 # frozen object then no longer being in sys.modules, the hidden modules
@@ -68,7 +71,7 @@ class Entry:
     imported while it ran and the events of its load."""
 
     __slots__ = ("name", "module", "spec", "origin", "loader", "locations",
-                 "uses", "events", "sets_parent_attribute", "inputs")
+                 "uses", "events", "sets_parent_attribute", "inputs", "plan")
 
     def __init__(self, name, module, spec, locations, uses, events, sets_parent_attribute,
                  inputs):
@@ -81,6 +84,9 @@ class Entry:
         self.uses = uses
         self.events = events
         self.sets_parent_attribute = sets_parent_attribute
+        # (closure names, sorted events, known modules used) as _closure,
+        # _plan and _used_known find them while _hidden is the dump's
+        self.plan = None
 
 
 def spec_key(spec):
@@ -205,9 +211,11 @@ def _wait_for_claim(name):
 def _supersede(name, entry, why):
     # Loaded from its source this time: the frozen one is out of date, and
     # so is every hidden module that used it.
+    global _changes
     with _lock:
         if _hidden.get(name) is not entry:
             return
+        _changes += 1
         del _hidden[name]
         _known[name] = _weakref.ref(entry.module)
         _superseded.append(entry.module)
@@ -228,10 +236,12 @@ class _Claim:
 
 
 def _claim(events):
+    global _changes
     names = {_events[seq][1] for seq in events}
     with _lock:
         if any(name not in _hidden for name in names):
             return None
+        _changes += 1
         claim = _Claim({name: _hidden.pop(name) for name in names})
         for name in names:
             _claims[name] = claim
@@ -252,7 +262,12 @@ def _plan(spec, entry):
     another one."""
     if spec_key(spec) != (entry.origin, entry.loader, entry.locations):
         return None, f"python3 would load it from {spec.origin or spec.loader!r}"
-    entries = _closure(spec.name)
+    planned = entry.plan if _changes == 0 else None
+    if planned is not None:
+        hidden = _hidden
+        entries = {name: hidden[name] for name in planned[0]}
+    else:
+        entries = _closure(spec.name)
     for name, used in entries.items():
         why = _pyfreeze.inputs.first_difference(used.inputs)
         if why is not None:
@@ -262,10 +277,13 @@ def _plan(spec, entry):
         why = _still_resolves(name, used, directories) if name != spec.name else None
         if why is not None:
             return None, why
-    for name in _used_known(entries):
+    for name in planned[2] if planned is not None else _used_known(entries):
         if sys.modules.get(name) is not _known_module(name):
             return None, f"it used {name}, which is another module now"
-    events = sorted(seq for used in entries.values() for seq in used.events)
+    if planned is not None:
+        events = list(planned[1])
+    else:
+        events = sorted(seq for used in entries.values() for seq in used.events)
     if _some_warning_raises(events, spec.name):
         # python3's traceback comes from the source
         return None, "a warning it issues is an error under this run's filters"
@@ -453,9 +471,11 @@ def _replay(events, requested, claim):
     except BaseException:
         # As in python3: the modules whose code was running leave
         # sys.modules, the ones not reached yet stay hidden.
+        global _changes
         for name in started:
             sys.modules.pop(name, None)
         with _lock:
+            _changes += 1
             for name, entry in entries.items():
                 if name not in sys.modules and name not in started:
                     _hidden[name] = entry
@@ -824,3 +844,8 @@ def hide(recording, keep, native_holders=None):
     _FILE_LOADERS.update((external.SourceFileLoader, external.SourcelessFileLoader,
                           external.ExtensionFileLoader))
     _meta_path[:] = sys.meta_path
+    for entry in _hidden.values():
+        entries = _closure(entry.name)
+        entry.plan = (tuple(entries),
+                      tuple(sorted(seq for used in entries.values() for seq in used.events)),
+                      tuple(dict.fromkeys(_used_known(entries))))

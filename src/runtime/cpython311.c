@@ -281,3 +281,13 @@ int pf_py_locale_coercion_warned(void)
      * it runs, the pre-configuration is the dump's, which never coerced. */
     return _PyRuntime.preconfig.coerce_c_locale != 0 && _PyRuntime.preconfig.coerce_c_locale_warn != 0;
 }
+
+PyObject *pf_py_eval_as_run_string(PyObject *code, PyObject *globals, PyObject *locals)
+{
+    /* As pythonrun.c's run_eval_code_obj(). */
+    _Py_UnhandledKeyboardInterrupt = 0;
+    PyObject *result = PyEval_EvalCode(code, globals, locals);
+    if (result == NULL && PyErr_Occurred() == PyExc_KeyboardInterrupt)
+        _Py_UnhandledKeyboardInterrupt = 1;
+    return result;
+}

@@ -63,6 +63,12 @@ PyObject *pf_py_sys_path0_of(const PyWideStringList *argv);
 /* The interpreter's current configuration. */
 const PyConfig *pf_py_config(void);
 
+/* Evaluates CODE as PyRun_String() does once it has compiled a text
+ * (exec() of a str): with the flag of an unhandled KeyboardInterrupt,
+ * which makes the process end by SIGINT, cleared first and raised when
+ * one escapes. */
+PyObject *pf_py_eval_as_run_string(PyObject *code, PyObject *globals, PyObject *locals);
+
 /* Whether this process's pre-initialization coerced the C locale and
  * printed python3's warning about it (PYTHONCOERCECLOCALE=warn): a cold
  * start after it must not print it again. */

@@ -301,6 +301,92 @@ static PyObject *helper_revealed(PyObject *self, PyObject *const *args, Py_ssize
     Py_RETURN_NONE;
 }
 
+/* exec(source) as site's addpackage() calls it for the "import" lines of
+ * .pth files, with the code compiled at the freeze: compiling those lines
+ * is most of what re-running site costs, and the code of a text compiled
+ * with the same flags under the same name is the same.  The dump fills
+ * exec_memo (text -> code) and keeps the exec it stands for. */
+static PyObject *exec_memo;     /* dict, frozen with the heap */
+static PyObject *exec_builtin;  /* builtins.exec at the freeze */
+static PyObject *builtins_name; /* "__builtins__" */
+
+static PyObject *helper_learn_exec(PyObject *self, PyObject *source)
+{
+    (void)self;
+    if (!PyUnicode_CheckExact(source)) {
+        PyErr_SetString(PyExc_TypeError, "learn_exec() needs a str");
+        return NULL;
+    }
+    if (exec_memo == NULL) {
+        PyObject *builtins = PyEval_GetBuiltins();
+        exec_builtin = builtins != NULL ? PyDict_GetItemString(builtins, "exec") : NULL;
+        if (exec_builtin == NULL) {
+            PyErr_SetString(PyExc_RuntimeError, "no builtins.exec");
+            return NULL;
+        }
+        Py_INCREF(exec_builtin);
+        if ((builtins_name = PyUnicode_InternFromString("__builtins__")) == NULL ||
+            (exec_memo = PyDict_New()) == NULL)
+            return NULL;
+    }
+    const char *text = PyUnicode_AsUTF8(source);
+    if (text == NULL)
+        return NULL;
+    /* What builtins.exec passes on for a str from code without __future__
+     * imports: PyRun_StringFlags() compiles it as "<string>", optimize -1. */
+    PyCompilerFlags flags = _PyCompilerFlags_INIT;
+    flags.cf_flags = PyCF_SOURCE_IS_UTF8;
+    PyObject *code = Py_CompileStringExFlags(text, "<string>", Py_file_input, &flags, -1);
+    if (code == NULL) {
+        PyErr_Clear();          /* exec will raise what it raises, uncached */
+        Py_RETURN_NONE;
+    }
+    int rc = PyDict_SetItem(exec_memo, source, code);
+    Py_DECREF(code);
+    if (rc < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *helper_exec(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    (void)self;
+    PyObject *builtins = PyEval_GetBuiltins();
+    PyObject *current = builtins != NULL ? PyDict_GetItemString(builtins, "exec") : NULL;
+    if (current == NULL) {
+        PyErr_SetString(PyExc_NameError, "name 'exec' is not defined");
+        return NULL;
+    }
+    PyObject *source = PyTuple_GET_SIZE(args) == 1 ? PyTuple_GET_ITEM(args, 0) : NULL;
+    PyObject *code = NULL;
+    if (exec_memo != NULL && current == exec_builtin && kwargs == NULL && source != NULL &&
+        PyUnicode_CheckExact(source))
+        code = PyDict_GetItemWithError(exec_memo, source);
+    PyCompilerFlags flags = _PyCompilerFlags_INIT;
+    flags.cf_flags = PyCF_SOURCE_IS_UTF8;
+    PyEval_MergeCompilerFlags(&flags);
+    PyObject *globals = code != NULL ? PyEval_GetGlobals() : NULL;
+    PyObject *locals = globals != NULL ? PyEval_GetLocals() : NULL;
+    if (PyErr_Occurred())
+        return NULL;
+    /* Anything else (another exec, __future__ flags in the caller, a text
+     * not learnt) is the real exec's, called from the same frame. */
+    if (locals == NULL || flags.cf_flags != PyCF_SOURCE_IS_UTF8)
+        return PyObject_Call(current, args, kwargs);
+    /* builtins.exec's steps for a str, minus the compile. */
+    int has = PyDict_Contains(globals, builtins_name);
+    if (has < 0 || (has == 0 && PyDict_SetItem(globals, builtins_name, builtins) < 0))
+        return NULL;
+    Py_INCREF(code);
+    PyObject *result = PySys_Audit("exec", "O", code) < 0 ? NULL
+                       : pf_py_eval_as_run_string(code, globals, locals);
+    Py_DECREF(code);
+    if (result == NULL)
+        return NULL;
+    Py_DECREF(result);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef helper_methods[] = {
     {"clock", helper_clock, METH_NOARGS, "CLOCK_MONOTONIC in nanoseconds."},
     {"revealed", (PyCFunction)(void (*)(void))helper_revealed, METH_FASTCALL,
@@ -328,6 +414,9 @@ static PyMethodDef helper_methods[] = {
      "gc.get_objects() without unfreezing the heap."},
     {"pyfreeze_source", helper_pyfreeze_source, METH_NOARGS, "The source of the pyfreeze module."},
     {"environ", helper_environ, METH_NOARGS, "The process environment as bytes."},
+    {"learn_exec", helper_learn_exec, METH_O, "Compile a text once for exec() at the freeze."},
+    {"exec", (PyCFunction)(void (*)(void))helper_exec, METH_VARARGS | METH_KEYWORDS,
+     "exec(), with the texts learnt at the freeze compiled already."},
     {"config", helper_config, METH_NOARGS, "The parts of this run's PyConfig the restore needs."},
     {NULL, NULL, 0, NULL},
 };

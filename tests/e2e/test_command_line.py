@@ -3,10 +3,11 @@ from the frozen heap (not by stepping aside to a cold start)."""
 
 import os
 import subprocess
+import time
 
 import pytest
 
-from conftest import STOCK, assert_same_as_stock, clean_env, run, runs_warm
+from conftest import STOCK, assert_same_as_stock, clean_env, freeze, run, runs_warm
 
 SCRIPT = """\
 import sys
@@ -193,6 +194,36 @@ def test_user_site_of_builder_absent(cgi_image, tmp_path):
     site.mkdir(parents=True)
     args = ["-c", "import sys, site; print(site.ENABLE_USER_SITE, site.USER_SITE, sys.path)"]
     assert_same_as_stock(cgi_image, args, env=clean_env(HOME=str(home)))
+
+
+PTH_LINES = (
+    "import sys; print('pth', sys._getframe(1).f_locals['sitedir'].endswith('site-packages'))\n"
+    "import sys; exec('x = 1\\nprint(\"nested\", __name__, x)')\n"
+    "extra\n"
+    "import os; raise ValueError('boom')\n"
+    "not reached\n")
+
+
+def test_pth_files_run_as_python3_runs_them(tmp_path):
+    # The image re-runs site with the .pth texts of the freeze compiled and
+    # the listings of unchanged site directories kept: the same output,
+    # sys.path and error report as python3, before and after the directory
+    # and the files change.
+    home = tmp_path / "home"
+    site = home / ".local/lib/python3.11/site-packages"
+    (site / "extra").mkdir(parents=True)
+    (site / "a.pth").write_text(PTH_LINES)
+    time.sleep(2.1)     # older than the freeze's margin: its listing is kept
+    image = tmp_path / "image"
+    env = clean_env(HOME=str(home))
+    freeze(image, env=env)
+    args = ["-c", "import sys; print(sys.path[-2:])"]
+    assert runs_warm(image, args, env=env)
+    assert_same_as_stock(image, args, env=env)
+    (site / "b.pth").write_text("import sys; print('b too')\n")
+    assert_same_as_stock(image, args, env=env)
+    (site / "a.pth").write_text(PTH_LINES.replace("boom", "bang").replace("nested", "inner"))
+    assert_same_as_stock(image, args, env=env)
 
 
 def test_write_to_closed_pipe(cgi_image):
