@@ -378,17 +378,13 @@ def _object_needs_teardown(obj, streams, ref_type, files):
     return False
 
 
+def before_teardown(state):
+    """Once python3's teardown is decided: the modules python3 never had
+    let go of the run's __main__ (see lazy_modules.release_main)."""
+    state["lazy"].release_main(sys.modules.get("__main__"))
+
+
 def teardown_reason(state):
-    """Why python3's teardown must run at exit (see _teardown_reason), or
-    None.  Before that teardown, the modules python3 never had let go of
-    the run's __main__ (see lazy_modules.release_main)."""
-    reason = _teardown_reason(state)
-    if reason is not None:
-        state["lazy"].release_main(sys.modules.get("__main__"))
-    return reason
-
-
-def _teardown_reason(state):
     """Why python3's teardown must run at exit, or None when skipping it
     cannot be noticed: no object made since the restore has a finalizer
     (__del__, a file open for writing, a suspended generator) or a weak

@@ -151,6 +151,7 @@ int __wrap_Py_FinalizeEx(void)
     int status;
     if (reason != NULL) {
         pf_debug("full teardown at exit: %s", reason);
+        pf_glue_before_teardown();
         keep_teardown_streams();
         status = __real_Py_FinalizeEx();
     } else {

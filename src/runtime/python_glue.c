@@ -25,6 +25,7 @@ extern char **environ;
 static PyObject *helpers;          /* the `_pyfreeze` helper module */
 static PyObject *restore_function; /* restore.restore */
 static PyObject *teardown_function; /* restore.teardown_reason */
+static PyObject *before_teardown_function; /* restore.before_teardown */
 static PyObject *restore_state;    /* dict the dump fills for the restore */
 
 static PyObject *helper_environ(PyObject *self, PyObject *unused)
@@ -550,8 +551,10 @@ PyObject *pf_glue_run_dump(char **learned, int learned_count, char **modules, in
     }
     restore_function = PyDict_GetItemString(restore, "restore");
     teardown_function = PyDict_GetItemString(restore, "teardown_reason");
+    before_teardown_function = PyDict_GetItemString(restore, "before_teardown");
     Py_XINCREF(restore_function);
     Py_XINCREF(teardown_function);
+    Py_XINCREF(before_teardown_function);
     restore_state = PyDict_New();
     PyObject *run = PyDict_GetItemString(dump, "run");
     PyObject *mods = string_list(modules, module_count);
@@ -562,8 +565,8 @@ PyObject *pf_glue_run_dump(char **learned, int learned_count, char **modules, in
     PyObject *entry_text = entry != NULL ? PyUnicode_DecodeFSDefault(entry) : Py_NewRef(Py_None);
     PyObject *learned_list = string_list(learned, learned_count);
     PyObject *result = NULL;
-    if (restore_function && teardown_function && restore_state && run && mods && blks && dirs && first &&
-        entry_text && learned_list)
+    if (restore_function && teardown_function && before_teardown_function && restore_state && run &&
+        mods && blks && dirs && first && entry_text && learned_list)
         result = PyObject_CallFunctionObjArgs(run, mods, blks, first, dirs, restore_state,
                                               allow_native ? Py_True : Py_False, lazy,
                                               recorder, verbose ? Py_True : Py_False, entry_text,
@@ -619,6 +622,14 @@ int pf_glue_cold_prepare(char **blocks, int block_count)
             return -1;
     }
     return 0;
+}
+
+void pf_glue_before_teardown(void)
+{
+    PyObject *result = PyObject_CallFunctionObjArgs(before_teardown_function, restore_state, NULL);
+    if (result == NULL)
+        PyErr_WriteUnraisable(before_teardown_function);
+    Py_XDECREF(result);
 }
 
 const char *pf_glue_teardown_reason(void)

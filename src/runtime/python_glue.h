@@ -50,4 +50,7 @@ int pf_glue_inputs_summary(uint64_t *address, uint64_t *size);
  * a skipped teardown), or NULL when it need not be. */
 const char *pf_glue_teardown_reason(void);
 
+/* Prepares python3's teardown, once it is decided (restore.before_teardown). */
+void pf_glue_before_teardown(void);
+
 #endif

@@ -209,6 +209,9 @@ def test_resource_warnings_shown_by_w_take_the_teardown(minimal_image, tmp_path,
 MAIN_AT_TEARDOWN = {
     "del-uses-a-global": "import os\nclass C:\n    def __del__(self):\n        os.write(1, b'del ran\\n')\nc = C()",
     "cycle-in-a-module": "import sys\nsys.path.insert(0, {here!r})\nimport cyclic",
+    # gc.collect() decides the teardown before any finalizer is looked for
+    "cycle-after-gc-collect": ("import gc\nclass C:\n    def __del__(self):\n        print('cycle collected')\n"
+                               "c = C()\nc.me = c\ngc.collect()"),
 }
 
 
