@@ -191,16 +191,23 @@ def describe(kind, detail):
     return names.get(kind, f"{kind} {detail}")
 
 
-def first_difference(inputs):
+def first_difference(inputs, seen=None):
     """The first input of INPUTS ({(kind, detail): value}) whose value in
-    this run differs, described, or None when all are unchanged."""
-    for (kind, detail), value in inputs.items():
+    this run differs, described, or None when all are unchanged.  SEEN, a
+    dict kept across calls, holds this run's values already looked up
+    (many modules read the same variable or file)."""
+    for key, value in inputs.items():
+        kind, detail = key
         if kind == "write":
             return f"its import writes {detail}"
         if kind == "output":
             return f"its import prints on standard {'output' if detail == '1' else 'error'}"
         if kind == "dirfd":
             return f"its import looked at {describe(kind, detail)}"
-        if current(kind, detail) != value:
+        if seen is None:
+            now = current(kind, detail)
+        else:
+            now = seen[key] if key in seen else seen.setdefault(key, current(kind, detail))
+        if now != value:
             return f"{describe(kind, detail)} differs from the freeze"
     return None

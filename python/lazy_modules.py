@@ -574,8 +574,9 @@ def startup_difference():
     would have to load from source (it, or a module it used, read such an
     input)."""
     differing = _pyfreeze.inputs.first_difference
+    seen = {}
     for name, inputs in _startup_inputs.items():
-        why = differing(inputs)
+        why = differing(inputs, seen)
         if why is not None:
             return f"module {name} stays in sys.modules, and {why}"
     root_of = {}
@@ -589,7 +590,7 @@ def startup_difference():
             entry = _hidden.get(current)
             if entry is None:
                 continue
-            why = differing(entry.inputs)
+            why = differing(entry.inputs, seen)
             if why is not None:
                 root = root_of[current]
                 reader = "it" if current == root else current
