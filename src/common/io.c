@@ -77,3 +77,16 @@ int pf_read_file(const char *path, char **data, size_t *size)
     errno = saved;
     return -1;
 }
+
+int pf_env_descriptor(const char *name)
+{
+    const char *value = getenv(name);
+    if (value == NULL || *value == '\0')
+        return -1;
+    char *end;
+    errno = 0;
+    long fd = strtol(value, &end, 10);
+    if (errno != 0 || *end != '\0' || fd < 3 || fd > 1024 || fcntl((int)fd, F_GETFD) < 0)
+        return -1;
+    return (int)fd;
+}

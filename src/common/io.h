@@ -17,4 +17,9 @@ ssize_t pf_read_full(int fd, void *data, size_t size);
  * 0, or -1 with errno set. */
 int pf_read_file(const char *path, char **data, size_t *size);
 
+/* The open descriptor above 2 that environment variable NAME gives as a
+ * decimal number, or -1 (unset, not a number, 0-2, or not open), so that
+ * a stray value cannot make a process write where it should not. */
+int pf_env_descriptor(const char *name);
+
 #endif

@@ -1,8 +1,9 @@
 #define _GNU_SOURCE
 #include "learn.h"
 
+#include "../common/io.h"
+
 #include <Python.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,38 +12,9 @@
 
 static int report_fd = -1;
 
-/* The descriptor PYFREEZE_LEARN names, or -1: a value that names no open
- * descriptor above 2 leaves the runtime a plain python3.11. */
-static int learn_fd(void)
-{
-    const char *value = getenv(PF_LEARN_ENV);
-    if (value == NULL || *value == '\0')
-        return -1;
-    char *end;
-    errno = 0;
-    long fd = strtol(value, &end, 10);
-    if (errno != 0 || *end != '\0' || fd < 3 || fd > 1024 || fcntl((int)fd, F_GETFD) < 0)
-        return -1;
-    return (int)fd;
-}
-
 int pf_learn_requested(void)
 {
-    return learn_fd() >= 0;
-}
-
-static int write_all(const char *bytes, size_t size)
-{
-    while (size > 0) {
-        ssize_t done = write(report_fd, bytes, size);
-        if (done < 0 && errno == EINTR)
-            continue;
-        if (done <= 0)
-            return -1;
-        bytes += done;
-        size -= (size_t)done;
-    }
-    return 0;
+    return pf_env_descriptor(PF_LEARN_ENV) >= 0;
 }
 
 /* Registered with atexit first, so it runs after the program's own
@@ -63,7 +35,7 @@ static PyObject *report_modules(PyObject *self, PyObject *unused)
             PyErr_Clear();
             continue;
         }
-        if (write_all(text, (size_t)length) < 0 || write_all("\n", 1) < 0)
+        if (pf_write_all(report_fd, text, (size_t)length) < 0 || pf_write_all(report_fd, "\n", 1) < 0)
             break;
     }
     Py_DECREF(names);
@@ -91,7 +63,7 @@ int pf_learn_main(int argc, char **argv)
 {
     /* The descriptor and the variable are pyfreeze's, not the program's:
      * its children get neither. */
-    int fd = learn_fd();
+    int fd = pf_env_descriptor(PF_LEARN_ENV);
     if (fd < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || unsetenv(PF_LEARN_ENV) < 0) {
         fputs("pyfreeze: learning run: no descriptor to report to\n", stderr);
         return 1;
