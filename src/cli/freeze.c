@@ -11,6 +11,7 @@
 #include "config.h"
 #include "learn.h"
 #include "output_file.h"
+#include "request.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -56,35 +57,6 @@ static char **freeze_environment(const struct pf_options *options)
     return env;
 }
 
-struct text {
-    char *bytes;
-    size_t size, capacity;
-};
-
-__attribute__((format(printf, 2, 3)))
-static int text_add(struct text *text, const char *format, ...)
-{
-    va_list args;
-    va_start(args, format);
-    int needed = vsnprintf(NULL, 0, format, args);
-    va_end(args);
-    if (needed < 0)
-        return -1;
-    if (text->size + (size_t)needed + 1 > text->capacity) {
-        size_t capacity = (text->capacity + (size_t)needed + 1) * 2;
-        char *grown = realloc(text->bytes, capacity);
-        if (grown == NULL)
-            return -1;
-        text->bytes = grown;
-        text->capacity = capacity;
-    }
-    va_start(args, format);
-    vsnprintf(text->bytes + text->size, (size_t)needed + 1, format, args);
-    va_end(args);
-    text->size += (size_t)needed;
-    return 0;
-}
-
 static unsigned long choose_hash_seed(const struct pf_options *options)
 {
     if (options->hash_seed_set)
@@ -97,105 +69,10 @@ static unsigned long choose_hash_seed(const struct pf_options *options)
     return seed;
 }
 
-static const char *entry_kind_name(int kind)
-{
-    return kind == PF_ENTRY_SCRIPT ? "script" : kind == PF_ENTRY_MODULE ? "module" : "function";
-}
-
 /* The modules the learning run found (see learn.c), imported before the
  * named ones; the dump skips those that fail to import here. */
 static char **learned_names;
 static int learned_count;
-
-static char **child_arguments(const char *runtime_path, const struct pf_options *options,
-                              unsigned long seed, char **preloads, int preload_count, struct pf_error *error)
-{
-    size_t count = 12 + (size_t)learned_count + (size_t)options->module_count + (size_t)options->block_count +
-                   (size_t)options->path_count + (size_t)preload_count;
-    char **argv = calloc(count, sizeof(char *));
-    char cwd[PATH_MAX];
-    if (argv == NULL || getcwd(cwd, sizeof cwd) == NULL) {
-        free(argv);
-        pf_fail_errno(error, PF_EXIT_INTERNAL, errno, "preparing the runtime's arguments");
-        return NULL;
-    }
-    size_t n = 0;
-    int ok = asprintf(&argv[n++], "%s", runtime_path) >= 0 &&
-             asprintf(&argv[n++], "--pyfreeze-dump") >= 0 && asprintf(&argv[n++], "%lu", seed) >= 0;
-    /* sys.path[0] is the script's directory (--for-script) or the working
-     * directory, as python3 -m has it; --path directories are searched too
-     * while freezing, but stay out of sys.path. */
-    if (ok && options->script != NULL)
-        ok = asprintf(&argv[n++], "^%s", options->script) >= 0;
-    else
-        ok = ok && asprintf(&argv[n++], "@%s", cwd) >= 0;
-    /* How the image will be run from here: python3's start-up makes its
-     * sys.executable from that, and so does the freeze's.  An image that is
-     * a program names the stock interpreter instead (see entry_form.c). */
-    if (options->entry_kind != PF_ENTRY_NONE)
-        ok = ok && asprintf(&argv[n++], "%%%s", PF_PYTHON_INTERPRETER) >= 0 &&
-             asprintf(&argv[n++], "&%s:%s", entry_kind_name(options->entry_kind), options->entry) >= 0;
-    else
-        ok = ok && asprintf(&argv[n++], "%%%s%s", strchr(options->output, '/') ? "" : "./",
-                            options->output) >= 0;
-    for (int i = 0; ok && i < options->path_count; i++) {
-        const char *path = options->paths[i];
-        ok = asprintf(&argv[n++], "@%s%s%s", path[0] == '/' ? "" : cwd, path[0] == '/' ? "" : "/", path) >= 0;
-    }
-    /* A script or a console script does not run where it was built: its
-     * freeze runs in /, so that the image does not depend on the
-     * builder's working directory (reproducible images).  Imports that read
-     * the working directory are handed out in runs from / only. */
-    if (ok && (options->entry_kind == PF_ENTRY_SCRIPT || options->entry_kind == PF_ENTRY_FUNCTION))
-        ok = asprintf(&argv[n++], "!root") >= 0;
-    for (int i = 0; ok && i < options->block_count; i++)
-        ok = asprintf(&argv[n++], "-%s", options->blocks[i]) >= 0;
-    for (int i = 0; ok && i < learned_count; i++)
-        ok = asprintf(&argv[n++], "?%s", learned_names[i]) >= 0;
-    for (int i = 0; ok && i < options->module_count; i++)
-        ok = asprintf(&argv[n++], "+%s", options->modules[i]) >= 0;
-    for (int i = 0; ok && i < preload_count; i++)
-        ok = asprintf(&argv[n++], "=%s", preloads[i]) >= 0;
-    if (ok && !options->no_native)
-        ok = asprintf(&argv[n++], "!native") >= 0;
-    /* A run with preloads is the second pass: the first one has reported. */
-    if (ok && options->verbose && preload_count == 0)
-        ok = asprintf(&argv[n++], "!verbose") >= 0;
-    if (!ok) {
-        pf_fail(error, PF_EXIT_INTERNAL, "preparing the runtime's arguments: out of memory");
-        return NULL;
-    }
-    return argv;
-}
-
-static int build_spec(const struct pf_options *options, unsigned long seed, const char *runtime_path,
-                      struct text *spec)
-{
-    memset(spec, 0, sizeof *spec);
-    /* check=1: the image answers `pyfreeze info --check` (PYFREEZE_CHECK). */
-    int ok = text_add(spec, "format=1\npyfreeze=%s\nruntime=%s\nhash_seed=%lu\ncheck=1\n", PF_VERSION,
-                      runtime_path, seed) == 0;
-    if (ok && options->entry_kind != PF_ENTRY_NONE)
-        ok = text_add(spec, "entry=%s:%s\ninterpreter=%s\n", entry_kind_name(options->entry_kind),
-                      options->entry, PF_PYTHON_INTERPRETER) == 0;
-    else if (ok && options->script != NULL)
-        ok = text_add(spec, "script=%s\n", options->script) == 0;
-    for (int i = 0; ok && i < options->module_count; i++)
-        ok = text_add(spec, "module=%s\n", options->modules[i]) == 0;
-    for (int i = 0; ok && i < options->block_count; i++)
-        ok = text_add(spec, "block=%s\n", options->blocks[i]) == 0;
-    for (int i = 0; ok && i < options->path_count; i++)
-        ok = text_add(spec, "path=%s\n", options->paths[i]) == 0;
-    return ok ? 0 : -1;
-}
-
-static int add_libraries_to_spec(struct text *spec, char **libraries, int count)
-{
-    int ok = 1;
-    for (int i = 0; ok && i < count; i++)
-        ok = text_add(spec, "library=%s\n", libraries[i]) == 0;
-    return ok ? 0 : -1;
-}
 
 static enum pf_exit failure_status(uint32_t failure)
 {
@@ -245,7 +122,7 @@ struct session {
     struct pf_child child;
     struct pf_image_info info;
     unsigned char *data, *heap;
-    struct text spec;
+    struct pf_request request;          /* the manifest, see request.h */
     struct pf_image image;
     struct pf_library *libraries;      /* as the child recorded them */
     char **library_paths;
@@ -255,11 +132,24 @@ struct session {
     char **environment;                 /* the freeze's, see freeze_environment */
 };
 
+/* Runs the dump child with the request's manifest to its checkpoint. */
 static int run_child(struct session *s, const struct pf_options *options, const char *runtime_path,
-                     char **argv, int no_aslr, struct pf_error *error)
+                     struct pf_error *error)
 {
     pf_child_kill(&s->child);
-    if (pf_child_spawn(runtime_path, argv, s->environment, no_aslr, &s->child, error) < 0)
+    int manifest_fd = pf_manifest_descriptor(&s->request.manifest, error);
+    if (manifest_fd < 0)
+        return -1;
+    char fd_text[16];
+    snprintf(fd_text, sizeof fd_text, "%d", manifest_fd);
+    char *argv[] = {(char *)runtime_path, "--pyfreeze-dump", fd_text, NULL};
+    /* ASLR off in both passes: the heap, the mappings and everything that
+     * points into them land at the same addresses in every freeze, which
+     * reproducible images need (the image itself keeps ASLR unless it
+     * holds libraries). */
+    int rc = pf_child_spawn(runtime_path, argv, s->environment, 1, manifest_fd, &s->child, error);
+    close(manifest_fd);
+    if (rc < 0)
         return -1;
     uint64_t state_address = s->runtime.info_address + offsetof(struct pf_image_info, state);
     if (pf_child_run_to_checkpoint(&s->child, state_address, PF_STATE_PRISTINE, options->timeout, error) < 0 ||
@@ -274,9 +164,9 @@ static int run_child(struct session *s, const struct pf_options *options, const 
 }
 
 /* What the imports read of the environment and of files ("env NAME" and
- * "read PATH" lines in the child), as read_env= and read_file= lines of
- * the spec: it is in the image, and `pyfreeze info` shows it. */
-static int add_inputs_to_spec(struct session *s, struct pf_error *error)
+ * "read PATH" lines in the child), for the image's manifest: `pyfreeze
+ * info` shows it. */
+static int read_inputs(struct session *s, struct pf_error *error)
 {
     if (s->info.inputs_size == 0)
         return 0;
@@ -285,20 +175,13 @@ static int add_inputs_to_spec(struct session *s, struct pf_error *error)
     char *lines = malloc(s->info.inputs_size + 1);
     if (lines == NULL)
         return pf_fail(error, PF_EXIT_INTERNAL, "reading the imports' inputs: out of memory");
-    if (pf_child_read(s->child.pid, s->info.inputs, lines, s->info.inputs_size, error) < 0) {
-        free(lines);
-        return -1;
-    }
-    lines[s->info.inputs_size] = '\0';
-    int ok = 1;
-    for (char *line = strtok(lines, "\n"); ok && line != NULL; line = strtok(NULL, "\n")) {
-        if (strncmp(line, "env ", 4) == 0)
-            ok = text_add(&s->spec, "read_env=%s\n", line + 4) == 0;
-        else if (strncmp(line, "read ", 5) == 0)
-            ok = text_add(&s->spec, "read_file=%s\n", line + 5) == 0;
+    int rc = pf_child_read(s->child.pid, s->info.inputs, lines, s->info.inputs_size, error);
+    if (rc == 0) {
+        lines[s->info.inputs_size] = '\0';
+        rc = pf_request_set_inputs(&s->request, lines, error);
     }
     free(lines);
-    return ok ? 0 : pf_fail(error, PF_EXIT_INTERNAL, "building the image spec: out of memory");
+    return rc;
 }
 
 static void free_libraries(struct session *s)
@@ -418,17 +301,10 @@ static int read_snapshot(struct session *s, struct pf_error *error)
  * a second run loads them first, with ASLR off, so that an image can load
  * them again at the very same addresses. */
 static int freeze_passes(struct session *s, const struct pf_options *options, const char *runtime_path,
-                         unsigned long seed, struct pf_error *error)
+                         struct pf_error *error)
 {
-    char **argv = child_arguments(runtime_path, options, seed, NULL, 0, error);
-    if (argv == NULL)
-        return -1;
     progress(options, "starting %s", runtime_path);
-    /* ASLR off in both passes: the heap, the mappings and everything that
-     * points into them land at the same addresses in every freeze, which
-     * reproducible images need (the image itself keeps ASLR unless it
-     * holds libraries). */
-    if (run_child(s, options, runtime_path, argv, 1, error) < 0)
+    if (run_child(s, options, runtime_path, error) < 0)
         return -1;
     if (s->info.library_count == 0)
         return 0;
@@ -439,16 +315,23 @@ static int freeze_passes(struct session *s, const struct pf_options *options, co
     s->library_paths = NULL;
     s->library_count = 0;
     progress(options, "modules load %d shared libraries; freezing again with them loaded first", discovered);
-    argv = child_arguments(runtime_path, options, seed, paths, discovered, error);
+    /* The first pass has reported what it did. */
+    s->request.manifest.verbose = 0;
     int rc = -1;
-    if (argv != NULL && run_child(s, options, runtime_path, argv, 1, error) == 0 &&
-        read_libraries(s, error) == 0 && check_same_libraries(s, paths, discovered, error) == 0)
-        rc = add_libraries_to_spec(&s->spec, paths, discovered) == 0
-                 ? 0 : pf_fail(error, PF_EXIT_INTERNAL, "building the image spec: out of memory");
+    if (pf_request_set_libraries(&s->request, paths, discovered, error) == 0 &&
+        run_child(s, options, runtime_path, error) == 0 && read_libraries(s, error) == 0)
+        rc = check_same_libraries(s, paths, discovered, error);
     for (int i = 0; i < discovered; i++)
         free(paths[i]);
     free(paths);
     return rc;
+}
+
+/* The manifest the image carries: the request, and what the freeze found. */
+static int image_manifest(struct session *s, char **text, size_t *size, struct pf_error *error)
+{
+    s->request.manifest.verbose = 0;
+    return pf_manifest_write(&s->request.manifest, text, size, error);
 }
 
 static int run_freeze(struct session *s, const struct pf_options *options, const char *runtime_path,
@@ -473,25 +356,29 @@ static int run_freeze(struct session *s, const struct pf_options *options, const
             fputc('\n', stderr);
         }
     }
-    unsigned long seed = choose_hash_seed(options);
-    if (build_spec(options, seed, runtime_path, &s->spec) < 0)
-        return pf_fail(error, PF_EXIT_INTERNAL, "building the image spec: out of memory");
-    if (freeze_passes(s, options, runtime_path, seed, error) < 0)
+    if (pf_request_build(options, runtime_path, choose_hash_seed(options), learned_names, learned_count,
+                         &s->request, error) < 0 ||
+        freeze_passes(s, options, runtime_path, error) < 0)
         return -1;
     progress(options, "checkpoint reached: heap of %.1f MiB, %d shared libraries",
              (double)(s->info.heap_end - s->info.heap_start) / 1048576.0, s->library_count);
     if (pf_check_quiescent(s->child.pid, error) < 0 || check_heap(s->child.pid, &s->info, error) < 0 ||
-        add_inputs_to_spec(s, error) < 0 || read_snapshot(s, error) < 0)
+        read_inputs(s, error) < 0 || read_snapshot(s, error) < 0)
         return -1;
     pf_child_kill(&s->child);
 
+    char *manifest;
+    size_t manifest_size;
+    if (image_manifest(s, &manifest, &manifest_size, error) < 0)
+        return -1;
     struct pf_snapshot snapshot = {
         .data = s->data, .heap = s->heap, .heap_start = s->info.heap_start,
-        .heap_size = s->info.heap_end - s->info.heap_start, .spec = s->spec.bytes, .spec_size = s->spec.size,
+        .heap_size = s->info.heap_end - s->info.heap_start, .manifest = manifest, .manifest_size = manifest_size,
         .ranges = s->ranges, .range_count = s->range_count,
     };
-    if (pf_image_build(&s->runtime, &snapshot, &s->image, error) < 0 ||
-        pf_output_write(options->output, s->image.bytes, s->image.size, error) < 0)
+    int rc = pf_image_build(&s->runtime, &snapshot, &s->image, error);
+    free(manifest);
+    if (rc < 0 || pf_output_write(options->output, s->image.bytes, s->image.size, error) < 0)
         return -1;
     progress(options, "wrote %s (%.1f MiB)", options->output, (double)s->image.size / 1048576.0);
     return 0;
@@ -545,7 +432,7 @@ int pf_freeze(const struct pf_options *given, const char *runtime_path, struct p
     pf_runtime_elf_free(&session.runtime);
     free(session.data);
     free(session.heap);
-    free(session.spec.bytes);
+    pf_request_free(&session.request);
     free(session.environment);
     for (size_t i = 0; i < session.range_count; i++)
         free((void *)session.ranges[i].bytes);

@@ -2,6 +2,7 @@
 #include "info.h"
 
 #include "../common/image_info.h"
+#include "../common/manifest.h"
 #include "../elf/runtime_elf.h"
 
 #include <errno.h>
@@ -30,8 +31,7 @@ static const char info_help[] =
 /* Everything `info` reports, gathered before anything is printed. */
 struct image_facts {
     const struct pf_image_info *info;
-    const char *spec;
-    size_t spec_size;
+    struct pf_manifest manifest;
     char build_id[64];
     char current_build_id[64];   /* of the runtime this pyfreeze would use */
     uint64_t file_size;
@@ -88,36 +88,21 @@ static int gather(const char *path, const struct pf_runtime_elf *elf, struct ima
         return pf_fail(error, PF_EXIT_OUTPUT, "%s is not a finished image (state %u)", path, elf->info->state);
     if (elf->info->heap_end < elf->info->heap_start)
         return pf_fail(error, PF_EXIT_OUTPUT, "%s is damaged: its frozen heap ends before it starts", path);
-    facts->spec = pf_elf_bytes_at(elf, elf->info->spec_addr, elf->info->spec_size);
-    if (facts->spec == NULL)
-        return pf_fail(error, PF_EXIT_OUTPUT, "%s is truncated: its description lies outside the file", path);
-    facts->spec_size = elf->info->spec_size;
+    const char *manifest = pf_elf_bytes_at(elf, elf->info->manifest_addr, elf->info->manifest_size);
+    if (manifest == NULL)
+        return pf_fail(error, PF_EXIT_OUTPUT, "%s is truncated: its manifest lies outside the file", path);
+    struct pf_error why;
+    if (pf_manifest_read(manifest, elf->info->manifest_size, &facts->manifest, &why) < 0)
+        return pf_fail(error, PF_EXIT_OUTPUT, "%s is damaged or foreign: %.3000s", path, why.message);
     facts->file_size = elf->size;
     pf_elf_build_id(elf, facts->build_id, sizeof facts->build_id);
     check_stamps(elf, facts);
     return 0;
 }
 
-/* Calls `each` with the value of every "key=value" line of the spec. */
-static void spec_each(const struct image_facts *facts, const char *key,
-                      void (*each)(const char *value, size_t length, void *context), void *context)
-{
-    size_t key_length = strlen(key);
-    const char *end = facts->spec + facts->spec_size;
-    for (const char *line = facts->spec; line < end;) {
-        const char *newline = memchr(line, '\n', (size_t)(end - line));
-        const char *line_end = newline ? newline : end;
-        if ((size_t)(line_end - line) > key_length && memcmp(line, key, key_length) == 0 &&
-            line[key_length] == '=')
-            each(line + key_length + 1, (size_t)(line_end - line) - key_length - 1, context);
-        line = line_end + 1;
-    }
-}
-
 struct joiner {
     int count;
     int json;
-    int limit;   /* print at most this many values; 0: all */
 };
 
 static void print_json_string(const char *text, size_t length)
@@ -135,68 +120,55 @@ static void print_json_string(const char *text, size_t length)
     putchar('"');
 }
 
-static void print_item(const char *value, size_t length, void *context)
+static void print_item(const char *value, struct joiner *joiner)
 {
-    struct joiner *joiner = context;
-    if (joiner->limit > 0 && joiner->count >= joiner->limit)
-        return;
     if (joiner->count++ > 0)
         fputs(joiner->json ? ", " : " ", stdout);
     if (joiner->json)
-        print_json_string(value, length);
+        print_json_string(value, strlen(value));
     else
-        fwrite(value, 1, length, stdout);
+        fputs(value, stdout);
 }
 
-static void print_entry_text(const char *value, size_t length, void *context)
+static void print_list(const struct pf_strings *list, int json)
 {
-    struct joiner *joiner = context;
-    const char *colon = memchr(value, ':', length);
-    if (joiner->count++ > 0 || colon == NULL)
-        return;
-    int kind = (int)(colon - value), rest = (int)(length - (size_t)kind - 1);
-    if (strncmp(value, "script", (size_t)kind) == 0)
-        printf("script %.*s (IMAGE ARGS runs as python3 %.*s ARGS)", rest, colon + 1, rest, colon + 1);
-    else if (strncmp(value, "module", (size_t)kind) == 0)
-        printf("module %.*s (IMAGE ARGS runs as python3 -m %.*s ARGS)", rest, colon + 1, rest, colon + 1);
-    else
-        printf("entry point %.*s (IMAGE ARGS runs as its console script)", rest, colon + 1);
-}
-
-static void print_list(const struct image_facts *facts, const char *key, int json)
-{
-    struct joiner joiner = {0, json, 0};
+    struct joiner joiner = {0, json};
     if (json)
         putchar('[');
-    spec_each(facts, key, print_item, &joiner);
+    for (int i = 0; i < list->count; i++)
+        print_item(list->items[i], &joiner);
     if (json)
         putchar(']');
     else if (joiner.count == 0)
         fputs("(none)", stdout);
 }
 
-static void print_first(const struct image_facts *facts, const char *key, int json)
+static void print_text_entry(const struct pf_manifest *manifest)
 {
-    struct joiner joiner = {0, json, 1};
-    spec_each(facts, key, print_item, &joiner);
-    if (joiner.count == 0)
-        fputs(json ? "null" : "unknown", stdout);
+    const char *value = manifest->entry;
+    switch (manifest->entry_kind) {
+    case PF_ENTRY_NONE: fputs("none (the image is python3)", stdout); break;
+    case PF_ENTRY_SCRIPT: printf("script %s (IMAGE ARGS runs as python3 %s ARGS)", value, value); break;
+    case PF_ENTRY_MODULE: printf("module %s (IMAGE ARGS runs as python3 -m %s ARGS)", value, value); break;
+    case PF_ENTRY_FUNCTION: printf("entry point %s (IMAGE ARGS runs as its console script)", value); break;
+    }
 }
 
-/* "script /path", "module NAME", "function MODULE:FUNCTION" (the value of
- * the entry= line is KIND:VALUE), or that the image is python3. */
-static void print_entry(const struct image_facts *facts, int json)
+/* "KIND:VALUE" ("script:/path", "module:NAME", "function:MODULE:FUNCTION")
+ * or null for an image that is python3. */
+static void print_json_entry(const struct pf_manifest *manifest)
 {
-    struct joiner joiner = {0, json, 1};
-    if (json) {
-        spec_each(facts, "entry", print_item, &joiner);
-        if (joiner.count == 0)
-            fputs("null", stdout);
+    if (manifest->entry_kind == PF_ENTRY_NONE) {
+        fputs("null", stdout);
         return;
     }
-    spec_each(facts, "entry", print_entry_text, &joiner);
-    if (joiner.count == 0)
-        fputs("none (the image is python3)", stdout);
+    char *text;
+    if (asprintf(&text, "%s:%s", pf_entry_kind_name(manifest->entry_kind), manifest->entry) < 0) {
+        fputs("null", stdout);
+        return;
+    }
+    print_json_string(text, strlen(text));
+    free(text);
 }
 
 static double mebibytes(uint64_t bytes)
@@ -208,33 +180,33 @@ static void print_text(const char *path, const struct image_facts *facts)
 {
     const struct pf_image_info *info = facts->info;
     printf("image:             %s\n", path);
-    printf("made by:           pyfreeze ");
-    print_first(facts, "pyfreeze", 0);
+    const struct pf_manifest *manifest = &facts->manifest;
+    printf("made by:           pyfreeze %s", manifest->pyfreeze_version);
     printf("\npython:            %s\n", info->python_version);
     printf("entry form:        ");
-    print_entry(facts, 0);
+    print_text_entry(manifest);
     printf("\n");
     printf("runtime build-id:  %s%s\n", facts->build_id,
            strcmp(facts->build_id, facts->current_build_id) == 0 ? " (this pyfreeze's runtime)" : " (another build)");
     printf("modules:           ");
-    print_list(facts, "module", 0);
+    print_list(&manifest->modules, 0);
     printf("\nblocked:           ");
-    print_list(facts, "block", 0);
+    print_list(&manifest->blocks, 0);
     printf("\nsearch paths:      ");
-    print_list(facts, "path", 0);
+    print_list(&manifest->paths, 0);
     printf("\nhash seed:         %llu\n", (unsigned long long)info->hash_seed);
     printf("modules in heap:   %u (imported as python3 imports them)\n", info->module_count);
     printf("native libraries:  ");
-    print_list(facts, "library", 0);
+    print_list(&manifest->libraries, 0);
     printf(facts->info->library_count > 0 ? "\naddress layout:    fixed (ASLR off for the image, on for "
                                             "what it starts)\n" : "\naddress layout:    randomised (ASLR kept)\n");
     printf("filesystem codec:  %s/%s\n", info->fs_encoding, info->fs_errors);
     printf("sizes:             image %.1f MiB, frozen heap %.1f MiB\n", mebibytes(facts->file_size),
            mebibytes(info->heap_end - info->heap_start));
     printf("read at import:    environment ");
-    print_list(facts, "read_env", 0);
+    print_list(&manifest->read_env, 0);
     printf("\n                   files ");
-    print_list(facts, "read_file", 0);
+    print_list(&manifest->read_file, 0);
     printf("\n");
     if (facts->stale_count == 0)
         printf("module files:      %u, unchanged\n", info->stamp_count);
@@ -248,33 +220,34 @@ static void print_json(const char *path, const struct image_facts *facts)
     const struct pf_image_info *info = facts->info;
     printf("{\"image\": ");
     print_json_string(path, strlen(path));
+    const struct pf_manifest *manifest = &facts->manifest;
     printf(", \"pyfreeze\": ");
-    print_first(facts, "pyfreeze", 1);
+    print_json_string(manifest->pyfreeze_version, strlen(manifest->pyfreeze_version));
     printf(", \"python\": ");
     print_json_string(info->python_version, strlen(info->python_version));
     printf(", \"entry\": ");
-    print_entry(facts, 1);
+    print_json_entry(manifest);
     printf(", \"runtime_build_id\": \"%s\", \"runtime_is_current\": %s", facts->build_id,
            strcmp(facts->build_id, facts->current_build_id) == 0 ? "true" : "false");
     printf(", \"modules\": ");
-    print_list(facts, "module", 1);
+    print_list(&manifest->modules, 1);
     printf(", \"blocked\": ");
-    print_list(facts, "block", 1);
+    print_list(&manifest->blocks, 1);
     printf(", \"paths\": ");
-    print_list(facts, "path", 1);
+    print_list(&manifest->paths, 1);
     printf(", \"hash_seed\": %llu, \"frozen_module_count\": %u", (unsigned long long)info->hash_seed,
            info->module_count);
     printf(", \"native_libraries\": ");
-    print_list(facts, "library", 1);
+    print_list(&manifest->libraries, 1);
     printf(", \"aslr\": %s", info->library_count > 0 ? "false" : "true");
     printf(", \"filesystem_encoding\": ");
     print_json_string(info->fs_encoding, strlen(info->fs_encoding));
     printf(", \"image_size\": %llu, \"heap_size\": %llu", (unsigned long long)facts->file_size,
            (unsigned long long)(info->heap_end - info->heap_start));
     printf(", \"read_environment\": ");
-    print_list(facts, "read_env", 1);
+    print_list(&manifest->read_env, 1);
     printf(", \"read_files\": ");
-    print_list(facts, "read_file", 1);
+    print_list(&manifest->read_file, 1);
     printf(", \"module_files\": %u, \"changed_module_files\": %u", info->stamp_count, facts->stale_count);
     printf(", \"first_changed_file\": ");
     if (facts->first_stale != NULL)
@@ -363,23 +336,10 @@ static int run_check(const char *path, char *reason, size_t size, int *status, s
     return 0;
 }
 
-static void count_item(const char *value, size_t length, void *context)
-{
-    (void)value;
-    (void)length;
-    ((struct joiner *)context)->count++;
-}
-
 static int check_image(const char *path, const struct image_facts *facts, struct pf_error *error)
 {
     char reason[1024];
     int status = 0;
-    /* An image from before check mode would run its program instead. */
-    struct joiner checkable = {0, 0, 1};
-    spec_each(facts, "check", count_item, &checkable);
-    if (checkable.count == 0)
-        return pf_fail(error, PF_EXIT_OTHER_RUNTIME,
-                       "%s was made by a pyfreeze without `info --check`; rebuild it", path);
     if (run_check(path, reason, sizeof reason, &status, error) < 0)
         return -1;
     if (status == PF_EXIT_COLD)
@@ -433,6 +393,7 @@ int pf_info_main(int argc, char **argv, const char *runtime_path, struct pf_erro
         if (fflush(stdout) != 0)
             rc = pf_fail_errno(error, PF_EXIT_INTERNAL, errno, "writing to standard output");
     }
+    pf_manifest_release(&facts.manifest);
     pf_runtime_elf_free(&elf);
     return rc;
 }

@@ -48,7 +48,7 @@ static const char help_text[] =
     "Options are separate words; `--` and `--learn` end them. The current directory is\n"
     "searched for modules first. The freeze runs with your environment: what\n"
     "the modules read of it is recorded, and -v lists it. `pyfreeze info`\n"
-    "describes an image.\n"
+    "describes an image (`pyfreeze info -o OUT` freezes a module named info).\n"
     "See pyfreeze(1) for exit statuses.\n";
 
 static int report(const struct pf_error *error)
@@ -87,13 +87,29 @@ static int freeze_command(const struct pf_options *options, struct pf_error *err
     return PF_EXIT_OK;
 }
 
+/* `pyfreeze info ...` describes an image, unless the words name an output:
+ * info takes none and a freeze needs one, so `pyfreeze info -o OUT`
+ * freezes a module called info. */
+static int is_info_command(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "info") != 0)
+        return 0;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0 || strcmp(argv[i], "--learn") == 0)
+            break;
+        if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0 || strncmp(argv[i], "--output=", 9) == 0)
+            return 0;
+    }
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     struct pf_options options;
     struct pf_error error = {0};
     /* An output over RLIMIT_FSIZE must fail with EFBIG, not kill us. */
     signal(SIGXFSZ, SIG_IGN);
-    if (argc >= 2 && strcmp(argv[1], "info") == 0)
+    if (is_info_command(argc, argv))
         return info_command(argc - 1, argv + 1);
     int status = pf_options_parse(argc, argv, &options, &error) < 0 ? report(&error)
                                                                     : freeze_command(&options, &error);

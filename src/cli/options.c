@@ -105,7 +105,7 @@ static int set_entry(struct pf_options *options, char letter, const char *value,
         return usage(error, "--module needs a module name, not '%s'", value);
     if (kind == PF_ENTRY_FUNCTION && !valid_entry_point(value))
         return usage(error, "--entry needs MODULE:FUNCTION, not '%s'", value);
-    options->entry_kind = kind;
+    options->entry_kind = (enum pf_entry_kind)kind;
     options->entry = value;
     return 0;
 }

@@ -8,6 +8,7 @@
 #define PYFREEZE_OPTIONS_H
 
 #include "../common/error.h"
+#include "../common/manifest.h"
 
 #define PF_DEFAULT_TIMEOUT 300u
 
@@ -32,7 +33,7 @@ struct pf_options {
     const char *script;     /* the script runs of the image will run */
     /* The program the image is (--script, --module, --entry): it then takes
      * the program's arguments.  PF_ENTRY_NONE: an image that is python3. */
-    enum { PF_ENTRY_NONE, PF_ENTRY_SCRIPT, PF_ENTRY_MODULE, PF_ENTRY_FUNCTION } entry_kind;
+    enum pf_entry_kind entry_kind;
     const char *entry;      /* the script, the module, or MODULE:FUNCTION */
     int for_script_given;   /* --for-script itself (not implied by --script) */
     int learn;              /* --learn: a learning run finds the modules */

@@ -82,8 +82,8 @@ struct pf_image_info {
     /* Filled in by the image writer. */
     uint64_t pristine_addr;   /* runtime's own data bytes, for a cold start */
     uint64_t pristine_size;
-    uint64_t spec_addr;       /* "key=value\n" lines describing the image */
-    uint64_t spec_size;
+    uint64_t manifest_addr;   /* the manifest (src/common/manifest.h) */
+    uint64_t manifest_size;
     uint64_t stamps;          /* struct pf_file_stamp[stamp_count], in the heap */
     uint32_t stamp_count;
     uint32_t module_count;    /* entries of sys.modules at the checkpoint */

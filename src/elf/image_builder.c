@@ -31,7 +31,7 @@ struct layout {
     uint64_t data_offset, data_size;
     uint64_t extra_offset, extra_address, extra_size;
     uint64_t pristine_address, pristine_size;
-    uint64_t spec_address;
+    uint64_t manifest_address;
     uint64_t table_address;      /* struct pf_saved_range[range_count] */
     uint64_t saved_address;      /* the saved bytes, one range after another */
     uint64_t *section_offsets;   /* new offsets of non-allocated sections */
@@ -124,14 +124,14 @@ static int plan(const struct pf_runtime_elf *runtime, const struct pf_snapshot *
     layout->data_size = data->p_memsz;
     layout->extra_address = snapshot->heap_start;
     layout->pristine_size = data->p_filesz;
-    uint64_t heap_end, spec_end, table_size, saved_size = 0, extra_end;
+    uint64_t heap_end, manifest_end, table_size, saved_size = 0, extra_end;
     if (add(layout->data_offset, layout->data_size, &layout->extra_offset) < 0 ||
         align_up(layout->extra_offset, PAGE, &layout->extra_offset) < 0 ||
         add(snapshot->heap_start, snapshot->heap_size, &heap_end) < 0 ||
         align_up(heap_end, PAGE, &layout->pristine_address) < 0 ||
-        add(layout->pristine_address, layout->pristine_size, &layout->spec_address) < 0 ||
-        add(layout->spec_address, snapshot->spec_size, &spec_end) < 0 ||
-        align_up(spec_end, 16, &layout->table_address) < 0 ||
+        add(layout->pristine_address, layout->pristine_size, &layout->manifest_address) < 0 ||
+        add(layout->manifest_address, snapshot->manifest_size, &manifest_end) < 0 ||
+        align_up(manifest_end, 16, &layout->table_address) < 0 ||
         __builtin_mul_overflow((uint64_t)snapshot->range_count, sizeof(struct pf_saved_range), &table_size) ||
         add(layout->table_address, table_size, &layout->saved_address) < 0)
         return too_big(error);
@@ -179,8 +179,8 @@ static void patch_info(const struct pf_runtime_elf *runtime, const struct layout
     info->state = PF_STATE_IMAGE;
     info->pristine_addr = layout->pristine_address;
     info->pristine_size = layout->pristine_size;
-    info->spec_addr = layout->spec_address;
-    info->spec_size = snapshot->spec_size;
+    info->manifest_addr = layout->manifest_address;
+    info->manifest_size = snapshot->manifest_size;
     info->saved_ranges = snapshot->range_count ? layout->table_address : 0;
     info->saved_range_count = (uint32_t)snapshot->range_count;
 }
@@ -285,7 +285,7 @@ int pf_image_build(const struct pf_runtime_elf *runtime, const struct pf_snapsho
     memcpy(extra, snapshot->heap, snapshot->heap_size);
     memcpy(extra + (layout.pristine_address - layout.extra_address),
            runtime->bytes + data->p_offset, layout.pristine_size);
-    memcpy(extra + (layout.spec_address - layout.extra_address), snapshot->spec, snapshot->spec_size);
+    memcpy(extra + (layout.manifest_address - layout.extra_address), snapshot->manifest, snapshot->manifest_size);
     write_saved_ranges(&layout, snapshot, extra);
     patch_info(runtime, &layout, snapshot, bytes);
     patch_segments(runtime, &layout, bytes);

@@ -1,8 +1,9 @@
 /* Lays out an image: the runtime's file with its data segment replaced by
  * the child's live data, and one extra segment holding the frozen heap, a
  * pristine copy of the runtime's data (for cold starts), the image's
- * spec, and saved library state with its table.  Every part is a file-backed PT_LOAD, so an image maps in O(1)
- * and pays only for the pages it touches. */
+ * manifest, and saved library state with its table.  Every part is a
+ * file-backed PT_LOAD, so an image maps in O(1) and pays only for the
+ * pages it touches. */
 #ifndef PYFREEZE_IMAGE_BUILDER_H
 #define PYFREEZE_IMAGE_BUILDER_H
 
@@ -22,8 +23,8 @@ struct pf_snapshot {
     const unsigned char *data;   /* the data segment, p_memsz bytes from p_vaddr */
     const unsigned char *heap;
     uint64_t heap_start, heap_size;
-    const char *spec;            /* "key=value\n" lines */
-    size_t spec_size;
+    const char *manifest;        /* its text (src/common/manifest.h) */
+    size_t manifest_size;
     const struct pf_snapshot_range *ranges;
     size_t range_count;
 };

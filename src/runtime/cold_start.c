@@ -199,30 +199,6 @@ static int reset_data_segment(uintptr_t pristine, size_t pristine_size, const ch
     return rc;
 }
 
-/* The image's spec is "key=value" lines; collect the values of one key. */
-static int spec_values(const char *spec, size_t size, const char *key, char ***out)
-{
-    size_t key_length = strlen(key);
-    int count = 0;
-    char **values = malloc((size / 2 + 1) * sizeof(char *));
-    if (values == NULL)
-        return -1;
-    const char *end = spec + size;
-    for (const char *line = spec; line < end;) {
-        const char *newline = memchr(line, '\n', (size_t)(end - line));
-        const char *line_end = newline ? newline : end;
-        if ((size_t)(line_end - line) > key_length && strncmp(line, key, key_length) == 0 &&
-            line[key_length] == '=') {
-            values[count] = strndup(line + key_length + 1, (size_t)(line_end - line) - key_length - 1);
-            if (values[count++] == NULL)
-                return -1;
-        }
-        line = line_end + 1;
-    }
-    *out = values;
-    return count;
-}
-
 int pf_cold_main(int argc, char **argv)
 {
     int warned;
@@ -231,14 +207,18 @@ int pf_cold_main(int argc, char **argv)
                 strerror(errno));
         return 1;
     }
-    const char *spec = (const char *)(uintptr_t)pf_info.spec_addr;
-    size_t spec_size = pf_info.spec_size;
-    char **blocks;
-    int block_count = spec_values(spec, spec_size, "block", &blocks);
+    /* Read before the data segment is reset, into memory the reset leaves
+     * alone, and kept: the blocked names are needed after it. */
+    struct pf_manifest manifest;
+    struct pf_error error;
+    if (pf_image_manifest(&manifest, &error) < 0) {
+        fprintf(stderr, "pyfreeze: cold start of the image failed: %s\n", error.message);
+        return 1;
+    }
     const char *why = "out of memory";
     struct pf_entry_state entry;
     pf_entry_save(&entry);
-    if (block_count < 0 || reset_data_segment(pf_info.pristine_addr, pf_info.pristine_size, &why) < 0) {
+    if (reset_data_segment(pf_info.pristine_addr, pf_info.pristine_size, &why) < 0) {
         fprintf(stderr, "pyfreeze: cold start of the image failed: cannot reset the data segment: %s\n", why);
         return 1;
     }
@@ -269,7 +249,7 @@ int pf_cold_main(int argc, char **argv)
     PyConfig_Clear(&config);
     if (PyStatus_Exception(status))
         Py_ExitStatusException(status);
-    if (pf_glue_cold_prepare(blocks, block_count) < 0) {
+    if (pf_glue_cold_prepare(&manifest.blocks) < 0) {
         PyErr_Print();
         return 1;
     }

@@ -1,30 +1,25 @@
 /* Dump mode: the child the tracer starts.  It builds the interpreter the
  * image will hold, then stops at the checkpoint with everything the restore
  * needs recorded in pf_info.  Command line (from the tracer, not users):
- *   pyfreeze-runtime --pyfreeze-dump SEED [+MODULE | -BLOCKED | @DIR | =LIBRARY | %EXECUTABLE | !native]...
- * =LIBRARY is loaded before anything else; !native lets modules load
- * shared libraries (recorded at the checkpoint) instead of refusing them;
- * %PROGRAM is how the image will be run: the freeze's argv[0], from which
- * its sys.executable is computed as python3 computes it; ^SCRIPT is the
- * script runs will run (sys.argv[0], and sys.path[0] is its directory);
- * ?MODULE is a module the learning run found (imported first; one that
- * fails to import is left out); &KIND:VALUE is the image's entry form (script:FILE, module:MODULE or
- * function:MODULE:FUNCTION), whose program files are stamped too;
- * !root runs the freeze in / (an image that is a program);
- * @DIR directories are searched for modules, the first one as sys.path[0]
- * when there is no script. */
+ *   pyfreeze-runtime --pyfreeze-dump FD
+ * where descriptor FD holds the freeze's manifest (src/common/manifest.h):
+ * the modules to import and block, the directories to search, the
+ * libraries to load before anything else, the entry form, and how the
+ * image will be run. */
 #define _GNU_SOURCE
 #include "dump.h"
 
 #include "cpython311.h"
 #include "image_info.h"
 #include "import_inputs.h"
+#include "../common/manifest.h"
 #include "malloc_family.h"
 #include "process_state.h"
 #include "python_glue.h"
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <link.h>
 #include <pthread.h>
 #include <signal.h>
@@ -35,16 +30,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-struct dump_request {
-    unsigned long hash_seed;
-    char **modules, **blocks, **paths, **preloads, **learned;
-    const char *program, *script, *entry;
-    int module_count, block_count, path_count, preload_count, learned_count;
-    int allow_native;
-    int verbose;
-    int in_root;    /* run in / (an image that is a program) */
-};
 
 extern void __libc_freeres(void);
 
@@ -169,11 +154,11 @@ static void record_libraries(void)
     pf_info.library_count = list.count;
 }
 
-static void preload_libraries(const struct dump_request *request)
+static void preload_libraries(const struct pf_manifest *manifest)
 {
-    for (int i = 0; i < request->preload_count; i++) {
-        if (dlopen(request->preloads[i], RTLD_NOW | RTLD_LOCAL) == NULL)
-            dump_fail(PF_FAIL_INTERNAL, "preloading %s failed: %s", request->preloads[i], dlerror());
+    for (int i = 0; i < manifest->libraries.count; i++) {
+        if (dlopen(manifest->libraries.items[i], RTLD_NOW | RTLD_LOCAL) == NULL)
+            dump_fail(PF_FAIL_INTERNAL, "preloading %s failed: %s", manifest->libraries.items[i], dlerror());
     }
 }
 
@@ -222,47 +207,19 @@ static _Noreturn void checkpoint(int allow_native)
     stop_for_tracer();
 }
 
-static int parse_request(int argc, char **argv, struct dump_request *request)
+/* The manifest from the descriptor named on the command line, which is
+ * closed: the imports must not see it. */
+static void read_manifest(int argc, char **argv, struct pf_manifest *manifest)
 {
-    memset(request, 0, sizeof *request);
-    if (argc < 1)
-        return -1;
     char *end;
-    request->hash_seed = strtoul(argv[0], &end, 10);
-    if (*end != '\0')
-        return -1;
-    /* Every list can hold all arguments; the runtime never frees them. */
-    request->modules = calloc((size_t)argc, sizeof(char *));
-    request->blocks = calloc((size_t)argc, sizeof(char *));
-    request->paths = calloc((size_t)argc, sizeof(char *));
-    request->preloads = calloc((size_t)argc, sizeof(char *));
-    request->learned = calloc((size_t)argc, sizeof(char *));
-    if (!request->modules || !request->blocks || !request->paths || !request->preloads || !request->learned)
-        return -1;
-    for (int i = 1; i < argc; i++) {
-        switch (argv[i][0]) {
-        case '+': request->modules[request->module_count++] = argv[i] + 1; break;
-        case '?': request->learned[request->learned_count++] = argv[i] + 1; break;
-        case '-': request->blocks[request->block_count++] = argv[i] + 1; break;
-        case '@': request->paths[request->path_count++] = argv[i] + 1; break;
-        case '=': request->preloads[request->preload_count++] = argv[i] + 1; break;
-        case '%': request->program = argv[i] + 1; break;
-        case '^': request->script = argv[i] + 1; break;
-        case '&': request->entry = argv[i] + 1; break;
-        case '!':
-            if (strcmp(argv[i], "!native") == 0)
-                request->allow_native = 1;
-            else if (strcmp(argv[i], "!verbose") == 0)
-                request->verbose = 1;
-            else if (strcmp(argv[i], "!root") == 0)
-                request->in_root = 1;
-            else
-                return -1;
-            break;
-        default: return -1;
-        }
-    }
-    return 0;
+    long fd = argc == 1 ? strtol(argv[0], &end, 10) : -1;
+    if (fd < 3 || fd > INT_MAX || *end != '\0')
+        dump_fail(PF_FAIL_INTERNAL, "malformed dump request from the tracer");
+    struct pf_error error;
+    if (pf_manifest_read_fd((int)fd, manifest, &error) < 0)
+        dump_fail(PF_FAIL_INTERNAL, "%s", error.message);
+    if (close((int)fd) < 0)
+        dump_fail(PF_FAIL_INTERNAL, "closing the manifest: %s", strerror(errno));
 }
 
 /* The arenas obmalloc carves small blocks from, so that a freed small
@@ -363,7 +320,7 @@ static void unwrap_domains(void)
     PyMem_SetAllocator(PYMEM_DOMAIN_MEM, &wrapped_mem);
 }
 
-static void start_interpreter(const struct dump_request *request)
+static void start_interpreter(const struct pf_manifest *manifest)
 {
     /* obmalloc's arenas and the frame stacks are mmap'd by default; route
      * them through malloc so they live on the brk heap and get frozen. */
@@ -388,22 +345,22 @@ static void start_interpreter(const struct dump_request *request)
     config.user_site_directory = 0;
     config.parse_argv = 0;
     config.use_hash_seed = 1;
-    config.hash_seed = request->hash_seed;
+    config.hash_seed = manifest->hash_seed;
     /* The imports see the sys.executable the image will have when it is
      * run as it was named (sysconfig and others derive paths from it), and
      * the sys.argv[0] of the script it will run. */
-    char *argv[] = {(char *)(request->script != NULL ? request->script : "pyfreeze-runtime"), NULL};
+    char *argv[] = {(char *)(manifest->script != NULL ? manifest->script : "pyfreeze-runtime"), NULL};
     status = PyConfig_SetBytesArgv(&config, 1, argv);
     if (!PyStatus_Exception(status))
         status = PyConfig_SetBytesString(&config, &config.program_name,
-                                         request->program != NULL ? request->program : "pyfreeze-runtime");
+                                         manifest->program != NULL ? manifest->program : "pyfreeze-runtime");
 
     if (!PyStatus_Exception(status))
         status = Py_InitializeFromConfig(&config);
     PyConfig_Clear(&config);
     if (PyStatus_Exception(status))
         dump_fail(PF_FAIL_INTERNAL, "initialising Python failed: %s", status.err_msg);
-    pf_info.hash_seed = request->hash_seed;
+    pf_info.hash_seed = manifest->hash_seed;
 }
 
 static _Noreturn void fail_from_python(const char *what)
@@ -419,24 +376,23 @@ static _Noreturn void fail_from_python(const char *what)
 
 int pf_dump_main(int argc, char **argv)
 {
-    struct dump_request request;
+    struct pf_manifest manifest;
     dl_iterate_phdr(count_object, &startup_objects);
-    if (parse_request(argc, argv, &request) < 0)
-        dump_fail(PF_FAIL_INTERNAL, "malformed dump request from the tracer");
-    if (request.in_root && chdir("/") != 0)
+    read_manifest(argc, argv, &manifest);
+    if (manifest.in_root && chdir("/") != 0)
         dump_fail(PF_FAIL_INTERNAL, "cannot change to /: %s", strerror(errno));
     /* First of all, so that they land where an image will load them. */
-    preload_libraries(&request);
+    preload_libraries(&manifest);
     pf_state_remember_mappings();
-    start_interpreter(&request);
+    start_interpreter(&manifest);
     if (pf_py_plain_run_flags() < 0)
         fail_from_python("setting sys.flags failed");
     if (pf_glue_install() < 0)
         fail_from_python("installing the pyfreeze helpers failed");
-    PyObject *outcome = pf_glue_run_dump(request.learned, request.learned_count, request.modules, request.module_count,
-                                         request.blocks, request.block_count,
-                                         request.paths, request.path_count, request.script, request.entry,
-                                         request.allow_native, request.verbose);
+    PyObject *outcome = pf_glue_run_dump(&manifest);
+    int allow_native = manifest.native;
+    /* Nothing of it may stay in the image. */
+    pf_manifest_release(&manifest);
     if (outcome == NULL)
         fail_from_python("the dump driver failed");
     if (outcome != Py_None) {
@@ -458,5 +414,5 @@ int pf_dump_main(int argc, char **argv)
         fail_from_python("counting the frozen modules failed");
     pf_info.module_count = (uint32_t)module_count;
     snprintf(pf_info.python_version, sizeof pf_info.python_version, "%s", PY_VERSION);
-    checkpoint(request.allow_native);
+    checkpoint(allow_native);
 }

@@ -15,23 +15,6 @@ char **pf_entry_program_argv;
  * to the interpreter of a console script. */
 static const char *run_name;
 
-/* The value of the first "key=value" line of the image's spec, copied. */
-static char *spec_value(const char *key)
-{
-    const char *spec = (const char *)(uintptr_t)pf_info.spec_addr;
-    const char *end = spec + pf_info.spec_size;
-    size_t key_length = strlen(key);
-    for (const char *line = spec; spec != NULL && line < end;) {
-        const char *newline = memchr(line, '\n', (size_t)(end - line));
-        const char *line_end = newline ? newline : end;
-        if ((size_t)(line_end - line) > key_length && strncmp(line, key, key_length) == 0 &&
-            line[key_length] == '=')
-            return strndup(line + key_length + 1, (size_t)(line_end - line) - key_length - 1);
-        line = line_end + 1;
-    }
-    return NULL;
-}
-
 /* The path this process was executed by.  A re-execution goes through
  * /proc/self/exe with the first process's name as argv[0]. */
 static const char *executed_path(char **argv)
@@ -44,29 +27,34 @@ static const char *executed_path(char **argv)
 
 int pf_entry_rewrite(int *argc, char ***argv)
 {
-    char *entry = spec_value("entry");
-    if (entry == NULL)
+    /* Kept for the life of the process: the new command line points into it. */
+    static struct pf_manifest manifest;
+    struct pf_error error;
+    if (pf_image_manifest(&manifest, &error) < 0) {
+        fprintf(stderr, "pyfreeze: starting the image failed: %s\n", error.message);
+        return -1;
+    }
+    if (manifest.entry_kind == PF_ENTRY_NONE) {
+        pf_manifest_release(&manifest);
         return 0;
-    char *interpreter = spec_value("interpreter");
-    char *colon = strchr(entry, ':');
+    }
     char **old = *argv;
     int old_argc = *argc;
     int rest = old_argc > 1 ? old_argc - 1 : 0;
     char **program = calloc((size_t)(old_argc > 0 ? old_argc : 1) + 1, sizeof(char *));
     char **rewritten = calloc((size_t)rest + 5, sizeof(char *));
-    if (interpreter == NULL || colon == NULL || program == NULL || rewritten == NULL) {
+    if (manifest.interpreter == NULL || program == NULL || rewritten == NULL) {
         fputs("pyfreeze: starting the image failed: its entry form cannot be read\n", stderr);
         return -1;
     }
-    *colon = '\0';
-    const char *kind = entry, *value = colon + 1;
+    const char *value = manifest.entry;
     for (int i = 0; i < old_argc; i++)
         program[i] = old[i];
     int n = 0;
-    rewritten[n++] = interpreter;
-    if (strcmp(kind, "script") == 0) {
+    rewritten[n++] = (char *)manifest.interpreter;
+    if (manifest.entry_kind == PF_ENTRY_SCRIPT) {
         rewritten[n++] = (char *)value;
-    } else if (strcmp(kind, "module") == 0) {
+    } else if (manifest.entry_kind == PF_ENTRY_MODULE) {
         rewritten[n++] = "-m";
         rewritten[n++] = (char *)value;
     } else {

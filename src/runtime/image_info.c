@@ -5,12 +5,19 @@
 
 #include "../common/image_info.h"
 
+#include <stdint.h>
+
 __attribute__((section(PF_INFO_SECTION), used, aligned(64)))
 struct pf_image_info pf_info = {
     .magic = PF_INFO_MAGIC,
     .version = PF_INFO_VERSION,
     .state = PF_STATE_PRISTINE,
 };
+
+int pf_image_manifest(struct pf_manifest *manifest, struct pf_error *error)
+{
+    return pf_manifest_read((const char *)(uintptr_t)pf_info.manifest_addr, pf_info.manifest_size, manifest, error);
+}
 
 /* Contents are irrelevant; each section only has to exist, away from the
  * others, so the linker emits a PT_LOAD for it (see meson.build). */

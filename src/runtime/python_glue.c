@@ -516,11 +516,11 @@ static PyObject *install_lazy_modules(void)
     return lazy;
 }
 
-static PyObject *string_list(char **items, int count)
+static PyObject *string_list(const struct pf_strings *strings)
 {
     PyObject *list = PyList_New(0);
-    for (int i = 0; list != NULL && i < count; i++) {
-        PyObject *item = PyUnicode_DecodeFSDefault(items[i]);
+    for (int i = 0; list != NULL && i < strings->count; i++) {
+        PyObject *item = PyUnicode_DecodeFSDefault(strings->items[i]);
         if (item == NULL || PyList_Append(list, item) < 0) {
             Py_XDECREF(item);
             Py_CLEAR(list);
@@ -531,9 +531,19 @@ static PyObject *string_list(char **items, int count)
     return list;
 }
 
-PyObject *pf_glue_run_dump(char **learned, int learned_count, char **modules, int module_count, char **blocks, int block_count,
-                           char **paths, int path_count, const char *script, const char *entry,
-                           int allow_native, int verbose)
+/* "KIND:VALUE", as dump.py takes the entry form, or None. */
+static PyObject *entry_text(const struct pf_manifest *manifest)
+{
+    if (manifest->entry_kind == PF_ENTRY_NONE)
+        return Py_NewRef(Py_None);
+    PyObject *value = PyUnicode_DecodeFSDefault(manifest->entry);
+    PyObject *text = value != NULL ? PyUnicode_FromFormat("%s:%U", pf_entry_kind_name(manifest->entry_kind), value)
+                                   : NULL;
+    Py_XDECREF(value);
+    return text;
+}
+
+PyObject *pf_glue_run_dump(const struct pf_manifest *manifest)
 {
     PyObject *dump = run_script(pf_source_dump, "<pyfreeze>/dump.py");
     if (dump == NULL)
@@ -557,21 +567,22 @@ PyObject *pf_glue_run_dump(char **learned, int learned_count, char **modules, in
     Py_XINCREF(before_teardown_function);
     restore_state = PyDict_New();
     PyObject *run = PyDict_GetItemString(dump, "run");
-    PyObject *mods = string_list(modules, module_count);
-    PyObject *blks = string_list(blocks, block_count);
-    PyObject *dirs = string_list(paths, path_count);
-    PyObject *first = script != NULL ? pf_py_sys_path0(script)
-                      : path_count > 0 ? PyUnicode_DecodeFSDefault(paths[0]) : Py_NewRef(Py_None);
-    PyObject *entry_text = entry != NULL ? PyUnicode_DecodeFSDefault(entry) : Py_NewRef(Py_None);
-    PyObject *learned_list = string_list(learned, learned_count);
+    const struct pf_strings *search = &manifest->search;
+    PyObject *mods = string_list(&manifest->modules);
+    PyObject *blks = string_list(&manifest->blocks);
+    PyObject *dirs = string_list(search);
+    PyObject *first = manifest->script != NULL ? pf_py_sys_path0(manifest->script)
+                      : search->count > 0 ? PyUnicode_DecodeFSDefault(search->items[0]) : Py_NewRef(Py_None);
+    PyObject *entry = entry_text(manifest);
+    PyObject *learned_list = string_list(&manifest->learned);
     PyObject *result = NULL;
     if (restore_function && teardown_function && before_teardown_function && restore_state && run &&
-        mods && blks && dirs && first && entry_text && learned_list)
+        mods && blks && dirs && first && entry && learned_list)
         result = PyObject_CallFunctionObjArgs(run, mods, blks, first, dirs, restore_state,
-                                              allow_native ? Py_True : Py_False, lazy,
-                                              recorder, verbose ? Py_True : Py_False, entry_text,
+                                              manifest->native ? Py_True : Py_False, lazy,
+                                              recorder, manifest->verbose ? Py_True : Py_False, entry,
                                               learned_list, NULL);
-    Py_XDECREF(entry_text);
+    Py_XDECREF(entry);
     Py_XDECREF(learned_list);
     Py_XDECREF(first);
     Py_XDECREF(mods);
@@ -608,7 +619,7 @@ int pf_glue_run_restore(const sigset_t *inherited_ignored)
     return 0;
 }
 
-int pf_glue_cold_prepare(char **blocks, int block_count)
+int pf_glue_cold_prepare(const struct pf_strings *blocks)
 {
     if (pf_glue_install() < 0)
         return -1;
@@ -617,8 +628,8 @@ int pf_glue_cold_prepare(char **blocks, int block_count)
         return -1;
     Py_DECREF(lazy);
     PyObject *sys_modules = PyImport_GetModuleDict();
-    for (int i = 0; i < block_count; i++) {
-        if (PyDict_SetItemString(sys_modules, blocks[i], Py_None) < 0)
+    for (int i = 0; i < blocks->count; i++) {
+        if (PyDict_SetItemString(sys_modules, blocks->items[i], Py_None) < 0)
             return -1;
     }
     return 0;

@@ -2,6 +2,7 @@
 #define PYFREEZE_PYTHON_GLUE_H
 
 #include "../common/image_info.h"
+#include "../common/manifest.h"
 
 #include <Python.h>
 #include <signal.h>
@@ -10,18 +11,15 @@
 /* Creates the `_pyfreeze` helpers the embedded scripts call. */
 int pf_glue_install(void);
 
-/* Runs python/dump.py's run(): None on success, (kind, message) on a
- * refusal, NULL with an exception set if the driver itself broke.
- * Without `allow_native`, a module loading an extension module is refused.
- * With `verbose`, the modules that stay in sys.modules are named, and why.
- * sys.path[0] is SCRIPT's directory as python3 computes it, or else the
- * first of PATHS; all PATHS are searched for modules.  ENTRY (or NULL) is
- * the image's entry form, "script:FILE", "module:NAME" or
- * "function:MODULE:FUNCTION": what runpy or the wrapper needs is frozen,
- * and the program's own file is stamped. */
-PyObject *pf_glue_run_dump(char **learned, int learned_count, char **modules, int module_count, char **blocks, int block_count,
-                           char **paths, int path_count, const char *script, const char *entry,
-                           int allow_native, int verbose);
+/* Runs python/dump.py's run() for the freeze `manifest` asks for: None on
+ * success, (kind, message) on a refusal, NULL with an exception set if the
+ * driver itself broke.  Without `native`, a module loading an extension
+ * module is refused.  With `verbose`, the modules that stay in sys.modules
+ * are named, and why.  sys.path[0] is the script's directory as python3
+ * computes it, or else the first search directory; all of them are
+ * searched for modules.  With an entry form, what runpy or the wrapper
+ * needs is frozen, and the program's own file is stamped. */
+PyObject *pf_glue_run_dump(const struct pf_manifest *manifest);
 
 /* Runs python/restore.py's restore() in a restored image. -1 with an
  * exception set on failure. */
@@ -31,7 +29,7 @@ int pf_glue_run_restore(const sigset_t *inherited_ignored);
  * blocked names.  The frozen modules are not imported ahead: their
  * import-time effects (warnings, output) then happen where python3 has
  * them. -1 with an exception set. */
-int pf_glue_cold_prepare(char **blocks, int block_count);
+int pf_glue_cold_prepare(const struct pf_strings *blocks);
 
 /* The dump's file stamps, copied into C memory (on the heap that gets
  * frozen). -1 with an exception set. */

@@ -65,10 +65,10 @@ static void reset_signals(void)
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-static void close_other_fds(int keep1, int keep2)
+static void close_other_fds(int keep1, int keep2, int keep3)
 {
     for (int fd = 3; fd < 1024; fd++) {
-        if (fd != keep1 && fd != keep2)
+        if (fd != keep1 && fd != keep2 && fd != keep3)
             close(fd);
     }
     syscall(SYS_close_range, 1024u, ~0u, 0);
@@ -76,25 +76,34 @@ static void close_other_fds(int keep1, int keep2)
 
 /* --- the runtime, in the keeper's child ------------------------------------- */
 
-static _Noreturn void runtime_main(const char *path, char *const argv[], char *const envp[], int launch_fd,
-                                   int go_fd, int no_aslr)
+/* What pf_child_spawn was asked to run. */
+struct launch {
+    const char *path;
+    char *const *argv, *const *envp;
+    int no_aslr;
+    int inherit_fd;
+};
+
+static _Noreturn void runtime_main(const struct launch *launch, int launch_fd, int go_fd)
 {
     reset_signals();
     /* Deterministic addresses, so an image can load the same libraries at
      * the same places. */
-    if (no_aslr && personality(ADDR_NO_RANDOMIZE) == -1)
+    if (launch->no_aslr && personality(ADDR_NO_RANDOMIZE) == -1)
         child_report(launch_fd, STAGE_PERSONALITY);
     /* A group of its own: kill(-pid) reaches what a module starts. */
     setpgid(0, 0);
     int null_fd = open("/dev/null", O_RDONLY);
     if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(2, 1) < 0)
         child_report(launch_fd, STAGE_STDIO);
-    close_other_fds(launch_fd, go_fd);
+    close_other_fds(launch_fd, go_fd, launch->inherit_fd);
+    if (launch->inherit_fd >= 0 && fcntl(launch->inherit_fd, F_SETFD, 0) < 0)
+        child_report(launch_fd, STAGE_STDIO);
     /* Wait until pyfreeze traces us; end of file means it is gone. */
     char go;
     if (pf_read_full(go_fd, &go, 1) != 1)
         _exit(127);
-    execve(path, argv, envp);
+    execve(launch->path, launch->argv, launch->envp);
     child_report(launch_fd, STAGE_EXEC);
 }
 
@@ -156,8 +165,8 @@ static void kill_everything_below(pid_t runtime)
     }
 }
 
-static _Noreturn void keeper_main(const char *path, char *const argv[], char *const envp[], int no_aslr,
-                                  int lifeline_fd, int report_fd, int launch_fd, int go_fd)
+static _Noreturn void keeper_main(const struct launch *launch, int lifeline_fd, int report_fd, int launch_fd,
+                                  int go_fd)
 {
     /* Only the end of the lifeline may stop the keeper: a Ctrl-C, a SIGTERM
      * or a SIGKILL sent to pyfreeze's process group does not reach it. */
@@ -178,14 +187,14 @@ static _Noreturn void keeper_main(const char *path, char *const argv[], char *co
     if (runtime == 0) {
         close(lifeline_fd);
         close(report_fd);
-        runtime_main(path, argv, envp, launch_fd, go_fd, no_aslr);
+        runtime_main(launch, launch_fd, go_fd);
     }
     report.pid = runtime < 0 ? 0 : runtime;
     report.errnum = runtime < 0 ? errno : 0;
     (void)!pf_write_all(report_fd, &report, sizeof report);
     /* Keep nothing of pyfreeze's: only the lifeline, and not its stdio,
      * since whoever reads pyfreeze's output waits for every writer. */
-    close_other_fds(lifeline_fd, -1);
+    close_other_fds(lifeline_fd, -1, -1);
     int null_fd = open("/dev/null", O_RDWR);
     if (null_fd >= 0) {
         dup2(null_fd, 0);
@@ -250,9 +259,10 @@ static int watch_children(struct pf_child *child, struct pf_error *error)
     return 0;
 }
 
-int pf_child_spawn(const char *path, char *const argv[], char *const envp[], int no_aslr,
+int pf_child_spawn(const char *path, char *const argv[], char *const envp[], int no_aslr, int inherit_fd,
                    struct pf_child *child, struct pf_error *error)
 {
+    const struct launch what = {path, argv, envp, no_aslr, inherit_fd};
     memset(child, 0, sizeof *child);
     child->pidfd = child->lifeline = child->signals = -1;
     int lifeline[2] = {-1, -1}, report[2] = {-1, -1}, launch[2] = {-1, -1}, go[2] = {-1, -1};
@@ -273,7 +283,7 @@ int pf_child_spawn(const char *path, char *const argv[], char *const envp[], int
         close(report[0]);
         close(launch[0]);
         close(go[1]);
-        keeper_main(path, argv, envp, no_aslr, lifeline[0], report[1], launch[1], go[0]);
+        keeper_main(&what, lifeline[0], report[1], launch[1], go[0]);
     }
     child->keeper = keeper;
     child->lifeline = lifeline[1];

@@ -36,10 +36,10 @@ struct pf_child {
 
 /* Starts the keeper and, under it, `path` traced by this process, in a
  * process group of its own, with stdin from /dev/null, stdout joined to our
- * stderr, default signal dispositions and only fds 0-2 open; with
- * `no_aslr`, without address randomisation.  `child` need not be
- * initialised. */
-int pf_child_spawn(const char *path, char *const argv[], char *const envp[], int no_aslr,
+ * stderr, default signal dispositions and only fds 0-2 open, and
+ * `inherit_fd` (unless -1) under its own number; with `no_aslr`, without
+ * address randomisation.  `child` need not be initialised. */
+int pf_child_spawn(const char *path, char *const argv[], char *const envp[], int no_aslr, int inherit_fd,
                    struct pf_child *child, struct pf_error *error);
 
 /* Lets the child run until it stops with SIGSTOP and the 32-bit word at

@@ -119,3 +119,44 @@ def test_info_on_image_of_another_runtime_build(described, tmp_path):
     facts = json.loads(run([PYFREEZE, "info", "--json", other]).stdout)
     assert facts["runtime_is_current"] is False
     assert "(another build)" in run([PYFREEZE, "info", other]).stdout.decode()
+
+
+def test_a_module_named_info_can_be_frozen_first(tmp_path):
+    """`pyfreeze info -o OUT` names an output, which the info command never
+    takes: it freezes a module called info, as `pyfreeze -o OUT info` does."""
+    (tmp_path / "info.py").write_text("WHAT = 'the module'\n")
+    out = tmp_path / "img"
+    result = run([PYFREEZE, "info", "-o", out], cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr.decode()
+    facts = json.loads(run([PYFREEZE, "info", "--json", out]).stdout)
+    assert facts["modules"] == ["info"]
+    ran = run([out, "-c", "import info; print(info.WHAT)"], cwd=tmp_path,
+              env=clean_env(PYFREEZE_DEBUG="1"))
+    assert ran.stdout == b"the module\n"
+    assert b"pyfreeze: warm start" in ran.stderr
+
+
+@pytest.mark.parametrize("damage, message", [
+    (b"format=1\n", "manifest format 1 is not this pyfreeze's (2)"),
+    (b"format=2\ncolour=blue\n", "unknown key 'colour'"),
+    (b"pyfreeze=0.1.0\n", "not a pyfreeze manifest"),
+])
+def test_info_on_a_foreign_or_damaged_manifest(described, tmp_path, damage, message):
+    """The manifest is read by one reader, which refuses what it does not
+    know in one line naming the image and the fault."""
+    directory, image = described
+    data = bytearray(image.read_bytes())
+    start = data.index(b"format=2\npyfreeze=")
+    end = data.index(b"\n", data.index(b"hash_seed=", start)) + 1
+    # Same length, so the record's size still covers it: pad with a line
+    # the reader would otherwise accept.
+    replacement = damage + b"x" * (end - start - len(damage) - 1) + b"\n"
+    assert len(replacement) == end - start
+    data[start:end] = replacement
+    broken = tmp_path / "broken"
+    broken.write_bytes(bytes(data))
+    result = run([PYFREEZE, "info", broken])
+    assert result.returncode == 5
+    lines = result.stderr.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"pyfreeze: {broken} is damaged or foreign: "), lines
+    assert message in lines[0]

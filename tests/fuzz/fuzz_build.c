@@ -4,7 +4,7 @@
  *
  * Input: 64 bytes of parameters, then a runtime ELF file.  The parameters
  * are eight little-endian 64-bit words: the frozen heap's start and size,
- * the spec's size, the number of saved library ranges (taken modulo 5), and
+ * the manifest's size, the number of saved library ranges (taken modulo 5), and
  * the sizes of up to four ranges.  Sums of them may wrap around: the writer
  * must refuse those with a message, not build anything.
  *
@@ -12,7 +12,7 @@
  * snapshot bytes, so any size can be tried).  When the image would be small
  * (under 16 MiB, with a data segment and heap under 4 MiB), it is also
  * built from real buffers of known bytes, and the image must then parse as
- * an image and hold the heap, the spec, the saved ranges and the pristine
+ * an image and hold the heap, the manifest, the saved ranges and the pristine
  * data where its info record says.  A violated invariant is an abort()
  * (FUZZ_BUILD_DUMP=FILE leaves an image that does not parse in FILE).
  *
@@ -73,10 +73,10 @@ static void build_and_check(const struct pf_runtime_elf *runtime, struct pf_snap
     const Elf64_Phdr *data = &runtime->segments[runtime->data_segment];
     unsigned char *live = malloc(data->p_memsz ? data->p_memsz : 1);
     unsigned char *heap = malloc(snapshot->heap_size ? snapshot->heap_size : 1);
-    char *spec = malloc(snapshot->spec_size ? snapshot->spec_size : 1);
+    char *manifest = malloc(snapshot->manifest_size ? snapshot->manifest_size : 1);
     unsigned char *range_bytes[4] = {NULL, NULL, NULL, NULL};
     struct pf_snapshot_range ranges[4];
-    if (live == NULL || heap == NULL || spec == NULL)
+    if (live == NULL || heap == NULL || manifest == NULL)
         fail("out of memory for a small snapshot");
     /* The child's data as it starts: the file part (info record included,
      * which the writer only patches), then .bss. */
@@ -84,7 +84,7 @@ static void build_and_check(const struct pf_runtime_elf *runtime, struct pf_snap
     memset(live + data->p_filesz, 0, data->p_memsz - data->p_filesz);
     for (uint64_t i = 0; i < snapshot->heap_size; i++)
         heap[i] = (unsigned char)(i * 13 + 5);
-    memset(spec, 's', snapshot->spec_size);
+    memset(manifest, 's', snapshot->manifest_size);
     for (size_t i = 0; i < snapshot->range_count; i++) {
         ranges[i] = snapshot->ranges[i];
         range_bytes[i] = malloc(ranges[i].size ? ranges[i].size : 1);
@@ -95,7 +95,7 @@ static void build_and_check(const struct pf_runtime_elf *runtime, struct pf_snap
     }
     snapshot->data = live;
     snapshot->heap = heap;
-    snapshot->spec = spec;
+    snapshot->manifest = manifest;
     snapshot->ranges = ranges;
 
     struct pf_image built;
@@ -119,11 +119,11 @@ static void build_and_check(const struct pf_runtime_elf *runtime, struct pf_snap
         fail("a built image does not parse");
     }
     const struct pf_image_info *info = image.info;
-    if (info->state != PF_STATE_IMAGE || info->spec_size != snapshot->spec_size ||
+    if (info->state != PF_STATE_IMAGE || info->manifest_size != snapshot->manifest_size ||
         info->pristine_size != data->p_filesz || info->saved_range_count != snapshot->range_count)
         fail("the image's info record does not describe it");
     check_bytes(&image, snapshot->heap_start, heap, snapshot->heap_size, "the heap is not where it was");
-    check_bytes(&image, info->spec_addr, spec, snapshot->spec_size, "the spec is not where the record says");
+    check_bytes(&image, info->manifest_addr, manifest, snapshot->manifest_size, "the manifest is not where the record says");
     check_bytes(&image, info->pristine_addr, runtime->bytes + data->p_offset, data->p_filesz,
                 "the pristine data is not where the record says");
     if (snapshot->range_count > 0) {
@@ -144,7 +144,7 @@ static void build_and_check(const struct pf_runtime_elf *runtime, struct pf_snap
         free(range_bytes[i]);
     free(live);
     free(heap);
-    free(spec);
+    free(manifest);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -172,7 +172,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct pf_snapshot snapshot = {
         .heap_start = word(data, 0),
         .heap_size = word(data, 1),
-        .spec_size = word(data, 2),
+        .manifest_size = word(data, 2),
         .ranges = ranges,
         .range_count = range_count,
     };
@@ -186,7 +186,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < range_count; i++)
             ranges_total += ranges[i].size < SMALL ? ranges[i].size : SMALL;
         if (planned < 4 * SMALL && segment->p_memsz < SMALL && snapshot.heap_size < SMALL &&
-            snapshot.spec_size < SMALL && ranges_total < SMALL)
+            snapshot.manifest_size < SMALL && ranges_total < SMALL)
             build_and_check(&runtime, &snapshot, planned);
     }
     free(bytes);

@@ -9,8 +9,8 @@
  *   - the fields of the info record, including the strings info.c prints
  *     with %s / strlen (python_version, fs_encoding, fs_errors);
  *   - the GNU build-id note, through info.c's own pf_elf_build_id;
- *   - for a finished image (PF_STATE_IMAGE): the spec, through
- *     pf_elf_bytes_at, and its "key=value" lines as spec_each reads them;
+ *   - for a finished image (PF_STATE_IMAGE): the manifest, through
+ *     pf_elf_bytes_at, and read by pf_manifest_read as info.c reads it;
  *     the file-stamp array, through pf_elf_bytes_at, and each stamp's path,
  *     through pf_elf_string_at (info.c then stat()s it; that is left out).
  * Every pointer the reader returns must lie inside the buffer, with the
@@ -22,6 +22,7 @@
 #define _GNU_SOURCE
 #include "cli/info.h"
 #include "common/image_info.h"
+#include "common/manifest.h"
 #include "elf/runtime_elf.h"
 
 #include <stdint.h>
@@ -82,27 +83,25 @@ static void walk_sections(const struct pf_runtime_elf *elf)
     }
 }
 
-/* spec_each() of info.c: "key=value" lines, for each key info prints. */
-static void walk_spec(const char *spec, size_t spec_size)
+/* The manifest as info.c reads it (pf_manifest_read), and every string
+ * it prints: each must be NUL-terminated. */
+static void walk_manifest(const char *text, size_t size)
 {
-    static const char *const keys[] = {"pyfreeze", "module", "block", "path", "library"};
-    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
-        size_t key_length = strlen(keys[k]);
-        const char *end = spec + spec_size;
-        for (const char *line = spec; line < end;) {
-            const char *newline = memchr(line, '\n', (size_t)(end - line));
-            const char *line_end = newline ? newline : end;
-            if ((size_t)(line_end - line) > key_length && memcmp(line, keys[k], key_length) == 0 &&
-                line[key_length] == '=') {
-                const char *value = line + key_length + 1;
-                size_t length = (size_t)(line_end - line) - key_length - 1;
-                check_range(value, length, "spec value");
-                for (size_t i = 0; i < length; i++)
-                    sink += (unsigned char)value[i];
-            }
-            line = line_end + 1;
-        }
+    struct pf_manifest manifest;
+    struct pf_error error;
+    if (pf_manifest_read(text, size, &manifest, &error) < 0) {
+        if (memchr(error.message, '\0', sizeof error.message) == NULL || error.message[0] == '\0')
+            fail("a manifest rejected without a message");
+        return;
     }
+    const struct pf_strings *lists[] = {&manifest.modules, &manifest.blocks, &manifest.paths,
+                                        &manifest.libraries, &manifest.read_env, &manifest.read_file};
+    for (size_t k = 0; k < sizeof lists / sizeof lists[0]; k++) {
+        for (int i = 0; i < lists[k]->count; i++)
+            sink += strlen(lists[k]->items[i]);
+    }
+    sink += strlen(manifest.pyfreeze_version) + (manifest.entry != NULL ? strlen(manifest.entry) : 0);
+    pf_manifest_release(&manifest);
 }
 
 static void walk_stamps(const struct pf_runtime_elf *elf, const struct pf_image_info *info)
@@ -170,10 +169,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fail("build id not terminated");
 
     if (info->state == PF_STATE_IMAGE) {
-        const char *spec = pf_elf_bytes_at(&elf, info->spec_addr, info->spec_size);
-        if (spec != NULL) {
-            check_range(spec, info->spec_size, "spec");
-            walk_spec(spec, (size_t)info->spec_size);
+        const char *manifest = pf_elf_bytes_at(&elf, info->manifest_addr, info->manifest_size);
+        if (manifest != NULL) {
+            check_range(manifest, info->manifest_size, "manifest");
+            walk_manifest(manifest, (size_t)info->manifest_size);
         }
         walk_stamps(&elf, info);
     }

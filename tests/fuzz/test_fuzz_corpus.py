@@ -16,7 +16,7 @@ BUILD = pathlib.Path(os.environ.get("PYFREEZE_BUILD", ROOT / "build")).resolve()
 CORPUS = ROOT / "tests" / "fuzz" / "corpus"
 
 
-@pytest.mark.parametrize("target", ["maps", "image", "build"])
+@pytest.mark.parametrize("target", ["maps", "image", "build", "manifest"])
 def test_corpus_replays_cleanly(target):
     program = BUILD / "tests" / "fuzz" / f"fuzz_{target}_replay"
     assert program.exists(), f"{program} is not built: run ninja -C {BUILD}"

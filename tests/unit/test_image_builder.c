@@ -4,7 +4,7 @@
  * Usage: test_image_builder PATH-TO-pyfreeze-runtime
  *
  * The image is built from a synthetic snapshot (the runtime's own data
- * segment, a fake heap of known bytes, a short spec) instead of a traced
+ * segment, a fake heap of known bytes, a short manifest) instead of a traced
  * child, so every byte the writer places can be checked; the image is then
  * read back with the same reader pyfreeze uses, and the reader is fed
  * damaged files that must be refused without crashing. */
@@ -122,7 +122,7 @@ struct fixture {
 /* The runtime's data segment as a child would hold it before running:
  * the file part, then .bss zeroed; a heap of a known pattern. */
 static void make_snapshot(const struct pf_runtime_elf *rt, uint64_t heap_start, uint64_t heap_size,
-                          const char *spec, struct fixture *fixture)
+                          const char *manifest, struct fixture *fixture)
 {
     const Elf64_Phdr *data = &rt->segments[rt->data_segment];
     fixture->data = calloc(1, data->p_memsz);
@@ -135,8 +135,8 @@ static void make_snapshot(const struct pf_runtime_elf *rt, uint64_t heap_start, 
         .heap = fixture->heap,
         .heap_start = heap_start,
         .heap_size = heap_size,
-        .spec = spec,
-        .spec_size = strlen(spec),
+        .manifest = manifest,
+        .manifest_size = strlen(manifest),
     };
 }
 
@@ -158,8 +158,8 @@ static void check_info(const struct pf_runtime_elf *rt, const struct pf_runtime_
           (unsigned long long)info->pristine_size, (unsigned long long)data->p_filesz);
     CHECK(info->pristine_addr >= snap->heap_start + snap->heap_size && info->pristine_addr % PAGE == 0,
           "pristine_addr %#llx", (unsigned long long)info->pristine_addr);
-    CHECK(info->spec_addr != 0 && info->spec_size == snap->spec_size, "spec at %#llx, %llu bytes",
-          (unsigned long long)info->spec_addr, (unsigned long long)info->spec_size);
+    CHECK(info->manifest_addr != 0 && info->manifest_size == snap->manifest_size, "manifest at %#llx, %llu bytes",
+          (unsigned long long)info->manifest_addr, (unsigned long long)info->manifest_size);
 
     /* Nothing else in the record changes: it is the snapshot's. */
     struct pf_image_info expected;
@@ -167,8 +167,8 @@ static void check_info(const struct pf_runtime_elf *rt, const struct pf_runtime_
     expected.state = PF_STATE_IMAGE;
     expected.pristine_addr = info->pristine_addr;
     expected.pristine_size = info->pristine_size;
-    expected.spec_addr = info->spec_addr;
-    expected.spec_size = info->spec_size;
+    expected.manifest_addr = info->manifest_addr;
+    expected.manifest_size = info->manifest_size;
     CHECK(memcmp(&expected, info, sizeof expected) == 0, "the image's info record differs from the snapshot's");
 }
 
@@ -195,8 +195,8 @@ static void check_extras(const struct pf_runtime_elf *rt, const struct pf_runtim
     const unsigned char *pristine = file_bytes_at(im, im->info->pristine_addr, im->info->pristine_size);
     CHECK(pristine != NULL && memcmp(pristine, rt->bytes + data->p_offset, data->p_filesz) == 0,
           "the pristine copy is missing or differs from the runtime's data");
-    const unsigned char *spec = file_bytes_at(im, im->info->spec_addr, im->info->spec_size);
-    CHECK(spec != NULL && memcmp(spec, snap->spec, snap->spec_size) == 0, "the spec is not at spec_addr");
+    const unsigned char *manifest = file_bytes_at(im, im->info->manifest_addr, im->info->manifest_size);
+    CHECK(manifest != NULL && memcmp(manifest, snap->manifest, snap->manifest_size) == 0, "the manifest is not at manifest_addr");
     CHECK(load_for(im, im->info->pristine_addr, 1) == load_for(im, snap->heap_start, 1),
           "pristine copy and heap are not in one segment");
 }
@@ -309,11 +309,11 @@ static void scribble(const struct pf_runtime_elf *rt, struct fixture *fixture)
 }
 
 /* Builds an image for a heap at `heap_start` and checks it from every side. */
-static void test_build(const struct pf_runtime_elf *rt, uint64_t heap_start, uint64_t heap_size, const char *spec,
+static void test_build(const struct pf_runtime_elf *rt, uint64_t heap_start, uint64_t heap_size, const char *manifest,
                        int live_data)
 {
     struct fixture fixture;
-    make_snapshot(rt, heap_start, heap_size, spec, &fixture);
+    make_snapshot(rt, heap_start, heap_size, manifest, &fixture);
     if (live_data)
         scribble(rt, &fixture);
     struct pf_image image;
@@ -424,8 +424,8 @@ static void test_wrapping_layouts(const struct pf_runtime_elf *rt)
     expect_build_refused(rt, &snapshot, "heap page past 2^64", "does not fit in 64 bits");
 
     snapshot = fixture.snapshot;
-    snapshot.spec_size = UINT64_MAX - 0x10000;
-    expect_build_refused(rt, &snapshot, "spec past 2^64", "does not fit in 64 bits");
+    snapshot.manifest_size = UINT64_MAX - 0x10000;
+    expect_build_refused(rt, &snapshot, "manifest past 2^64", "does not fit in 64 bits");
 
     static unsigned char byte;
     struct pf_snapshot_range huge[2] = {{0x1000, 16, &byte}, {0x2000, UINT64_MAX - 7, &byte}};
@@ -764,7 +764,7 @@ int main(int argc, char **argv)
     const Elf64_Phdr *data = &rt.segments[rt.data_segment];
     test_build(&rt, 0x20000000, 3 * PAGE, "python=3.11\nmodules=cgi\n", 0);
     /* Right above .bss, as the real break usually is, with a heap that
-     * does not end on a page, an empty spec, and data a run has changed. */
+     * does not end on a page, an empty manifest, and data a run has changed. */
     test_build(&rt, page_up(data->p_vaddr + data->p_memsz), 5 * PAGE + 123, "", 1);
     test_marked_sections(&rt);
     test_bad_heaps(&rt);

@@ -19,6 +19,7 @@ PROGRAMS = {
     "test_malloc_family": [],
     "test_proc_maps": [],
     "test_options": [],
+    "test_manifest": [],
 }
 # Programs a -Dsanitize=true build leaves out (they bring their own malloc).
 NOT_SANITIZED = {"test_malloc_family"}
