@@ -291,3 +291,8 @@ PyObject *pf_py_eval_as_run_string(PyObject *code, PyObject *globals, PyObject *
         _Py_UnhandledKeyboardInterrupt = 1;
     return result;
 }
+
+const char *pf_py_builtin_doc(PyObject *function)
+{
+    return PyCFunction_Check(function) ? ((PyCFunctionObject *)function)->m_ml->ml_doc : NULL;
+}

@@ -74,4 +74,10 @@ PyObject *pf_py_eval_as_run_string(PyObject *code, PyObject *globals, PyObject *
  * start after it must not print it again. */
 int pf_py_locale_coercion_warned(void);
 
+/* The docstring built-in FUNCTION was defined with, text signature
+ * included (its __doc__ strips the signature, which inspect reads from
+ * __text_signature__), or NULL when it is not a built-in function.
+ * Relies on: 3.11's PyCFunctionObject keeps its PyMethodDef in m_ml. */
+const char *pf_py_builtin_doc(PyObject *function);
+
 #endif

@@ -1,5 +1,7 @@
 #include "frozen_gc.h"
 
+#include "cpython311.h"
+
 #include <Python.h>
 
 static const char *const watched[] = {
@@ -47,7 +49,11 @@ TRAMPOLINE(3)
 TRAMPOLINE(4)
 TRAMPOLINE(5)
 
-static _PyCFunctionFastWithKeywords const trampolines[WATCHED_COUNT] = {
+/* A METH_FASTCALL | METH_KEYWORDS function, as the C API documents it. */
+typedef PyObject *(*fastcall_with_keywords)(PyObject *self, PyObject *const *args, Py_ssize_t count,
+                                            PyObject *keywords);
+
+static fastcall_with_keywords const trampolines[WATCHED_COUNT] = {
     trampoline_0, trampoline_1, trampoline_2, trampoline_3, trampoline_4, trampoline_5,
 };
 
@@ -55,11 +61,10 @@ static _PyCFunctionFastWithKeywords const trampolines[WATCHED_COUNT] = {
  * __module__ and __self__ (the gc module). */
 static PyObject *stand_in(PyObject *gc, size_t index, PyObject *original)
 {
-    const PyMethodDef *own = PyCFunction_Check(original) ? ((PyCFunctionObject *)original)->m_ml : NULL;
     definitions[index].ml_name = watched[index];
     definitions[index].ml_meth = (PyCFunction)(void (*)(void))trampolines[index];
     definitions[index].ml_flags = METH_FASTCALL | METH_KEYWORDS;
-    definitions[index].ml_doc = own != NULL ? own->ml_doc : NULL;
+    definitions[index].ml_doc = pf_py_builtin_doc(original);
     PyObject *module_name = PyModule_GetNameObject(gc);
     if (module_name == NULL)
         return NULL;
