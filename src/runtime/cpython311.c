@@ -2,6 +2,7 @@
 #define Py_BUILD_CORE 1
 #include "cpython311.h"
 
+#include <internal/pycore_ceval.h>
 #include <internal/pycore_frame.h>
 #include <internal/pycore_initconfig.h>
 #include <internal/pycore_interp.h>
@@ -295,4 +296,33 @@ PyObject *pf_py_eval_as_run_string(PyObject *code, PyObject *globals, PyObject *
 const char *pf_py_builtin_doc(PyObject *function)
 {
     return PyCFunction_Check(function) ? ((PyCFunctionObject *)function)->m_ml->ml_doc : NULL;
+}
+
+/* pylifecycle.c's wait_for_thread_shutdown(). */
+static void wait_for_thread_shutdown(void)
+{
+    PyObject *threading = PyImport_GetModule(&_Py_ID(threading));
+    if (threading == NULL) {
+        if (PyErr_Occurred())
+            PyErr_WriteUnraisable(NULL);
+        return;
+    }
+    PyObject *result = PyObject_CallMethodNoArgs(threading, &_Py_ID(_shutdown));
+    if (result == NULL)
+        PyErr_WriteUnraisable(threading);
+    Py_XDECREF(result);
+    Py_DECREF(threading);
+}
+
+void pf_py_run_exit_handlers(void)
+{
+    PyThreadState *tstate = PyThreadState_Get();
+    wait_for_thread_shutdown();
+    _Py_FinishPendingCalls(tstate);
+    _PyAtExit_Call(tstate->interp);
+}
+
+int pf_py_at_exit_functions(void)
+{
+    return _PyRuntime.nexitfuncs > 0;
 }

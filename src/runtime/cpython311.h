@@ -74,6 +74,18 @@ PyObject *pf_py_eval_as_run_string(PyObject *code, PyObject *globals, PyObject *
  * start after it must not print it again. */
 int pf_py_locale_coercion_warned(void);
 
+/* The start of Py_FinalizeEx() in 3.11 (pylifecycle.c), while everything
+ * is still alive: threading._shutdown() when threading was imported (it
+ * waits for the non-daemon threads), the pending calls, then the atexit
+ * callbacks.  Relies on: the private _Py_FinishPendingCalls() and
+ * _PyAtExit_Call(), the interned names _Py_ID(threading) and
+ * _Py_ID(_shutdown), PyThreadState's interp field. */
+void pf_py_run_exit_handlers(void);
+
+/* Whether C code registered Py_AtExit() functions, which only the real
+ * Py_FinalizeEx() calls.  Relies on: _PyRuntime.nexitfuncs. */
+int pf_py_at_exit_functions(void);
+
 /* The docstring built-in FUNCTION was defined with, text signature
  * included (its __doc__ strips the signature, which inspect reads from
  * __text_signature__), or NULL when it is not a built-in function.
