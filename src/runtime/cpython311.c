@@ -14,9 +14,7 @@
 #include <structmember.h>
 #include <string.h>
 
-#if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030C0000
-#error "cpython311.c reaches into CPython 3.11 internals only"
-#endif
+_Static_assert((PY_VERSION_HEX >> 16) == 0x030B, "cpython311.c reaches into CPython 3.11's internals only");
 
 void pf_py_adopt_main_thread(void *frozen_tstate)
 {

@@ -1,5 +1,23 @@
-/* Everything that touches CPython 3.11 internals, behind plain C calls, so
- * that a port to another CPython version changes one file. */
+/* The boundary between pyfreeze and CPython 3.11's internals.  Every use of
+ * something CPython keeps private (_Py* symbols, Py_BUILD_CORE and the
+ * internal/ headers, the fields of its private structs, obmalloc's pool
+ * layout) is in cpython311.c, behind the plain C calls below, each saying
+ * what of 3.11 it relies on: a port to another CPython changes that file.
+ *
+ * Part of the boundary lives outside that file: the runtime is linked with
+ * --wrap (runtime_link_args in meson.build), and the __wrap_ and __real_
+ * functions are in src/runtime/fast_exit.c.  A --wrap redirects only the
+ * calls made from another object file of the static libpython than the one
+ * defining the function, so each relies on where 3.11 makes its call:
+ *   Py_FinalizeEx  called by Py_RunMain() (Modules/main.c) at the end of a
+ *                  run; __wrap_Py_FinalizeEx decides on the fast exit.
+ *   Py_Exit        called by pythonrun.c's handle_system_exit() for an
+ *                  unhandled SystemExit; Py_Exit's own Py_FinalizeEx() call
+ *                  is inside pylifecycle.c, where no wrap sees it, so
+ *                  __wrap_Py_Exit makes the exit Py_RunMain's would make.
+ *   _PyEval_Fini   called by Py_FinalizeEx() (pylifecycle.c) right after
+ *                  finalize_modules(); __wrap__PyEval_Fini closes the run's
+ *                  standard streams there. */
 #ifndef PYFREEZE_CPYTHON311_H
 #define PYFREEZE_CPYTHON311_H
 
