@@ -34,6 +34,7 @@ enum pf_failure {
     PF_FAIL_NATIVE = 2,      /* a module loaded a native extension */
     PF_FAIL_STATE = 3,       /* process state that cannot be frozen */
     PF_FAIL_INTERNAL = 4,    /* the runtime itself failed */
+    PF_FAIL_CPYTHON = 5,     /* not the CPython pyfreeze was written for */
 };
 
 #define PF_ERROR_MAX 2048

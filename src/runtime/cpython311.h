@@ -17,7 +17,9 @@
  *                  __wrap_Py_Exit makes the exit Py_RunMain's would make.
  *   _PyEval_Fini   called by Py_FinalizeEx() (pylifecycle.c) right after
  *                  finalize_modules(); __wrap__PyEval_Fini closes the run's
- *                  standard streams there. */
+ *                  standard streams there.
+ * pf_py_check_boundary() verifies, at freeze time, what of all this can be
+ * verified cheaply in a running process. */
 #ifndef PYFREEZE_CPYTHON311_H
 #define PYFREEZE_CPYTHON311_H
 
@@ -109,5 +111,18 @@ int pf_py_at_exit_functions(void);
  * __text_signature__), or NULL when it is not a built-in function.
  * Relies on: 3.11's PyCFunctionObject keeps its PyMethodDef in m_ml. */
 const char *pf_py_builtin_doc(PyObject *function);
+
+/* Whether the CPython this runtime runs is the one this boundary was
+ * written for: its version is 3.11.x, and the layouts the calls above rely
+ * on are those the linked libpython uses, as far as a running process can
+ * tell cheaply (obmalloc's pool header, the _PyRuntime, PyThreadState,
+ * PyCFunctionObject and PyDictObject fields read or written here).  To be
+ * called once the interpreter is initialised, from C with no Python frame
+ * running, and with the configuration and the pre-configuration written
+ * (Py_InitializeFromConfig()); it allocates and frees a few objects.  0,
+ * or -1 with a one-line reason in WHY.  Not verified: the private
+ * functions' behaviour, _PyInterpreterFrame's layout (no frame runs here),
+ * and the call sites the --wrap functions rely on. */
+int pf_py_check_boundary(char *why, size_t size);
 
 #endif

@@ -429,6 +429,9 @@ int pf_dump_main(int argc, char **argv)
     preload_libraries(&request);
     pf_state_remember_mappings();
     start_interpreter(&request);
+    char unlike[PF_ERROR_MAX / 2];
+    if (pf_py_check_boundary(unlike, sizeof unlike) < 0)
+        dump_fail(PF_FAIL_CPYTHON, "cannot freeze: %s", unlike);
     if (pf_py_plain_run_flags() < 0)
         fail_from_python("setting sys.flags failed");
     if (pf_glue_install() < 0)
