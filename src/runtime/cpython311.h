@@ -3,6 +3,7 @@
  * internal/ headers, the fields of its private structs, obmalloc's pool
  * layout) is in cpython311.c, behind the plain C calls below, each saying
  * what of 3.11 it relies on: a port to another CPython changes that file.
+ * tests/unit/test_cpython_boundary.py fails when another C file names one.
  *
  * Part of the boundary lives outside that file: the runtime is linked with
  * --wrap (runtime_link_args in meson.build), and the __wrap_ and __real_
