@@ -13,12 +13,11 @@
 #define PF_INFO_MAGIC "pyfreeze-info\0\0"
 #define PF_INFO_VERSION 4u
 
-/* Sections placed far from the rest of the runtime so the linker gives each
- * its own PT_LOAD header; the image writer re-targets those headers at the
- * frozen heap and the image's extra data.  Reserving them at link time means
+/* A section placed far from the rest of the runtime so the linker gives it
+ * its own PT_LOAD header; the image writer re-targets that header at the
+ * frozen heap and the image's extra data.  Reserving it at link time means
  * the program header table never has to grow. */
-#define PF_SLOT0_SECTION ".pyfreeze_slot0"
-#define PF_SLOT1_SECTION ".pyfreeze_slot1"
+#define PF_SLOT_SECTION ".pyfreeze_slot"
 
 enum pf_state {
     PF_STATE_PRISTINE = 0,   /* a runtime that has never been dumped */

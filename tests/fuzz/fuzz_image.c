@@ -149,10 +149,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fail("accepted an info record with a bad magic or version");
     if (elf.data_segment < 0 || elf.data_segment >= elf.header->e_phnum)
         fail("data segment index out of range");
-    for (int i = 0; i < 2; i++) {
-        if (elf.slot_segment[i] < -1 || elf.slot_segment[i] >= elf.header->e_phnum)
-            fail("slot segment index out of range");
-    }
+    if (elf.slot_segment < -1 || elf.slot_segment >= elf.header->e_phnum)
+        fail("slot segment index out of range");
     sink += info->state + info->failure + info->pthread_keys + info->heap_start + info->heap_end +
             info->tstate + info->hash_seed + info->pristine_addr + info->pristine_size +
             info->module_count + info->library_count + (info->heap_end - info->heap_start);
