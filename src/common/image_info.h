@@ -57,11 +57,16 @@ struct pf_library {
     int64_t mtime_ns;
     uint64_t size;
     uint32_t range_count;
-    uint32_t reserved;
+    uint32_t flags;      /* PF_LIBRARY_* */
     struct {
         uint64_t start, size;   /* writable, non-RELRO state to carry over */
     } ranges[PF_LIBRARY_RANGES];
 };
+
+/* The library defines rl_initialize() (GNU readline, or libedit's
+ * emulation of it), which reads TERM, INPUTRC and ~/.inputrc into the
+ * library's state when the readline module initialises it. */
+#define PF_LIBRARY_TERMINAL_SETTINGS 1u
 
 /* A saved copy of library state in the image: `size` bytes at `saved`
  * are copied to `target` once the library is loaded again. */

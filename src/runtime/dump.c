@@ -20,6 +20,7 @@
 #include "image_info.h"
 #include "import_inputs.h"
 #include "malloc_family.h"
+#include "native_libraries.h"
 #include "process_state.h"
 #include "python_glue.h"
 
@@ -165,6 +166,7 @@ static void record_libraries(void)
     if (list.items == NULL)
         dump_fail(PF_FAIL_INTERNAL, "recording shared libraries: out of memory");
     dl_iterate_phdr(record_library, &list);
+    pf_native_mark(list.items, list.count);
     pf_info.libraries = (uint64_t)(uintptr_t)list.items;
     pf_info.library_count = list.count;
 }
