@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "info.h"
 
+#include "../common/file_stamp.h"
 #include "../common/image_info.h"
 #include "../elf/runtime_elf.h"
 
@@ -9,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,9 +68,7 @@ static void check_stamps(const struct pf_runtime_elf *elf, struct image_facts *f
     }
     for (uint32_t i = 0; stamps != NULL && i < info->stamp_count; i++) {
         const char *path = pf_elf_string_at(elf, stamps[i].path);
-        struct stat status;
-        if (path != NULL && stat(path, &status) == 0 && (uint64_t)status.st_size == stamps[i].size &&
-            (int64_t)status.st_mtim.tv_sec * 1000000000 + status.st_mtim.tv_nsec == stamps[i].mtime_ns)
+        if (pf_file_unchanged(path, stamps[i].mtime_ns, stamps[i].size))
             continue;
         if (facts->stale_count++ == 0)
             facts->first_stale = path != NULL ? path : "(unreadable path)";

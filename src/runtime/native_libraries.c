@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "native_libraries.h"
 
+#include "../common/file_stamp.h"
+
 #include "entry_form.h"
 #include "image_info.h"
 #include "phases.h"
@@ -55,9 +57,7 @@ static const char *changed_library(void)
 {
     for (uint32_t i = 0; i < pf_info.library_count; i++) {
         const struct pf_library *library = &libraries()[i];
-        struct stat status;
-        if (stat(library_path(library), &status) == 0 && (uint64_t)status.st_size == library->size &&
-            (int64_t)status.st_mtim.tv_sec * 1000000000 + status.st_mtim.tv_nsec == library->mtime_ns)
+        if (pf_file_unchanged(library_path(library), library->mtime_ns, library->size))
             continue;
         snprintf(reason, sizeof reason, "shared library %s changed since the image was made",
                  library_path(library));
