@@ -8,7 +8,8 @@
  *   - every section, looked up again by name with pf_elf_section;
  *   - the fields of the info record, including the strings info.c prints
  *     with %s / strlen (python_version, fs_encoding, fs_errors);
- *   - the GNU build-id note, through info.c's own pf_elf_build_id;
+ *   - the GNU build-id note, through pf_elf_build_id (src/elf/build_id.c),
+ *     which info.c calls;
  *   - for a finished image (PF_STATE_IMAGE): the spec, through
  *     pf_elf_bytes_at, and its "key=value" lines as spec_each reads them;
  *     the file-stamp array, through pf_elf_bytes_at, and each stamp's path,
@@ -20,8 +21,8 @@
  * Built two ways: with -fsanitize=fuzzer by tests/fuzz/run, and with
  * replay_main.c into fuzz_image_replay, which meson runs over the corpus. */
 #define _GNU_SOURCE
-#include "cli/info.h"
 #include "common/image_info.h"
+#include "elf/build_id.h"
 #include "elf/runtime_elf.h"
 
 #include <stdint.h>
