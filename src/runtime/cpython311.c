@@ -12,6 +12,7 @@
 #include <internal/pycore_runtime.h>
 
 #include <structmember.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -363,12 +364,16 @@ static int check_version(char *why, size_t size)
 }
 
 /* Reads SIZE bytes at ADDRESS of this process without faulting: the pool
- * header of a block is read before anything is known of its layout. */
+ * header of a block is read before anything is known of its layout.  0,
+ * or -1 with errno set (EFAULT: not mapped). */
 static int read_own_memory(const void *address, void *out, size_t size)
 {
     struct iovec local = {out, size};
     struct iovec remote = {(void *)(uintptr_t)address, size};
-    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)size ? 0 : -1;
+    ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+    if (got >= 0 && (size_t)got != size)
+        errno = EFAULT;   /* the header runs into an unmapped page */
+    return got >= 0 && (size_t)got == size ? 0 : -1;
 }
 
 /* The pool header of a block obmalloc just handed out for REQUEST bytes
@@ -381,8 +386,8 @@ static int check_pool_header(size_t request, char *why, size_t size)
         return refuse(why, size, "checking obmalloc's pools: out of memory");
     struct obmalloc_pool_header header;
     if (read_own_memory(pool_of(block), &header, sizeof header) < 0)
-        return refuse(why, size, "the obmalloc pool of a %zu-byte block is not readable at the 16 KiB boundary "
-                      "below it", request);
+        return refuse(why, size, "reading the obmalloc pool header of a %zu-byte block at the 16 KiB boundary "
+                      "below it failed: %s", request, strerror(errno));
     size_t offset = (size_t)((uintptr_t)block - (uintptr_t)pool_of(block));
     int consistent = header.ref.count >= 1 && header.szidx < OBMALLOC_SMALL_REQUEST_THRESHOLD / OBMALLOC_ALIGNMENT &&
                      offset >= OBMALLOC_POOL_OVERHEAD && offset < header.nextoffset &&
