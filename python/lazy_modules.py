@@ -117,10 +117,6 @@ def is_hidden(name):
     return name in _hidden
 
 
-def hidden_count():
-    return len(_hidden)
-
-
 # --- what python3 cannot find ---------------------------------------------------
 # The image's modules stay importable when the search finds nothing (a
 # program's module frozen from a directory not on this run's sys.path), and

@@ -80,6 +80,7 @@ static enum pf_exit failure_status(uint32_t failure)
     case PF_FAIL_IMPORT: return PF_EXIT_IMPORT;
     case PF_FAIL_NATIVE:
     case PF_FAIL_STATE: return PF_EXIT_REFUSED;
+    case PF_FAIL_CPYTHON: return PF_EXIT_CPYTHON;
     default: return PF_EXIT_INTERNAL;
     }
 }

@@ -1,8 +1,10 @@
 #define _GNU_SOURCE
 #include "info.h"
 
+#include "../common/file_stamp.h"
 #include "../common/image_info.h"
 #include "../common/manifest.h"
+#include "../elf/build_id.h"
 #include "../elf/runtime_elf.h"
 
 #include <errno.h>
@@ -10,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,23 +40,6 @@ struct image_facts {
     const char *first_stale;
 };
 
-void pf_elf_build_id(const struct pf_runtime_elf *elf, char *out, size_t size)
-{
-    snprintf(out, size, "unknown");
-    const Elf64_Shdr *note = pf_elf_section(elf, ".note.gnu.build-id");
-    if (note == NULL || note->sh_type != SHT_NOTE || note->sh_size < sizeof(Elf64_Nhdr) ||
-        note->sh_offset % 4 != 0)
-        return;
-    const Elf64_Nhdr *header = (const Elf64_Nhdr *)(elf->bytes + note->sh_offset);
-    /* In 64 bits, where none of these sums of 32-bit fields can wrap. */
-    uint64_t name_room = ((uint64_t)header->n_namesz + 3) & ~(uint64_t)3;
-    if (sizeof *header + name_room + header->n_descsz > note->sh_size || (uint64_t)header->n_descsz * 2 + 1 > size)
-        return;
-    const unsigned char *id = (const unsigned char *)(header + 1) + name_room;
-    for (unsigned i = 0; i < header->n_descsz; i++)
-        snprintf(out + 2 * i, 3, "%02x", id[i]);
-}
-
 static void check_stamps(const struct pf_runtime_elf *elf, struct image_facts *facts)
 {
     const struct pf_image_info *info = facts->info;
@@ -68,9 +52,7 @@ static void check_stamps(const struct pf_runtime_elf *elf, struct image_facts *f
     }
     for (uint32_t i = 0; stamps != NULL && i < info->stamp_count; i++) {
         const char *path = pf_elf_string_at(elf, stamps[i].path);
-        struct stat status;
-        if (path != NULL && stat(path, &status) == 0 && (uint64_t)status.st_size == stamps[i].size &&
-            (int64_t)status.st_mtim.tv_sec * 1000000000 + status.st_mtim.tv_nsec == stamps[i].mtime_ns)
+        if (pf_file_unchanged(path, stamps[i].mtime_ns, stamps[i].size))
             continue;
         if (facts->stale_count++ == 0)
             facts->first_stale = path != NULL ? path : "(unreadable path)";

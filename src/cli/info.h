@@ -11,7 +11,4 @@
  * use (NULL if none), to tell whether the image was made by its build. */
 int pf_info_main(int argc, char **argv, const char *runtime_path, struct pf_error *error);
 
-/* The hex GNU build-id of an ELF file, or "unknown". */
-void pf_elf_build_id(const struct pf_runtime_elf *elf, char *out, size_t size);
-
 #endif

@@ -14,6 +14,7 @@ enum pf_exit {
     PF_EXIT_TRACE = 6,      /* the child could not be run or traced */
     PF_EXIT_COLD = 7,       /* info --check: the image would start cold */
     PF_EXIT_OTHER_RUNTIME = 8, /* info --check: made by another runtime build */
+    PF_EXIT_CPYTHON = 9,    /* the runtime's CPython is not the one pyfreeze was written for */
 };
 
 struct pf_error {

@@ -13,12 +13,11 @@
 #define PF_INFO_MAGIC "pyfreeze-info\0\0"
 #define PF_INFO_VERSION 4u
 
-/* Sections placed far from the rest of the runtime so the linker gives each
- * its own PT_LOAD header; the image writer re-targets those headers at the
- * frozen heap and the image's extra data.  Reserving them at link time means
+/* A section placed far from the rest of the runtime so the linker gives it
+ * its own PT_LOAD header; the image writer re-targets that header at the
+ * frozen heap and the image's extra data.  Reserving it at link time means
  * the program header table never has to grow. */
-#define PF_SLOT0_SECTION ".pyfreeze_slot0"
-#define PF_SLOT1_SECTION ".pyfreeze_slot1"
+#define PF_SLOT_SECTION ".pyfreeze_slot"
 
 enum pf_state {
     PF_STATE_PRISTINE = 0,   /* a runtime that has never been dumped */
@@ -34,6 +33,7 @@ enum pf_failure {
     PF_FAIL_NATIVE = 2,      /* a module loaded a native extension */
     PF_FAIL_STATE = 3,       /* process state that cannot be frozen */
     PF_FAIL_INTERNAL = 4,    /* the runtime itself failed */
+    PF_FAIL_CPYTHON = 5,     /* not the CPython pyfreeze was written for */
 };
 
 #define PF_ERROR_MAX 2048
@@ -57,11 +57,16 @@ struct pf_library {
     int64_t mtime_ns;
     uint64_t size;
     uint32_t range_count;
-    uint32_t reserved;
+    uint32_t flags;      /* PF_LIBRARY_* */
     struct {
         uint64_t start, size;   /* writable, non-RELRO state to carry over */
     } ranges[PF_LIBRARY_RANGES];
 };
+
+/* The library defines rl_initialize() (GNU readline, or libedit's
+ * emulation of it), which reads TERM, INPUTRC and ~/.inputrc into the
+ * library's state when the readline module initialises it. */
+#define PF_LIBRARY_TERMINAL_SETTINGS 1u
 
 /* A saved copy of library state in the image: `size` bytes at `saved`
  * are copied to `target` once the library is loaded again. */

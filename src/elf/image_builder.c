@@ -46,12 +46,12 @@ static int too_big(struct pf_error *error)
 
 static int is_slot(const struct pf_runtime_elf *runtime, unsigned index)
 {
-    return (int)index == runtime->slot_segment[0] || (int)index == runtime->slot_segment[1];
+    return (int)index == runtime->slot_segment;
 }
 
 /* The image keeps the runtime's bytes up to its data segment and writes
  * its own after it: whatever else the runtime has there would be lost.
- * Only the non-allocated sections (moved, below), the slot sections
+ * Only the non-allocated sections (moved, below), the slot section
  * (re-targeted) and what lies inside the data segment may be there. */
 static int check_nothing_dropped(const struct pf_runtime_elf *runtime, struct pf_error *error)
 {
@@ -78,7 +78,7 @@ static int check_nothing_dropped(const struct pf_runtime_elf *runtime, struct pf
                            runtime->path, name);
         if (!(section->sh_flags & SHF_ALLOC) || section->sh_type == SHT_NOBITS)
             continue;
-        if (strcmp(name, PF_SLOT0_SECTION) == 0 || strcmp(name, PF_SLOT1_SECTION) == 0)
+        if (strcmp(name, PF_SLOT_SECTION) == 0)
             continue;
         if (section->sh_offset + section->sh_size > kept_end)
             return pf_fail(error, PF_EXIT_OUTPUT, "%s has section %s after its data segment in the file, "
@@ -205,16 +205,13 @@ static void patch_segments(const struct pf_runtime_elf *runtime, const struct la
     Elf64_Phdr *data = &segments[runtime->data_segment];
     data->p_filesz = data->p_memsz;   /* .bss now has its bytes in the file */
 
-    Elf64_Phdr *extra = &segments[runtime->slot_segment[0]];
+    Elf64_Phdr *extra = &segments[runtime->slot_segment];
     extra->p_type = PT_LOAD;
     extra->p_flags = PF_R | PF_W;
     extra->p_offset = layout->extra_offset;
     extra->p_vaddr = extra->p_paddr = layout->extra_address;
     extra->p_filesz = extra->p_memsz = layout->extra_size;
     extra->p_align = PAGE;
-
-    /* Unused for now; PT_NULL entries are skipped by the kernel and ld.so. */
-    memset(&segments[runtime->slot_segment[1]], 0, sizeof(Elf64_Phdr));
 }
 
 static int in_segment(const Elf64_Phdr *segment, const Elf64_Shdr *section)
@@ -237,8 +234,7 @@ static void write_sections(const struct pf_runtime_elf *runtime, const struct la
         } else if (in_segment(data, section)) {
             section->sh_type = section->sh_type == SHT_NOBITS ? SHT_PROGBITS : section->sh_type;
             section->sh_offset = layout->data_offset + (section->sh_addr - data->p_vaddr);
-        } else if (in_segment(&runtime->segments[runtime->slot_segment[0]], section) ||
-                   in_segment(&runtime->segments[runtime->slot_segment[1]], section)) {
+        } else if (in_segment(&runtime->segments[runtime->slot_segment], section)) {
             section->sh_type = SHT_NOBITS;   /* its segment now holds other things */
         }
     }

@@ -134,16 +134,10 @@ static int find_pyfreeze_parts(struct pf_runtime_elf *elf, struct pf_error *erro
     if (!range_within(info->sh_addr, sizeof(struct pf_image_info), data->p_vaddr, data->p_filesz) ||
         info->sh_offset - data->p_offset != info->sh_addr - data->p_vaddr)
         return bad(error, elf->path, "the info record is not where its segment puts it");
-    const char *slot_names[2] = {PF_SLOT0_SECTION, PF_SLOT1_SECTION};
-    for (int i = 0; i < 2; i++) {
-        const Elf64_Shdr *slot = pf_elf_section(elf, slot_names[i]);
-        elf->slot_segment[i] = slot != NULL && (slot->sh_flags & SHF_ALLOC) ? segment_of(elf, slot->sh_addr) : -1;
-        if (elf->info->state == PF_STATE_PRISTINE &&
-            (elf->slot_segment[i] < 0 || elf->slot_segment[i] == elf->data_segment))
-            return bad(error, elf->path, "its reserved program headers are missing");
-    }
-    if (elf->info->state == PF_STATE_PRISTINE && elf->slot_segment[0] == elf->slot_segment[1])
-        return bad(error, elf->path, "its two reserved program headers are one");
+    const Elf64_Shdr *slot = pf_elf_section(elf, PF_SLOT_SECTION);
+    elf->slot_segment = slot != NULL && (slot->sh_flags & SHF_ALLOC) ? segment_of(elf, slot->sh_addr) : -1;
+    if (elf->info->state == PF_STATE_PRISTINE && (elf->slot_segment < 0 || elf->slot_segment == elf->data_segment))
+        return bad(error, elf->path, "its reserved program header is missing");
     return 0;
 }
 

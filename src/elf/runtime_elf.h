@@ -19,7 +19,7 @@ struct pf_runtime_elf {
     const Elf64_Shdr *sections;
     const char *section_names;
     int data_segment;      /* the PT_LOAD holding .data, .bss and the info record */
-    int slot_segment[2];   /* the reserved PT_LOADs */
+    int slot_segment;      /* the reserved PT_LOAD; -1 in an image */
     uint64_t info_address;
     const struct pf_image_info *info;   /* the record as the file holds it */
 };

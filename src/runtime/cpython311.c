@@ -2,6 +2,7 @@
 #define Py_BUILD_CORE 1
 #include "cpython311.h"
 
+#include <internal/pycore_ceval.h>
 #include <internal/pycore_frame.h>
 #include <internal/pycore_initconfig.h>
 #include <internal/pycore_interp.h>
@@ -11,11 +12,14 @@
 #include <internal/pycore_runtime.h>
 
 #include <structmember.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
-#if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030C0000
-#error "cpython311.c reaches into CPython 3.11 internals only"
-#endif
+_Static_assert((PY_VERSION_HEX >> 16) == 0x030B, "cpython311.c reaches into CPython 3.11's internals only");
 
 void pf_py_adopt_main_thread(void *frozen_tstate)
 {
@@ -29,8 +33,10 @@ void pf_py_adopt_main_thread(void *frozen_tstate)
 }
 
 /* Objects/obmalloc.c of 3.11 on x86-64: 16 KiB pools (the radix tree is
- * on), each starting with this header; block sizes step by 16 bytes. */
+ * on), each starting with this header; block sizes step by 16 bytes, and
+ * a pool's blocks follow its header rounded up to 16 bytes. */
 #define OBMALLOC_POOL_SIZE ((uintptr_t)1 << 14)
+#define OBMALLOC_ALIGNMENT 16u
 struct obmalloc_pool_header {
     union {
         void *padding;
@@ -39,12 +45,18 @@ struct obmalloc_pool_header {
     void *freeblock, *nextpool, *prevpool;
     unsigned arenaindex, szidx, nextoffset, maxnextoffset;
 };
+#define OBMALLOC_POOL_OVERHEAD \
+    ((sizeof(struct obmalloc_pool_header) + OBMALLOC_ALIGNMENT - 1) & ~(size_t)(OBMALLOC_ALIGNMENT - 1))
+#define OBMALLOC_SMALL_REQUEST_THRESHOLD 512u
+
+static const struct obmalloc_pool_header *pool_of(const void *ptr)
+{
+    return (const struct obmalloc_pool_header *)((uintptr_t)ptr & ~(OBMALLOC_POOL_SIZE - 1));
+}
 
 size_t pf_py_small_block_size(const void *ptr)
 {
-    const struct obmalloc_pool_header *pool =
-        (const struct obmalloc_pool_header *)((uintptr_t)ptr & ~(OBMALLOC_POOL_SIZE - 1));
-    return ((size_t)pool->szidx + 1) << 4;
+    return ((size_t)pool_of(ptr)->szidx + 1) << 4;
 }
 
 void pf_py_forget_native_thread_id(void *frozen_tstate)
@@ -290,4 +302,215 @@ PyObject *pf_py_eval_as_run_string(PyObject *code, PyObject *globals, PyObject *
     if (result == NULL && PyErr_Occurred() == PyExc_KeyboardInterrupt)
         _Py_UnhandledKeyboardInterrupt = 1;
     return result;
+}
+
+const char *pf_py_builtin_doc(PyObject *function)
+{
+    return PyCFunction_Check(function) ? ((PyCFunctionObject *)function)->m_ml->ml_doc : NULL;
+}
+
+/* pylifecycle.c's wait_for_thread_shutdown(). */
+static void wait_for_thread_shutdown(void)
+{
+    PyObject *threading = PyImport_GetModule(&_Py_ID(threading));
+    if (threading == NULL) {
+        if (PyErr_Occurred())
+            PyErr_WriteUnraisable(NULL);
+        return;
+    }
+    PyObject *result = PyObject_CallMethodNoArgs(threading, &_Py_ID(_shutdown));
+    if (result == NULL)
+        PyErr_WriteUnraisable(threading);
+    Py_XDECREF(result);
+    Py_DECREF(threading);
+}
+
+void pf_py_run_exit_handlers(void)
+{
+    PyThreadState *tstate = PyThreadState_Get();
+    wait_for_thread_shutdown();
+    _Py_FinishPendingCalls(tstate);
+    _PyAtExit_Call(tstate->interp);
+}
+
+int pf_py_at_exit_functions(void)
+{
+    return _PyRuntime.nexitfuncs > 0;
+}
+
+/* --- The self-check ------------------------------------------------------
+ * Each check compares what this file reads through the 3.11 headers with
+ * what the linked libpython itself computes (its public accessors were
+ * compiled with its own layouts), or with an invariant 3.11 keeps.  -1 with
+ * a one-line reason in WHY. */
+
+__attribute__((format(printf, 3, 4)))
+static int refuse(char *why, size_t size, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    vsnprintf(why, size, format, args);
+    va_end(args);
+    return -1;
+}
+
+static int check_version(char *why, size_t size)
+{
+    const char *version = Py_GetVersion();
+    if (strncmp(version, "3.11.", 5) == 0)
+        return 0;
+    return refuse(why, size, "the runtime's CPython is %.*s, and pyfreeze's boundary with its internals "
+                  "(src/runtime/cpython311.c) is written for 3.11", (int)strcspn(version, " "), version);
+}
+
+/* Reads SIZE bytes at ADDRESS of this process without faulting: the pool
+ * header of a block is read before anything is known of its layout.  0,
+ * or -1 with errno set (EFAULT: not mapped). */
+static int read_own_memory(const void *address, void *out, size_t size)
+{
+    struct iovec local = {out, size};
+    struct iovec remote = {(void *)(uintptr_t)address, size};
+    ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+    if (got >= 0 && (size_t)got != size)
+        errno = EFAULT;   /* the header runs into an unmapped page */
+    return got >= 0 && (size_t)got == size ? 0 : -1;
+}
+
+/* The pool header of a block obmalloc just handed out for REQUEST bytes
+ * holds what 3.11's allocate_from_new_pool() and its reuse keep there. */
+static int check_pool_header(size_t request, char *why, size_t size)
+{
+    size_t expected = (request + OBMALLOC_ALIGNMENT - 1) & ~(size_t)(OBMALLOC_ALIGNMENT - 1);
+    unsigned char *block = PyObject_Malloc(request);
+    if (block == NULL)
+        return refuse(why, size, "checking obmalloc's pools: out of memory");
+    struct obmalloc_pool_header header;
+    if (read_own_memory(pool_of(block), &header, sizeof header) < 0)
+        return refuse(why, size, "reading the obmalloc pool header of a %zu-byte block at the 16 KiB boundary "
+                      "below it failed: %s", request, strerror(errno));
+    size_t offset = (size_t)((uintptr_t)block - (uintptr_t)pool_of(block));
+    int consistent = header.ref.count >= 1 && header.szidx < OBMALLOC_SMALL_REQUEST_THRESHOLD / OBMALLOC_ALIGNMENT &&
+                     offset >= OBMALLOC_POOL_OVERHEAD && offset < header.nextoffset &&
+                     header.maxnextoffset == OBMALLOC_POOL_SIZE - expected &&
+                     (offset - OBMALLOC_POOL_OVERHEAD) % expected == 0 && pf_py_small_block_size(block) == expected;
+    /* A block this cannot size is left allocated: the dump's free wipes a
+     * block by the size its pool header gives. */
+    if (!consistent)
+        return refuse(why, size, "obmalloc's pool header does not describe a %zu-byte block as 3.11's does "
+                      "(size index %u, block at offset %zu)", expected, header.szidx, offset);
+    PyObject_Free(block);
+    return 0;
+}
+
+static int check_obmalloc(char *why, size_t size)
+{
+    static const size_t requests[] = {1, 40, OBMALLOC_SMALL_REQUEST_THRESHOLD};
+    for (size_t i = 0; i < sizeof requests / sizeof *requests; i++) {
+        if (check_pool_header(requests[i], why, size) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* _PyRuntime's fields this file reads or writes: initialized and
+ * core_initialized, nexitfuncs, gilstate.autoTSSkey, preconfig (and the
+ * fields around them). */
+static int check_runtime_state(char *why, size_t size)
+{
+    const _PyRuntimeState *runtime = &_PyRuntime;
+    if (runtime->initialized != Py_IsInitialized() || runtime->core_initialized != 1)
+        return refuse(why, size, "_PyRuntime.initialized is not where the 3.11 headers put it");
+    if (runtime->interpreters.main != PyInterpreterState_Main() ||
+        runtime->main_thread != PyThread_get_thread_ident())
+        return refuse(why, size, "_PyRuntime.interpreters or main_thread is not where the 3.11 headers put it");
+    int exit_functions_ok = runtime->nexitfuncs >= 0 && runtime->nexitfuncs <= NEXITFUNCS;
+    for (int i = runtime->nexitfuncs; exit_functions_ok && i < NEXITFUNCS; i++)
+        exit_functions_ok = runtime->exitfuncs[i] == NULL;
+    if (!exit_functions_ok)
+        return refuse(why, size, "_PyRuntime.nexitfuncs does not count _PyRuntime.exitfuncs as in 3.11");
+    if (PyThread_tss_get((Py_tss_t *)&runtime->gilstate.autoTSSkey) != PyGILState_GetThisThreadState() ||
+        PyGILState_GetThisThreadState() != PyThreadState_Get() ||
+        runtime->gilstate.autoInterpreterState != PyInterpreterState_Main())
+        return refuse(why, size, "_PyRuntime.gilstate is not where the 3.11 headers put it");
+    const PyPreConfig *preconfig = &runtime->preconfig;
+    if (preconfig->_config_init < _PyConfig_INIT_COMPAT || preconfig->_config_init > _PyConfig_INIT_ISOLATED ||
+        preconfig->utf8_mode != Py_UTF8Mode || preconfig->isolated != Py_IsolatedFlag ||
+        preconfig->use_environment == Py_IgnoreEnvironmentFlag)
+        return refuse(why, size, "_PyRuntime.preconfig is not where the 3.11 headers put it");
+    return 0;
+}
+
+/* PyThreadState's fields this file reads or writes: interp, thread_id,
+ * native_thread_id, cframe. */
+static int check_thread_state(char *why, size_t size)
+{
+    PyThreadState *tstate = PyThreadState_Get();
+    if (tstate->interp != PyThreadState_GetInterpreter(tstate) || tstate->id != PyThreadState_GetID(tstate))
+        return refuse(why, size, "PyThreadState's interp or id is not where the 3.11 headers put it");
+    if (tstate->thread_id != PyThread_get_thread_ident() ||
+        tstate->native_thread_id != PyThread_get_thread_native_id())
+        return refuse(why, size, "PyThreadState's thread ids are not where the 3.11 headers put them");
+    /* No Python code runs here: the thread state's own root frame holder
+     * is current, and holds no frame. */
+    PyFrameObject *frame = PyThreadState_GetFrame(tstate);
+    Py_XDECREF(frame);
+    if (frame != NULL || tstate->cframe != &tstate->root_cframe || tstate->cframe->current_frame != NULL)
+        return refuse(why, size, "PyThreadState's cframe is not where the 3.11 headers put it");
+    return 0;
+}
+
+static PyObject *probe(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    Py_RETURN_NONE;
+}
+
+/* PyCFunctionObject's m_ml (pf_py_builtin_doc), on a built-in made here. */
+static int check_builtin_function(char *why, size_t size)
+{
+    static PyMethodDef definition = {"probe", probe, METH_NOARGS, "probe()\n--\n\nA probe of the layout."};
+    PyObject *function = PyCFunction_New(&definition, NULL);
+    if (function == NULL) {
+        PyErr_Clear();
+        return refuse(why, size, "checking built-in functions: out of memory");
+    }
+    int found = ((PyCFunctionObject *)function)->m_ml == &definition && PyCFunction_GetFunction(function) == probe &&
+                pf_py_builtin_doc(function) == definition.ml_doc;
+    Py_DECREF(function);
+    return found ? 0 : refuse(why, size, "PyCFunctionObject's m_ml is not where the 3.11 headers put it");
+}
+
+/* PyDictObject's ma_version_tag (pf_py_namespace_changes), on a dict made
+ * here: it changes when the dict does. */
+static int check_dict_version(char *why, size_t size)
+{
+    PyObject *dict = PyDict_New();
+    if (dict == NULL) {
+        PyErr_Clear();
+        return refuse(why, size, "checking dicts: out of memory");
+    }
+    uint64_t before = ((PyDictObject *)dict)->ma_version_tag;
+    int set = PyDict_SetItem(dict, Py_None, Py_None);
+    int changed = set == 0 && ((PyDictObject *)dict)->ma_version_tag != before &&
+                  ((PyDictObject *)dict)->ma_used == PyDict_Size(dict);
+    Py_DECREF(dict);
+    if (set < 0) {
+        PyErr_Clear();
+        return refuse(why, size, "checking dicts: out of memory");
+    }
+    return changed ? 0 : refuse(why, size, "PyDictObject's ma_version_tag is not where the 3.11 headers put it");
+}
+
+int pf_py_check_boundary(char *why, size_t size)
+{
+    static int (*const checks[])(char *, size_t) = {
+        check_version, check_obmalloc, check_runtime_state, check_thread_state, check_builtin_function,
+        check_dict_version,
+    };
+    for (size_t i = 0; i < sizeof checks / sizeof *checks; i++) {
+        if (checks[i](why, size) < 0)
+            return -1;
+    }
+    return 0;
 }

@@ -1,5 +1,26 @@
-/* Everything that touches CPython 3.11 internals, behind plain C calls, so
- * that a port to another CPython version changes one file. */
+/* The boundary between pyfreeze and CPython 3.11's internals.  Every use of
+ * something CPython keeps private (_Py* symbols, Py_BUILD_CORE and the
+ * internal/ headers, the fields of its private structs, obmalloc's pool
+ * layout) is in cpython311.c, behind the plain C calls below, each saying
+ * what of 3.11 it relies on: a port to another CPython changes that file.
+ * tests/unit/test_cpython_boundary.py fails when another C file names one.
+ *
+ * Part of the boundary lives outside that file: the runtime is linked with
+ * --wrap (runtime_link_args in meson.build), and the __wrap_ and __real_
+ * functions are in src/runtime/fast_exit.c.  A --wrap redirects only the
+ * calls made from another object file of the static libpython than the one
+ * defining the function, so each relies on where 3.11 makes its call:
+ *   Py_FinalizeEx  called by Py_RunMain() (Modules/main.c) at the end of a
+ *                  run; __wrap_Py_FinalizeEx decides on the fast exit.
+ *   Py_Exit        called by pythonrun.c's handle_system_exit() for an
+ *                  unhandled SystemExit; Py_Exit's own Py_FinalizeEx() call
+ *                  is inside pylifecycle.c, where no wrap sees it, so
+ *                  __wrap_Py_Exit makes the exit Py_RunMain's would make.
+ *   _PyEval_Fini   called by Py_FinalizeEx() (pylifecycle.c) right after
+ *                  finalize_modules(); __wrap__PyEval_Fini closes the run's
+ *                  standard streams there.
+ * pf_py_check_boundary() verifies, at freeze time, what of all this can be
+ * verified cheaply in a running process. */
 #ifndef PYFREEZE_CPYTHON311_H
 #define PYFREEZE_CPYTHON311_H
 
@@ -73,5 +94,36 @@ PyObject *pf_py_eval_as_run_string(PyObject *code, PyObject *globals, PyObject *
  * printed python3's warning about it (PYTHONCOERCECLOCALE=warn): a cold
  * start after it must not print it again. */
 int pf_py_locale_coercion_warned(void);
+
+/* The start of Py_FinalizeEx() in 3.11 (pylifecycle.c), while everything
+ * is still alive: threading._shutdown() when threading was imported (it
+ * waits for the non-daemon threads), the pending calls, then the atexit
+ * callbacks.  Relies on: the private _Py_FinishPendingCalls() and
+ * _PyAtExit_Call(), the interned names _Py_ID(threading) and
+ * _Py_ID(_shutdown), PyThreadState's interp field. */
+void pf_py_run_exit_handlers(void);
+
+/* Whether C code registered Py_AtExit() functions, which only the real
+ * Py_FinalizeEx() calls.  Relies on: _PyRuntime.nexitfuncs. */
+int pf_py_at_exit_functions(void);
+
+/* The docstring built-in FUNCTION was defined with, text signature
+ * included (its __doc__ strips the signature, which inspect reads from
+ * __text_signature__), or NULL when it is not a built-in function.
+ * Relies on: 3.11's PyCFunctionObject keeps its PyMethodDef in m_ml. */
+const char *pf_py_builtin_doc(PyObject *function);
+
+/* Whether the CPython this runtime runs is the one this boundary was
+ * written for: its version is 3.11.x, and the layouts the calls above rely
+ * on are those the linked libpython uses, as far as a running process can
+ * tell cheaply (obmalloc's pool header, the _PyRuntime, PyThreadState,
+ * PyCFunctionObject and PyDictObject fields read or written here).  To be
+ * called once the interpreter is initialised, from C with no Python frame
+ * running, and with the configuration and the pre-configuration written
+ * (Py_InitializeFromConfig()); it allocates and frees a few objects.  0,
+ * or -1 with a one-line reason in WHY.  Not verified: the private
+ * functions' behaviour, _PyInterpreterFrame's layout (no frame runs here),
+ * and the call sites the --wrap functions rely on. */
+int pf_py_check_boundary(char *why, size_t size);
 
 #endif

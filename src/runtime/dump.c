@@ -14,6 +14,7 @@
 #include "import_inputs.h"
 #include "../common/manifest.h"
 #include "malloc_family.h"
+#include "native_libraries.h"
 #include "process_state.h"
 #include "python_glue.h"
 
@@ -150,6 +151,7 @@ static void record_libraries(void)
     if (list.items == NULL)
         dump_fail(PF_FAIL_INTERNAL, "recording shared libraries: out of memory");
     dl_iterate_phdr(record_library, &list);
+    pf_native_mark(list.items, list.count);
     pf_info.libraries = (uint64_t)(uintptr_t)list.items;
     pf_info.library_count = list.count;
 }
@@ -385,6 +387,9 @@ int pf_dump_main(int argc, char **argv)
     preload_libraries(&manifest);
     pf_state_remember_mappings();
     start_interpreter(&manifest);
+    char unlike[PF_ERROR_MAX / 2];
+    if (pf_py_check_boundary(unlike, sizeof unlike) < 0)
+        dump_fail(PF_FAIL_CPYTHON, "cannot freeze: %s", unlike);
     if (pf_py_plain_run_flags() < 0)
         fail_from_python("setting sys.flags failed");
     if (pf_glue_install() < 0)

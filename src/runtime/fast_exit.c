@@ -1,11 +1,8 @@
-#define Py_BUILD_CORE 1
 #include <Python.h>
-#include <internal/pycore_ceval.h>
-#include <internal/pycore_pylifecycle.h>
-#include <internal/pycore_runtime.h>
 
 #include "fast_exit.h"
 
+#include "cpython311.h"
 #include "debug_report.h"
 #include "frozen_gc.h"
 #include "phases.h"
@@ -26,19 +23,16 @@ void pf_fast_exit_arm(void)
 int __real_Py_FinalizeEx(void);
 int __wrap_Py_FinalizeEx(void);
 
-static void wait_for_thread_shutdown(void)
+/* OBJECT.NAME() as CPython's shutdown calls it: its method names are
+ * interned, so interning NAME finds the very string object it uses. */
+static PyObject *call_method(PyObject *object, const char *name)
 {
-    PyObject *threading = PyImport_GetModule(&_Py_ID(threading));
-    if (threading == NULL) {
-        if (PyErr_Occurred())
-            PyErr_WriteUnraisable(NULL);
-        return;
-    }
-    PyObject *result = PyObject_CallMethodNoArgs(threading, &_Py_ID(_shutdown));
-    if (result == NULL)
-        PyErr_WriteUnraisable(threading);
-    Py_XDECREF(result);
-    Py_DECREF(threading);
+    PyObject *interned = PyUnicode_InternFromString(name);
+    if (interned == NULL)
+        return NULL;
+    PyObject *result = PyObject_CallMethodNoArgs(object, interned);
+    Py_DECREF(interned);
+    return result;
 }
 
 static int stream_is_closed(PyObject *stream)
@@ -63,7 +57,7 @@ static int flush_std_streams(void)
     PyObject *out = PySys_GetObject("stdout");
     PyObject *err = PySys_GetObject("stderr");
     if (out != NULL && out != Py_None && !stream_is_closed(out)) {
-        PyObject *result = PyObject_CallMethodNoArgs(out, &_Py_ID(flush));
+        PyObject *result = call_method(out, "flush");
         if (result == NULL) {
             PyErr_WriteUnraisable(out);
             status = -1;
@@ -71,7 +65,7 @@ static int flush_std_streams(void)
         Py_XDECREF(result);
     }
     if (err != NULL && err != Py_None && !stream_is_closed(err)) {
-        PyObject *result = PyObject_CallMethodNoArgs(err, &_Py_ID(flush));
+        PyObject *result = call_method(err, "flush");
         if (result == NULL) {
             PyErr_Clear();
             status = -1;
@@ -112,7 +106,7 @@ void __wrap__PyEval_Fini(void)
         if (stream == NULL)
             continue;
         if (!stream_is_closed(stream)) {
-            PyObject *result = PyObject_CallMethodNoArgs(stream, &_Py_ID(close));
+            PyObject *result = call_method(stream, "close");
             if (result == NULL)
                 PyErr_WriteUnraisable(stream);  /* as iobase_finalize reports it */
             Py_XDECREF(result);
@@ -126,7 +120,7 @@ void __wrap__PyEval_Fini(void)
  * noticed. */
 static const char *teardown_reason(void)
 {
-    if (_PyRuntime.nexitfuncs > 0)
+    if (pf_py_at_exit_functions())
         return "Py_AtExit() functions are registered";
     if (pf_gc_unfrozen())
         return "the program brought the frozen heap into the collector's sight";
@@ -139,10 +133,7 @@ int __wrap_Py_FinalizeEx(void)
         return __real_Py_FinalizeEx();
     armed = 0;
     pf_phase("exit");
-    PyThreadState *tstate = PyThreadState_Get();
-    wait_for_thread_shutdown();
-    _Py_FinishPendingCalls(tstate);
-    _PyAtExit_Call(tstate->interp);
+    pf_py_run_exit_handlers();
 
     /* Decided before anything is flushed: the real teardown flushes the
      * standard streams itself, and a second flush of a stream whose first

@@ -1,11 +1,28 @@
 #include "frozen_gc.h"
 
+#include "cpython311.h"
+
 #include <Python.h>
 
-static const char *const watched[] = {
-    "collect", "get_objects", "get_referrers", "get_freeze_count", "freeze", "unfreeze",
+/* The gc functions replaced, each by a stand-in of the same name. */
+enum watched_function {
+    GC_COLLECT,
+    GC_GET_OBJECTS,
+    GC_GET_REFERRERS,
+    GC_GET_FREEZE_COUNT,
+    GC_FREEZE,
+    GC_UNFREEZE,
+    WATCHED_COUNT
 };
-#define WATCHED_COUNT (sizeof watched / sizeof *watched)
+
+static const char *const watched[WATCHED_COUNT] = {
+    [GC_COLLECT] = "collect",
+    [GC_GET_OBJECTS] = "get_objects",
+    [GC_GET_REFERRERS] = "get_referrers",
+    [GC_GET_FREEZE_COUNT] = "get_freeze_count",
+    [GC_FREEZE] = "freeze",
+    [GC_UNFREEZE] = "unfreeze",
+};
 
 static PyObject *originals[WATCHED_COUNT];
 static PyMethodDef definitions[WATCHED_COUNT];
@@ -16,7 +33,7 @@ static int unfreeze_once(void)
     if (unfrozen)
         return 0;
     unfrozen = 1;
-    PyObject *result = PyObject_CallNoArgs(originals[5]);
+    PyObject *result = PyObject_CallNoArgs(originals[GC_UNFREEZE]);
     if (result == NULL)
         return -1;
     Py_DECREF(result);
@@ -25,7 +42,7 @@ static int unfreeze_once(void)
 
 /* Vectorcall all the way: a tuple or dict made for the call would be one
  * more object in gc.get_objects(). */
-static PyObject *call_original(size_t index, PyObject *const *args, Py_ssize_t count,
+static PyObject *call_original(enum watched_function index, PyObject *const *args, Py_ssize_t count,
                                PyObject *keywords)
 {
     if (unfreeze_once() < 0)
@@ -40,26 +57,34 @@ static PyObject *call_original(size_t index, PyObject *const *args, Py_ssize_t c
         (void)self;                                                                   \
         return call_original(index, args, count, keywords);                           \
     }
-TRAMPOLINE(0)
-TRAMPOLINE(1)
-TRAMPOLINE(2)
-TRAMPOLINE(3)
-TRAMPOLINE(4)
-TRAMPOLINE(5)
+TRAMPOLINE(GC_COLLECT)
+TRAMPOLINE(GC_GET_OBJECTS)
+TRAMPOLINE(GC_GET_REFERRERS)
+TRAMPOLINE(GC_GET_FREEZE_COUNT)
+TRAMPOLINE(GC_FREEZE)
+TRAMPOLINE(GC_UNFREEZE)
 
-static _PyCFunctionFastWithKeywords const trampolines[WATCHED_COUNT] = {
-    trampoline_0, trampoline_1, trampoline_2, trampoline_3, trampoline_4, trampoline_5,
+/* A METH_FASTCALL | METH_KEYWORDS function, as the C API documents it. */
+typedef PyObject *(*fastcall_with_keywords)(PyObject *self, PyObject *const *args, Py_ssize_t count,
+                                            PyObject *keywords);
+
+static fastcall_with_keywords const trampolines[WATCHED_COUNT] = {
+    [GC_COLLECT] = trampoline_GC_COLLECT,
+    [GC_GET_OBJECTS] = trampoline_GC_GET_OBJECTS,
+    [GC_GET_REFERRERS] = trampoline_GC_GET_REFERRERS,
+    [GC_GET_FREEZE_COUNT] = trampoline_GC_GET_FREEZE_COUNT,
+    [GC_FREEZE] = trampoline_GC_FREEZE,
+    [GC_UNFREEZE] = trampoline_GC_UNFREEZE,
 };
 
 /* A built-in that passes for the original: same name, docstring,
  * __module__ and __self__ (the gc module). */
-static PyObject *stand_in(PyObject *gc, size_t index, PyObject *original)
+static PyObject *stand_in(PyObject *gc, enum watched_function index, PyObject *original)
 {
-    const PyMethodDef *own = PyCFunction_Check(original) ? ((PyCFunctionObject *)original)->m_ml : NULL;
     definitions[index].ml_name = watched[index];
     definitions[index].ml_meth = (PyCFunction)(void (*)(void))trampolines[index];
     definitions[index].ml_flags = METH_FASTCALL | METH_KEYWORDS;
-    definitions[index].ml_doc = own != NULL ? own->ml_doc : NULL;
+    definitions[index].ml_doc = pf_py_builtin_doc(original);
     PyObject *module_name = PyModule_GetNameObject(gc);
     if (module_name == NULL)
         return NULL;
@@ -72,7 +97,7 @@ int pf_gc_unfreeze_on_first_look(PyObject *gc)
 {
     unfrozen = 0;
     int rc = 0;
-    for (size_t i = 0; i < WATCHED_COUNT && rc == 0; i++) {
+    for (enum watched_function i = 0; i < WATCHED_COUNT && rc == 0; i++) {
         if (originals[i] == NULL) {
             originals[i] = PyObject_GetAttrString(gc, watched[i]);
             if (originals[i] == NULL) {
@@ -90,11 +115,11 @@ int pf_gc_unfreeze_on_first_look(PyObject *gc)
 
 PyObject *pf_gc_objects_in_sight(void)
 {
-    if (originals[1] == NULL) {
+    if (originals[GC_GET_OBJECTS] == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "gc is not watched");
         return NULL;
     }
-    return PyObject_CallNoArgs(originals[1]);
+    return PyObject_CallNoArgs(originals[GC_GET_OBJECTS]);
 }
 
 int pf_gc_unfrozen(void)

@@ -1,6 +1,6 @@
 #define _GNU_SOURCE
 /* The runtime's copy of the handshake record (see image_info.h) and the
- * reserved program-header slots. */
+ * reserved program-header slot. */
 #include "image_info.h"
 
 #include "../common/image_info.h"
@@ -19,9 +19,7 @@ int pf_image_manifest(struct pf_manifest *manifest, struct pf_error *error)
     return pf_manifest_read((const char *)(uintptr_t)pf_info.manifest_addr, pf_info.manifest_size, manifest, error);
 }
 
-/* Contents are irrelevant; each section only has to exist, away from the
- * others, so the linker emits a PT_LOAD for it (see meson.build). */
-__attribute__((section(PF_SLOT0_SECTION), used, aligned(4096)))
-static const volatile char slot0[4096] = {1};
-__attribute__((section(PF_SLOT1_SECTION), used, aligned(4096)))
-static const volatile char slot1[4096] = {1};
+/* Contents are irrelevant; the section only has to exist, away from the
+ * rest, so the linker emits a PT_LOAD for it (see meson.build). */
+__attribute__((section(PF_SLOT_SECTION), used, aligned(4096)))
+static const volatile char slot[4096] = {1};

@@ -26,6 +26,11 @@ extern void *__libc_memalign(size_t, size_t);
 extern void *__libc_valloc(size_t);
 extern void *__libc_pvalloc(size_t);
 
+enum heap_mode {
+    PF_HEAP_BRK = 0,   /* before the dump: everything on the brk heap */
+    PF_HEAP_LIBC = 1,  /* in an image: new blocks from glibc */
+};
+
 static struct pf_heap brk_heap = {.grow = sbrk};
 static volatile int heap_mode = PF_HEAP_BRK;
 static int heap_lock;
@@ -47,11 +52,6 @@ static void unlock_heap(void)
 void pf_malloc_use_libc(void)
 {
     heap_mode = PF_HEAP_LIBC;
-}
-
-int pf_malloc_mode(void)
-{
-    return heap_mode;
 }
 
 void pf_malloc_heap_range(uintptr_t *start, uintptr_t *end)

@@ -3,15 +3,9 @@
 
 #include <stdint.h>
 
-enum pf_heap_mode {
-    PF_HEAP_BRK = 0,   /* before the dump: everything on the brk heap */
-    PF_HEAP_LIBC = 1,  /* in an image: new blocks from glibc */
-};
-
 /* Switches new allocations to glibc for good.  In the dump child this is
  * the last write before the checkpoint stop. */
 void pf_malloc_use_libc(void);
-int pf_malloc_mode(void);
 
 /* The brk heap's extent: what an image must carry. */
 void pf_malloc_heap_range(uintptr_t *start, uintptr_t *end);

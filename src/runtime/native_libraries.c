@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "native_libraries.h"
 
+#include "../common/file_stamp.h"
+
 #include "entry_form.h"
 #include "image_info.h"
 #include "phases.h"
@@ -55,9 +57,7 @@ static const char *changed_library(void)
 {
     for (uint32_t i = 0; i < pf_info.library_count; i++) {
         const struct pf_library *library = &libraries()[i];
-        struct stat status;
-        if (stat(library_path(library), &status) == 0 && (uint64_t)status.st_size == library->size &&
-            (int64_t)status.st_mtim.tv_sec * 1000000000 + status.st_mtim.tv_nsec == library->mtime_ns)
+        if (pf_file_unchanged(library_path(library), library->mtime_ns, library->size))
             continue;
         snprintf(reason, sizeof reason, "shared library %s changed since the image was made",
                  library_path(library));
@@ -123,11 +123,34 @@ const char *pf_native_load(void)
     return NULL;
 }
 
-static int holds_library(const char *file_name_start)
+/* Whether the object loaded from PATH itself defines SYMBOL (a handle
+ * would find its dependencies' too). */
+static int defines(const char *path, const char *symbol)
+{
+    void *handle = dlopen(path, RTLD_LAZY | RTLD_NOLOAD);
+    if (handle == NULL)
+        return 0;
+    void *address = dlsym(handle, symbol);
+    struct link_map *own = NULL, *owner = NULL;
+    Dl_info where;
+    int found = address != NULL && dlinfo(handle, RTLD_DI_LINKMAP, &own) == 0 &&
+                dladdr1(address, &where, (void **)&owner, RTLD_DL_LINKMAP) != 0 && owner == own;
+    dlclose(handle);
+    return found;
+}
+
+void pf_native_mark(struct pf_library *libraries, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        if (defines(library_path(&libraries[i]), "rl_initialize"))
+            libraries[i].flags |= PF_LIBRARY_TERMINAL_SETTINGS;
+    }
+}
+
+static int holds_library_with(uint32_t flag)
 {
     for (uint32_t i = 0; i < pf_info.library_count; i++) {
-        const char *slash = strrchr(library_path(&libraries()[i]), '/');
-        if (slash != NULL && strncmp(slash + 1, file_name_start, strlen(file_name_start)) == 0)
+        if (libraries()[i].flags & flag)
             return 1;
     }
     return 0;
@@ -141,7 +164,7 @@ static int is_set(const char *name)
 
 const char *pf_native_configuration_differs(void)
 {
-    if (!holds_library("readline."))
+    if (!holds_library_with(PF_LIBRARY_TERMINAL_SETTINGS))
         return NULL;
     const char *term = getenv("TERM");
     if (term != NULL && term[0] != '\0' && strcmp(term, "dumb") != 0)

@@ -335,7 +335,7 @@ static PyObject *helper_learn_exec(PyObject *self, PyObject *source)
         return NULL;
     /* What builtins.exec passes on for a str from code without __future__
      * imports: PyRun_StringFlags() compiles it as "<string>", optimize -1. */
-    PyCompilerFlags flags = _PyCompilerFlags_INIT;
+    PyCompilerFlags flags = {.cf_flags = 0, .cf_feature_version = PY_MINOR_VERSION};
     flags.cf_flags = PyCF_SOURCE_IS_UTF8;
     PyObject *code = Py_CompileStringExFlags(text, "<string>", Py_file_input, &flags, -1);
     if (code == NULL) {
@@ -363,7 +363,7 @@ static PyObject *helper_exec(PyObject *self, PyObject *args, PyObject *kwargs)
     if (exec_memo != NULL && current == exec_builtin && kwargs == NULL && source != NULL &&
         PyUnicode_CheckExact(source))
         code = PyDict_GetItemWithError(exec_memo, source);
-    PyCompilerFlags flags = _PyCompilerFlags_INIT;
+    PyCompilerFlags flags = {.cf_flags = 0, .cf_feature_version = PY_MINOR_VERSION};
     flags.cf_flags = PyCF_SOURCE_IS_UTF8;
     PyEval_MergeCompilerFlags(&flags);
     PyObject *globals = code != NULL ? PyEval_GetGlobals() : NULL;

@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "restore.h"
 
+#include "../common/file_stamp.h"
+
 #include "check_mode.h"
 #include "cold_start.h"
 #include "cpython311.h"
@@ -59,9 +61,7 @@ static const char *changed_module_file(void)
     const struct pf_file_stamp *stamps = (const struct pf_file_stamp *)(uintptr_t)pf_info.stamps;
     for (uint32_t i = 0; i < pf_info.stamp_count; i++) {
         const char *path = (const char *)(uintptr_t)stamps[i].path;
-        struct stat status;
-        if (stat(path, &status) == 0 && (uint64_t)status.st_size == stamps[i].size &&
-            (int64_t)status.st_mtim.tv_sec * 1000000000 + status.st_mtim.tv_nsec == stamps[i].mtime_ns)
+        if (pf_file_unchanged(path, stamps[i].mtime_ns, stamps[i].size))
             continue;
         snprintf(reason, sizeof reason, "%s changed since the image was made", path);
         return reason;

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from conftest import PYFREEZE, ROOT, RUNTIME, freeze, run
+from conftest import BUILD, PYFREEZE, RUNTIME, freeze, run
 
 
 def test_help_lists_every_option():
@@ -28,7 +28,7 @@ def test_version():
 
 
 def test_help_is_in_sync_with_man_page():
-    text = (ROOT / "man" / "pyfreeze.1").read_text().replace("\\-", "-")
+    text = (BUILD / "pyfreeze.1").read_text().replace("\\-", "-")
     help_text = run([PYFREEZE, "--help"]).stdout.decode()
     options = {word.rstrip(",") for word in help_text.split() if word.startswith("--") and len(word) > 2}
     assert len(options) >= 9

@@ -186,6 +186,13 @@ def test_readline_frozen_for_another_terminal_starts_cold(tmp_path):
     assert not runs_warm(image, ["-c", "pass"], env=clean_env(HOME=str(home)))
 
 
+def test_terminal_settings_matter_only_with_readline(native_image, tmp_path):
+    # What makes an image step aside for TERM and INPUTRC is a frozen library
+    # defining rl_initialize (readline's), not any native library.
+    env = clean_env(HOME=str(tmp_path), TERM="xterm", INPUTRC="/dev/null")
+    assert runs_warm(native_image, ["-c", "import ssl, sqlite3"], env=env)
+
+
 # Like mypyc's generated code: a module imported once is kept in a C global,
 # and afterwards taken from sys.modules by name without importing it.
 HOLDER_C = r'''

@@ -8,7 +8,8 @@
  *   - every section, looked up again by name with pf_elf_section;
  *   - the fields of the info record, including the strings info.c prints
  *     with %s / strlen (python_version, fs_encoding, fs_errors);
- *   - the GNU build-id note, through info.c's own pf_elf_build_id;
+ *   - the GNU build-id note, through pf_elf_build_id (src/elf/build_id.c),
+ *     which info.c calls;
  *   - for a finished image (PF_STATE_IMAGE): the manifest, through
  *     pf_elf_bytes_at, and read by pf_manifest_read as info.c reads it;
  *     the file-stamp array, through pf_elf_bytes_at, and each stamp's path,
@@ -20,9 +21,9 @@
  * Built two ways: with -fsanitize=fuzzer by tests/fuzz/run, and with
  * replay_main.c into fuzz_image_replay, which meson runs over the corpus. */
 #define _GNU_SOURCE
-#include "cli/info.h"
 #include "common/image_info.h"
 #include "common/manifest.h"
+#include "elf/build_id.h"
 #include "elf/runtime_elf.h"
 
 #include <stdint.h>
@@ -148,10 +149,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fail("accepted an info record with a bad magic or version");
     if (elf.data_segment < 0 || elf.data_segment >= elf.header->e_phnum)
         fail("data segment index out of range");
-    for (int i = 0; i < 2; i++) {
-        if (elf.slot_segment[i] < -1 || elf.slot_segment[i] >= elf.header->e_phnum)
-            fail("slot segment index out of range");
-    }
+    if (elf.slot_segment < -1 || elf.slot_segment >= elf.header->e_phnum)
+        fail("slot segment index out of range");
     sink += info->state + info->failure + info->pthread_keys + info->heap_start + info->heap_end +
             info->tstate + info->hash_seed + info->pristine_addr + info->pristine_size +
             info->module_count + info->library_count + (info->heap_end - info->heap_start);

@@ -94,17 +94,13 @@ static void check_runtime(const struct pf_runtime_elf *rt)
     CHECK(memcmp(rt->info->magic, PF_INFO_MAGIC, 16) == 0 && rt->info->version == PF_INFO_VERSION,
           "bad info magic or version %u", rt->info->version);
 
-    const char *slot_names[2] = {PF_SLOT0_SECTION, PF_SLOT1_SECTION};
-    for (int i = 0; i < 2; i++) {
-        int slot = rt->slot_segment[i];
-        if (!CHECK(slot >= 0 && slot < rt->header->e_phnum && slot != data, "slot %d segment index %d", i, slot))
-            continue;
-        const Elf64_Shdr *section = pf_elf_section(rt, slot_names[i]);
+    int slot = rt->slot_segment;
+    if (CHECK(slot >= 0 && slot < rt->header->e_phnum && slot != data, "slot segment index %d", slot)) {
+        const Elf64_Shdr *section = pf_elf_section(rt, PF_SLOT_SECTION);
         CHECK(rt->segments[slot].p_type == PT_LOAD && section != NULL &&
                   segment_holds(&rt->segments[slot], section->sh_addr, section->sh_size),
-              "slot %d segment does not hold %s", i, slot_names[i]);
+              "the slot segment does not hold %s", PF_SLOT_SECTION);
     }
-    CHECK(rt->slot_segment[0] != rt->slot_segment[1], "both slots share segment %d", rt->slot_segment[0]);
 
     CHECK(pf_elf_section(rt, ".nonexistent") == NULL, "found a section that does not exist");
     const Elf64_Shdr *text = pf_elf_section(rt, ".text");
@@ -241,13 +237,11 @@ static void check_program_headers(const struct pf_runtime_elf *rt, const struct 
                   (unsigned long long)(previous->p_vaddr + previous->p_memsz));
         previous = segment;
     }
-    /* The runtime's loads plus the heap's, minus the two slots. */
+    /* The runtime's loads, the slot's now the heap's. */
     unsigned runtime_loads = 0;
     for (unsigned i = 0; i < rt->header->e_phnum; i++)
         runtime_loads += rt->segments[i].p_type == PT_LOAD;
-    CHECK(loads == runtime_loads - 1, "%u PT_LOADs in the image, %u in the runtime", loads, runtime_loads);
-    const Elf64_Phdr *spare = &im->segments[rt->slot_segment[1]];
-    CHECK(spare->p_type == PT_NULL, "the second slot has type %u, not PT_NULL", spare->p_type);
+    CHECK(loads == runtime_loads, "%u PT_LOADs in the image, %u in the runtime", loads, runtime_loads);
     /* The rest of the file before the data segment is the runtime's. */
     uint64_t table_end = rt->header->e_phoff + (uint64_t)rt->header->e_phnum * sizeof(Elf64_Phdr);
     uint64_t data_offset = rt->segments[rt->data_segment].p_offset;
@@ -290,8 +284,8 @@ static void check_sections(const struct pf_runtime_elf *rt, const struct pf_runt
         const Elf64_Shdr *section = pf_elf_section(im, needed[i]);
         CHECK(section != NULL && !(section->sh_flags & SHF_ALLOC), "image lacks %s", needed[i]);
     }
-    const Elf64_Shdr *slot = pf_elf_section(im, PF_SLOT0_SECTION);
-    CHECK(slot != NULL && slot->sh_type == SHT_NOBITS, "%s still claims file bytes", PF_SLOT0_SECTION);
+    const Elf64_Shdr *slot = pf_elf_section(im, PF_SLOT_SECTION);
+    CHECK(slot != NULL && slot->sh_type == SHT_NOBITS, "%s still claims file bytes", PF_SLOT_SECTION);
     const Elf64_Shdr *bss = pf_elf_section(im, ".bss");
     CHECK(bss == NULL || bss->sh_type == SHT_PROGBITS, ".bss has no file bytes in the image");
 }
@@ -544,8 +538,8 @@ static void info_magic(const struct victim *v) { info_in(v)->magic[0] ^= 0x20; }
 static void info_version(const struct victim *v) { info_in(v)->version = PF_INFO_VERSION + 1; }
 static void info_nobits(const struct victim *v) { shdr(v, PF_INFO_SECTION)->sh_type = SHT_NOBITS; }
 static void data_read_only(const struct victim *v) { phdr(v, v->rt->data_segment)->p_flags &= ~(uint32_t)PF_W; }
-static void slot_gone(const struct victim *v) { phdr(v, v->rt->slot_segment[1])->p_type = PT_NULL; }
-static void slot_in_data(const struct victim *v) { shdr(v, PF_SLOT0_SECTION)->sh_addr = v->rt->info_address; }
+static void slot_gone(const struct victim *v) { phdr(v, v->rt->slot_segment)->p_type = PT_NULL; }
+static void slot_in_data(const struct victim *v) { shdr(v, PF_SLOT_SECTION)->sh_addr = v->rt->info_address; }
 
 static void filesz_over_memsz(const struct victim *v)
 {
@@ -560,14 +554,13 @@ static void info_offset_moved(const struct victim *v) { shdr(v, PF_INFO_SECTION)
 static void info_address_moved(const struct victim *v) { shdr(v, PF_INFO_SECTION)->sh_addr += 64; }
 static void loads_overlap(const struct victim *v)
 {
-    /* The note turned into a loadable segment over the slots (found by fuzz_build). */
+    /* The note turned into a loadable segment over the slot (found by fuzz_build). */
     Elf64_Phdr *note = phdr(v, first_of_type(v->rt, PT_NOTE));
     note->p_type = PT_LOAD;
     note->p_memsz = 0x700000000000024;
 }
 static void names_nobits(const struct victim *v) { shdr(v, ".shstrtab")->sh_type = SHT_NOBITS; }
 static void info_not_allocated(const struct victim *v) { shdr(v, PF_INFO_SECTION)->sh_flags &= ~(uint64_t)SHF_ALLOC; }
-static void slots_one(const struct victim *v) { shdr(v, PF_SLOT1_SECTION)->sh_addr = shdr(v, PF_SLOT0_SECTION)->sh_addr; }
 
 static void info_at_data_end(const struct victim *v)
 {
@@ -674,7 +667,6 @@ static void test_damaged(const struct pf_runtime_elf *rt)
         {"info offset not its address's", info_offset_moved, 0},
         {"info address not its offset's", info_address_moved, 0},
         {"info record past the data segment's file part", info_at_data_end, 0},
-        {"both slot sections in one segment", slots_one, 0},
         {"info section not allocated (found by fuzz_build)", info_not_allocated, 0},
         {"section names NOBITS (found by fuzz_build)", names_nobits, 0},
         {"loadable segments overlapping", loads_overlap, 0},
