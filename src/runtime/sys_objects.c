@@ -3,34 +3,38 @@
 static const char *const list_names[] = {"argv", "orig_argv", "path", "warnoptions"};
 #define LIST_COUNT (sizeof list_names / sizeof *list_names)
 
+/* sys.NAME, borrowed, when it is of `type`; else NULL with an error that
+ * calls it `what`. */
+static PyObject *sys_attribute(const char *name, PyTypeObject *type, const char *what)
+{
+    PyObject *value = PySys_GetObject(name);
+    if (value == NULL || !PyObject_TypeCheck(value, type)) {
+        PyErr_Format(PyExc_RuntimeError, "%s sys.%s is not a %s", what, name, type->tp_name);
+        return NULL;
+    }
+    return value;
+}
+
 int pf_sys_objects_keep(struct pf_sys_objects *kept)
 {
     for (size_t i = 0; i < LIST_COUNT; i++) {
-        PyObject *list = PySys_GetObject(list_names[i]);
-        if (list == NULL || !PyList_Check(list)) {
-            PyErr_Format(PyExc_RuntimeError, "the frozen sys.%s is not a list", list_names[i]);
+        PyObject *list = sys_attribute(list_names[i], &PyList_Type, "the frozen");
+        if (list == NULL)
             return -1;
-        }
         kept->lists[i] = Py_NewRef(list);
     }
-    PyObject *xoptions = PySys_GetObject("_xoptions");
-    if (xoptions == NULL || !PyDict_Check(xoptions)) {
-        PyErr_SetString(PyExc_RuntimeError, "the frozen sys._xoptions is not a dict");
+    PyObject *xoptions = sys_attribute("_xoptions", &PyDict_Type, "the frozen");
+    if (xoptions == NULL)
         return -1;
-    }
     kept->xoptions = Py_NewRef(xoptions);
     return 0;
 }
 
 static int refill_list(PyObject *kept, const char *name)
 {
-    PyObject *fresh = PySys_GetObject(name);
-    if (fresh == NULL || !PyList_Check(fresh)) {
-        PyErr_Format(PyExc_RuntimeError, "sys.%s is not a list", name);
-        return -1;
-    }
-    if (fresh == kept)
-        return 0;
+    PyObject *fresh = sys_attribute(name, &PyList_Type, "this run's");
+    if (fresh == NULL || fresh == kept)
+        return fresh == NULL ? -1 : 0;
     if (PyList_SetSlice(kept, 0, PY_SSIZE_T_MAX, fresh) < 0)
         return -1;
     return PySys_SetObject(name, kept);
@@ -38,13 +42,9 @@ static int refill_list(PyObject *kept, const char *name)
 
 static int refill_dict(PyObject *kept, const char *name)
 {
-    PyObject *fresh = PySys_GetObject(name);
-    if (fresh == NULL || !PyDict_Check(fresh)) {
-        PyErr_Format(PyExc_RuntimeError, "sys.%s is not a dict", name);
-        return -1;
-    }
-    if (fresh == kept)
-        return 0;
+    PyObject *fresh = sys_attribute(name, &PyDict_Type, "this run's");
+    if (fresh == NULL || fresh == kept)
+        return fresh == NULL ? -1 : 0;
     Py_INCREF(fresh);
     PyDict_Clear(kept);
     int rc = PyDict_Update(kept, fresh);
