@@ -470,19 +470,19 @@ static PyObject *run_script(const char *source, const char *path)
 #define IMPORT_SYSTEM_FILE "<frozen importlib._bootstrap>"
 #define IMPORT_SYSTEM_MODULE "importlib._bootstrap"
 
-/* import_inputs.py, as `_pyfreeze.inputs`: the recorder, the reveal and
- * the restore compare inputs with one set of functions.  Compiled under the
- * import system's name: its own reads are not the module's. */
-static int install_inputs(void)
+/* Runs an embedded module compiled under the import system's name, and
+ * makes it `_pyfreeze.<attribute>`: its own reads are not the module's
+ * being imported, and its frames are skipped as importlib's are. */
+static int install_helper_module(const char *source, const char *attribute)
 {
-    PyObject *code = Py_CompileString(pf_source_import_inputs, IMPORT_SYSTEM_FILE, Py_file_input);
+    PyObject *code = Py_CompileString(source, IMPORT_SYSTEM_FILE, Py_file_input);
     PyObject *module = code != NULL ? PyModule_New(IMPORT_SYSTEM_MODULE) : NULL;
     PyObject *globals = module != NULL ? PyModule_GetDict(module) : NULL;
     int rc = -1;
     if (globals != NULL && PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) == 0 &&
         PyDict_SetItemString(globals, "_pyfreeze", helpers) == 0) {
         PyObject *result = PyEval_EvalCode(code, globals, globals);
-        if (result != NULL && PyModule_AddObjectRef(helpers, "inputs", module) == 0)
+        if (result != NULL && PyModule_AddObjectRef(helpers, attribute, module) == 0)
             rc = 0;
         Py_XDECREF(result);
     }
@@ -491,10 +491,17 @@ static int install_inputs(void)
     return rc;
 }
 
+/* cpython311.py first, as `_pyfreeze.cpython311`: the other embedded
+ * modules take CPython's internals from it.  import_inputs.py, as
+ * `_pyfreeze.inputs`: the recorder, the reveal and the restore compare
+ * inputs with one set of functions. */
 int pf_glue_install(void)
 {
     helpers = PyModule_Create(&helper_def);
-    return helpers == NULL || install_inputs() < 0 ? -1 : 0;
+    if (helpers == NULL || install_helper_module(pf_source_cpython311, "cpython311") < 0 ||
+        install_helper_module(pf_source_import_inputs, "inputs") < 0)
+        return -1;
+    return 0;
 }
 
 
