@@ -303,8 +303,9 @@ FINALIZE_REGISTRY = Global("weakref.finalize", "_registry", MAPPING)
 # qualified name): running them at teardown only updates containers that
 # are about to vanish.  The last two are C functions bound to a weak
 # reference: _abc's registry clean-up, and _thread._local's, which drops a
-# thread's dict of a local object.  Compared by name: a missing one only
-# makes the teardown run.
+# thread's dict of a local object (objects in it that have finalizers are
+# checked on their own).  Compared by name: one missing only makes the
+# teardown run.
 QUIET_WEAKREF_CALLBACKS = frozenset((
     ("_weakrefset", "WeakSet.__init__.<locals>._remove"),
     ("weakref", "WeakValueDictionary.__init__.<locals>.remove"),
