@@ -16,6 +16,9 @@ _cpython = _pyfreeze.cpython311
 FAIL_IMPORT = 1
 FAIL_NATIVE = 2
 FAIL_STATE = 3
+# This Python's internals are not the CPython 3.11 ones cpython311.py names
+# (PF_FAIL_CPYTHON on the C side; 4 is the runtime's own, PF_FAIL_INTERNAL)
+FAIL_CPYTHON = 5
 
 
 def _describe(exc):
@@ -282,6 +285,9 @@ def _entry_program(entry):
 
 def run(modules, blocks, first_path, search_paths, restore_state, allow_native, lazy, recorder,
         verbose, entry=None, learned=()):
+    problem = _cpython.check()
+    if problem is not None:
+        return FAIL_CPYTHON, "cannot freeze: " + problem
     lazy = _Namespace(lazy)
     recorder = _Namespace(recorder)
     restore_state["default_warning_filters"] = _warnings_default_count()
