@@ -12,6 +12,9 @@ _STARTUP = frozenset(sys.modules)
 import gc
 
 _cpython = _pyfreeze.cpython311
+# What the dump leaves for every start of the image (restore_state.py): the
+# runtime takes this one, passes it to run() and keeps it with the heap.
+restore_state = _pyfreeze.restore_state.RestoreState()
 
 FAIL_IMPORT = 1
 FAIL_NATIVE = 2
@@ -290,8 +293,8 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
         return FAIL_CPYTHON, "cannot freeze: " + problem
     lazy = _Namespace(lazy)
     recorder = _Namespace(recorder)
-    restore_state["default_warning_filters"] = _warnings_default_count()
-    restore_state["dump_executable"] = sys.executable
+    restore_state.default_warning_filters = _warnings_default_count()
+    restore_state.dump_executable = sys.executable
     saved_path = list(sys.path)
     # sys.path as a python3 run of the image from here has it: its first
     # entry, then the builder's PYTHONPATH (of the PYTHON* variables, the
@@ -328,18 +331,18 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
     if threads:
         return FAIL_STATE, f"cannot freeze: threads are running at the checkpoint: {threads}"
     gc.collect()
-    restore_state["frozen_finalizers"] = _count_finalizers()
-    restore_state["captured_streams"] = _captured_streams()
-    restore_state["file_stamps"] = _file_stamps(program)
-    restore_state["module_count"] = len(sys.modules)
+    restore_state.frozen_finalizers = _count_finalizers()
+    restore_state.captured_streams = _captured_streams()
+    restore_state.file_stamps = _file_stamps(program)
+    restore_state.module_count = len(sys.modules)
     tempfile = sys.modules.get("tempfile")
-    restore_state["dump_tempdir"] = tempfile.tempdir if tempfile is not None else None
+    restore_state.dump_tempdir = tempfile.tempdir if tempfile is not None else None
     keep = recording.keep(_STARTUP | set(blocks))
     recording.settle(keep)
     lazy.hide(recording, keep, _native_holders())
-    restore_state["lazy"] = lazy
-    _forget_module_files(recording.inputs, restore_state["file_stamps"])
-    restore_state["inputs_summary"] = _inputs_summary(recording.inputs)
+    restore_state.lazy = lazy
+    _forget_module_files(recording.inputs, restore_state.file_stamps)
+    restore_state.inputs_summary = _inputs_summary(recording.inputs)
     if verbose:
         for name, why in sorted(recording.eager.items()):
             print(f"pyfreeze: '{name}' stays in sys.modules from the start: {why}", file=sys.stderr)
@@ -349,7 +352,7 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
                   f"load from source starts cold", file=sys.stderr)
     del recording
     _learn_site_exec()
-    restore_state["site_listings"] = _site_listings()
+    restore_state.site_listings = _site_listings()
     _forget_first_path(first_path)
     _fix_renewed_state(lazy.frozen_module)
     _scrub_environment()

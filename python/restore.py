@@ -113,14 +113,14 @@ def _apply_warnoptions(state):
     options = sys.warnoptions
     if not options:
         return
-    lazy = state["lazy"]
+    lazy = state.lazy
     frozen = "warnings" in sys.modules or lazy.is_hidden("warnings")
     import warnings  # python3 imports it at start-up when there are options
     if not frozen:
         return  # it ran and applied sys.warnoptions itself
     # python3 applies -W options before any module adds filters: keep the
     # filters frozen modules added in front, as they would be.
-    added = len(warnings.filters) - state["default_warning_filters"]
+    added = len(warnings.filters) - state.default_warning_filters
     kept = warnings.filters[:added] if added > 0 else []
     del warnings.filters[:len(kept)]
     _cpython.PROCESS_OPTIONS.get(warnings)(options)
@@ -183,20 +183,20 @@ def _rerun_site(listings):
 
 
 def _reseed_stdlib(state):
-    module = state["lazy"].frozen_module
+    module = state.lazy.frozen_module
     # multiprocessing.spawn copies sys.executable when it is imported: it
     # would start the dump's interpreter (an empty path) instead of the image.
     spawn = module("multiprocessing.spawn")
     if spawn is not None:
         import os
-        if spawn.get_executable() == os.fsencode(state["dump_executable"]):
+        if spawn.get_executable() == os.fsencode(state.dump_executable):
             spawn.set_executable(sys.executable)
     import time
     time.tzset()
     tempfile = module("tempfile")
     if tempfile is not None:
         _cpython.TEMPFILE_NAMES.set(tempfile, None)
-        if tempfile.tempdir is not None and tempfile.tempdir == state.get("dump_tempdir"):
+        if tempfile.tempdir is not None and tempfile.tempdir == state.dump_tempdir:
             tempfile.tempdir = None     # found from the dump's environment
     logging = module("logging")
     if logging is not None:
@@ -236,7 +236,7 @@ def _forget_machine_caches(module):
 
 
 def _run_after_restore(state):
-    pyfreeze = state["lazy"].frozen_module("pyfreeze")
+    pyfreeze = state.lazy.frozen_module("pyfreeze")
     if pyfreeze is None:
         return
     for callback in pyfreeze._after_restore:
@@ -246,12 +246,12 @@ def _run_after_restore(state):
 def restore(inherited_ignored, state):
     # The frozen objects stay out of the collector's sight (no collection
     # walks the image's pages) until the program looks at all objects.
-    _pyfreeze.watch_gc(state["lazy"].frozen_module("gc"))
+    _pyfreeze.watch_gc(state.lazy.frozen_module("gc"))
     config = _pyfreeze.config()
     _pyfreeze.inputs.set_executable(sys.executable)
     _renew_main_module()
     _reload_environ()
-    _rebuild_stdio(config, state["captured_streams"])
+    _rebuild_stdio(config, state.captured_streams)
     _reinstall_signals(inherited_ignored)
     if config["faulthandler"]:
         import faulthandler
@@ -261,8 +261,8 @@ def restore(inherited_ignored, state):
     if digits >= 0:
         sys.set_int_max_str_digits(digits)
     if config["site_import"]:
-        _rerun_site(state.get("site_listings"))
-    lazy = state["lazy"]
+        _rerun_site(state.site_listings)
+    lazy = state.lazy
     # The inputs are those of the program's imports: sys.path as python3's
     # start-up leaves it, with its first entry, which comes next.
     path0 = _pyfreeze.sys_path0()
@@ -368,7 +368,7 @@ def _object_needs_teardown(obj, streams, ref_type, files):
 def before_teardown(state):
     """Once python3's teardown is decided: the modules python3 never had
     let go of the run's __main__ (see lazy_modules.release_main)."""
-    state["lazy"].release_main(sys.modules.get("__main__"))
+    state.lazy.release_main(sys.modules.get("__main__"))
 
 
 def teardown_reason(state):
@@ -378,7 +378,7 @@ def teardown_reason(state):
     reference callback, other than files that close without a trace and
     the stdlib's own bookkeeping callbacks, and warnings that teardown
     could emit are off."""
-    if state.get("frozen_finalizers"):
+    if state.frozen_finalizers:
         return "the frozen heap holds objects with finalizers"
     if sys.warnoptions:
         return "-W options could show warnings raised during teardown"
@@ -388,7 +388,7 @@ def teardown_reason(state):
     for obj in _pyfreeze.objects_in_sight():
         if _object_needs_teardown(obj, streams, _weakref.ref, files):
             return f"a {type(obj).__qualname__} object needs finalizing"
-    finalize = getattr(state["lazy"].frozen_module("weakref"), "finalize", None)
+    finalize = getattr(state.lazy.frozen_module("weakref"), "finalize", None)
     if finalize is not None and any(not info.atexit
                                     for info in _cpython.FINALIZE_REGISTRY.get(finalize).values()):
         return "weakref.finalize callbacks are pending"

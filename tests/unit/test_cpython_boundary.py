@@ -268,11 +268,13 @@ def test_dump_run_refuses_on_a_message():
     """dump.run checks first, before it changes anything, and fails with
     FAIL_CPYTHON (5; PF_FAIL_CPYTHON in C)."""
     message = "CPython boundary: importlib._bootstrap has no _find_and_load_unlocked"
-    helpers = types.SimpleNamespace(cpython311=types.SimpleNamespace(check=lambda: message))
+    helpers = types.SimpleNamespace(cpython311=types.SimpleNamespace(check=lambda: message),
+                                    restore_state=load("restore_state"))
     namespace = {"__name__": "dump", "_pyfreeze": helpers}
     exec(compile((PYTHON / "dump.py").read_text(), "<pyfreeze>/dump.py", "exec"), namespace)
     path = list(sys.path)
-    result = namespace["run"](["json"], [], None, [], None, False, {}, {}, False)
+    state = namespace["restore_state"]
+    result = namespace["run"](["json"], [], None, [], state, False, {}, {}, False)
     assert namespace["FAIL_CPYTHON"] == 5
     assert result == (5, "cannot freeze: " + message)
-    assert sys.path == path
+    assert sys.path == path and state.default_warning_filters is None
