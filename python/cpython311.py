@@ -15,7 +15,10 @@ image holds in sys.modules must be what python3 has.  So names on modules
 that start-up does not load (tempfile, logging...) are reached through
 Global, given the module; names on importlib and _warnings are resolved
 now.  Every name is looked up with a default (None), so that this module
-loads on any Python and check() can say what is missing.
+loads on any Python and check() can say what is missing.  Instance
+attributes (a thread's _native_id, a process's _config...) are named here
+too, but check() only sees FileFinder's: for the others it would have to
+make the object.
 
 Left where they are used, as public in all but name: accelerator modules
 imported for what their public module re-exports, because that module may
@@ -32,15 +35,15 @@ import sys
 import _warnings
 
 _bootstrap = sys.modules.get("_frozen_importlib")
-_external = sys.modules.get("_frozen_importlib_external")
 
 # --- what check() verifies ------------------------------------------------------
 
 # (owner, name, shape) of every name below, in the order check() tries them.
 # An owner is a dotted path from a module: 'tempfile', 'threading.Thread'.
 _NEEDED = []
-# Owners python3's start-up always loads: check() requires them.  Others
-# are checked once the program or pyfreeze has loaded them.
+# Modules python3's start-up always loads: check() requires them and what
+# their paths name.  Others are checked once the program or pyfreeze has
+# loaded them.
 _STARTUP_OWNERS = ("sys", "_warnings", "_thread", "_io",
                    "importlib._bootstrap", "importlib._bootstrap_external")
 # importlib's two modules are in sys.modules under their frozen names
@@ -50,26 +53,25 @@ _MODULE_NAMES = {"importlib._bootstrap": "_frozen_importlib",
 _ABSENT = object()
 
 # Shapes: (test, what the message says the value is not).
-CALLABLE = (callable, "callable")
-CLASS = (lambda value: isinstance(value, type), "a class")
-FUNCTION = (lambda value: type(getattr(value, "__code__", None)) is type(_need.__code__),
-            "a Python function")
-SEQUENCE = (lambda value: isinstance(value, (list, tuple)), "a list")
-MAPPING = (lambda value: isinstance(value, dict), "a dict")
-STRING = (lambda value: isinstance(value, str), "a str")
-NUMBER = (lambda value: isinstance(value, (int, float)), "a number")
-ANY = None
+_CALLABLE = (callable, "callable")
+_CLASS = (lambda value: isinstance(value, type), "a class")
+_FUNCTION = (lambda value: type(value) is type(_owner), "a Python function")
+_LIST = (lambda value: isinstance(value, list), "a list")
+_DICT = (lambda value: isinstance(value, dict), "a dict")
+_STR = (lambda value: isinstance(value, str), "a str")
+_NUMBER = (lambda value: isinstance(value, (int, float)), "a number")
+_ANY = None
 
 
-def _need(owner, name, shape=CALLABLE):
+def _need(owner, name, shape=_CALLABLE):
     """OWNER.NAME now (None when it is missing), noted for check()."""
     _NEEDED.append((owner, name, shape))
     found = _owner(owner)
     return getattr(found, name, None) if found is not None else None
 
 
-def _relies_on(owner, name, shape=ANY):
-    """Notes for check() the name a function below uses."""
+def _relies_on(owner, name, shape=_ANY):
+    """Notes for check() the name the function decorated uses."""
     def note(function):
         _NEEDED.append((owner, name, shape))
         return function
@@ -111,11 +113,12 @@ class _Hook:
 
 class Global:
     """A private global of a stdlib module start-up does not load, read or
-    set on the module the caller has (pyfreeze never imports it for that)."""
+    set on the module the caller has (pyfreeze never imports it for that).
+    Used once check() passed: a missing one raises AttributeError."""
 
     __slots__ = ("name",)
 
-    def __init__(self, owner, name, shape=ANY):
+    def __init__(self, owner, name, shape=_ANY):
         self.name = name
         _NEEDED.append((owner, name, shape))
 
@@ -142,30 +145,30 @@ GCD_IMPORT = _Hook("_gcd_import")
 # on the calling frame tells an import from other calls of _load_unlocked
 # (importlib._bootstrap._load, which wants a new module)
 FIND_AND_LOAD_UNLOCKED_CODE = getattr(
-    _need("importlib._bootstrap", "_find_and_load_unlocked", FUNCTION), "__code__", None)
+    _need("importlib._bootstrap", "_find_and_load_unlocked", _FUNCTION), "__code__", None)
 # _bootstrap._ImportLockContext: the global import lock, held while a meta
 # path finder's find_spec is looked up, as _find_spec does
-ImportLockContext = _need("importlib._bootstrap", "_ImportLockContext", CLASS)
+ImportLockContext = _need("importlib._bootstrap", "_ImportLockContext", _CLASS)
 # _bootstrap._calc___package__ and _resolve_name: how __import__ turns a
 # relative import into the absolute name
 calc_package = _need("importlib._bootstrap", "_calc___package__")
 resolve_name = _need("importlib._bootstrap", "_resolve_name")
 # importlib.machinery's classes, taken from _bootstrap: importing
 # importlib.machinery would load a module python3 does not have at start-up
-ModuleSpec = _need("importlib._bootstrap", "ModuleSpec", CLASS)
-BuiltinImporter = _need("importlib._bootstrap", "BuiltinImporter", CLASS)
-FrozenImporter = _need("importlib._bootstrap", "FrozenImporter", CLASS)
-PathFinder = _need("importlib._bootstrap_external", "PathFinder", CLASS)
-FileFinder = _need("importlib._bootstrap_external", "FileFinder", CLASS)
-SourceFileLoader = _need("importlib._bootstrap_external", "SourceFileLoader", CLASS)
-SourcelessFileLoader = _need("importlib._bootstrap_external", "SourcelessFileLoader", CLASS)
-ExtensionFileLoader = _need("importlib._bootstrap_external", "ExtensionFileLoader", CLASS)
+ModuleSpec = _need("importlib._bootstrap", "ModuleSpec", _CLASS)
+BuiltinImporter = _need("importlib._bootstrap", "BuiltinImporter", _CLASS)
+FrozenImporter = _need("importlib._bootstrap", "FrozenImporter", _CLASS)
+PathFinder = _need("importlib._bootstrap_external", "PathFinder", _CLASS)
+FileFinder = _need("importlib._bootstrap_external", "FileFinder", _CLASS)
+SourceFileLoader = _need("importlib._bootstrap_external", "SourceFileLoader", _CLASS)
+SourcelessFileLoader = _need("importlib._bootstrap_external", "SourcelessFileLoader", _CLASS)
+ExtensionFileLoader = _need("importlib._bootstrap_external", "ExtensionFileLoader", _CLASS)
 # PathFinder._path_importer_cache: sys.path_importer_cache's finder for a
 # path entry, made (through sys.path_hooks) and cached when missing
 path_importer_cache = _need("importlib._bootstrap_external.PathFinder", "_path_importer_cache")
 # _bootstrap_external._path_join, _path_isfile, _path_stat: the path
 # functions FileFinder searches with
-path_join = _need("importlib._bootstrap_external", "_path_join", FUNCTION)
+path_join = _need("importlib._bootstrap_external", "_path_join", _FUNCTION)
 path_isfile = _need("importlib._bootstrap_external", "_path_isfile")
 path_stat = _need("importlib._bootstrap_external", "_path_stat")
 
@@ -230,18 +233,18 @@ SYS_XOPTIONS = "_xoptions"
 # that reads them
 PRIVATE_SYS_INPUTS = ("_base_executable", SYS_XOPTIONS, "_stdlib_dir")
 for _name in PRIVATE_SYS_INPUTS:
-    _need("sys", _name, ANY)
+    _need("sys", _name, _ANY)
 del _name
 
 # --- warnings ---------------------------------------------------------------------
 
 # _warnings._filters_mutated: tells the C warnings code that the filters list
-# changed (it caches the filters' version with each registry)
+# changed (a registry of the warnings shown holds for one version of it)
 filters_mutated = _need("_warnings", "_filters_mutated")
 # _warnings.warn_explicit: warnings.warn_explicit, whether warnings is
 # imported or not
 warn_explicit = _need("_warnings", "warn_explicit")
-_need("_warnings", "filters", SEQUENCE)
+_need("_warnings", "filters", _LIST)
 
 
 def warning_filters():
@@ -251,7 +254,7 @@ def warning_filters():
     return warnings.filters if warnings is not None else _warnings.filters
 
 
-@_relies_on("_warnings", "_defaultaction", STRING)
+@_relies_on("_warnings", "_defaultaction", _STR)
 def default_action():
     """_warnings._defaultaction: the action when no filter matches, as the
     C code had it when _warnings was made."""
@@ -261,22 +264,22 @@ def default_action():
 # warnings._showwarnmsg: shows a warning that the filters let through (the
 # recorder holds it back to replay); warnings._showwarnmsg_impl: its default
 # body, which catch_warnings(record=True) replaces
-SHOW_WARNING = Global("warnings", "_showwarnmsg", CALLABLE)
-SHOW_WARNING_IMPL = Global("warnings", "_showwarnmsg_impl", CALLABLE)
+SHOW_WARNING = Global("warnings", "_showwarnmsg", _CALLABLE)
+SHOW_WARNING_IMPL = Global("warnings", "_showwarnmsg_impl", _CALLABLE)
 # warnings._processoptions: applies -W options (sys.warnoptions) to the filters
-PROCESS_OPTIONS = Global("warnings", "_processoptions", CALLABLE)
+PROCESS_OPTIONS = Global("warnings", "_processoptions", _CALLABLE)
 
 # --- threads, files, weak references --------------------------------------------
 
 
-@_relies_on("_thread.RLock", "_at_fork_reinit", CALLABLE)
+@_relies_on("_thread.RLock", "_at_fork_reinit", _CALLABLE)
 def reinit_after_fork(lock):
     """RLock._at_fork_reinit: frees a lock in a child of fork() whatever
     thread held it (threading's own after-fork code does the same)."""
     lock._at_fork_reinit()
 
 
-@_relies_on("_io.FileIO", "_blksize", ANY)
+@_relies_on("_io.FileIO", "_blksize", _ANY)
 def block_size(raw):
     """FileIO._blksize: the descriptor's st_blksize, io.open()'s choice of
     buffer size when it is above 1."""
@@ -285,11 +288,12 @@ def block_size(raw):
 
 # threading._main_thread: the main Thread object (threading.main_thread()'s)
 MAIN_THREAD = Global("threading", "_main_thread")
-# Thread's instance attribute _native_id: the kernel's id of the thread
+# Thread's instance attribute _native_id: the kernel's id of the thread (not
+# checked, as the instance attributes below: check() would have to make one)
 THREAD_NATIVE_ID = "_native_id"
 
 
-@_relies_on("threading.Thread", "_set_native_id", CALLABLE)
+@_relies_on("threading.Thread", "_set_native_id", _CALLABLE)
 def renew_native_id(thread):
     """Thread._set_native_id: sets _native_id from the calling thread."""
     thread._set_native_id()
@@ -297,7 +301,7 @@ def renew_native_id(thread):
 
 # weakref.finalize._registry: finalize object -> its _Info (with .atexit:
 # whether it runs at exit), every one still pending
-FINALIZE_REGISTRY = Global("weakref.finalize", "_registry", MAPPING)
+FINALIZE_REGISTRY = Global("weakref.finalize", "_registry", _DICT)
 
 # Weak reference callbacks of the stdlib's own bookkeeping, as (module,
 # qualified name): running them at teardown only updates containers that
@@ -327,13 +331,14 @@ TEMPFILE_NAMES = Global("tempfile", "_name_sequence")
 NAME_SEQUENCE_RANDOM = "_rng"
 NAME_SEQUENCE_PID = "_rng_pid"
 # logging._startTime: the time logging was imported, base of relativeCreated
-LOGGING_START_TIME = Global("logging", "_startTime", NUMBER)
+LOGGING_START_TIME = Global("logging", "_startTime", _NUMBER)
 
 
 def process_config(process):
     """BaseProcess's instance attribute _config: a process's settings, its
     authkey among them (the main process's drawn from os.urandom when
-    multiprocessing.process is imported)."""
+    multiprocessing.process is imported).  Not checked: check() would have
+    to make a process object."""
     return process._config
 
 
@@ -344,7 +349,7 @@ SYSCONFIG_CONFIG_VARS = Global("sysconfig", "_CONFIG_VARS")
 SYSCONFIG_USER_BASE = Global("sysconfig", "_USER_BASE")
 PLATFORM_UNAME_CACHE = Global("platform", "_uname_cache")
 PLATFORM_OS_RELEASE_CACHE = Global("platform", "_os_release_cache")
-PLATFORM_CACHE = Global("platform", "_platform_cache", MAPPING)
+PLATFORM_CACHE = Global("platform", "_platform_cache", _DICT)
 UUID_NODE = Global("uuid", "_node")
 UUID_LAST_TIMESTAMP = Global("uuid", "_last_timestamp")
 
@@ -358,17 +363,17 @@ FIRST_USE_CACHES = frozenset((
     ("mimetypes", "inited"), ("mimetypes", "_db"), ("locale", "_setlocale"),
 ))
 for _module, _name in sorted(FIRST_USE_CACHES):
-    _NEEDED.append((_module, _name, ANY))
+    _NEEDED.append((_module, _name, _ANY))
 del _module, _name
 
 # os._Environ: the class of os.environ and os.environb (the recorder watches
 # their reads through a subclass)
-ENVIRON_CLASS = Global("os", "_Environ", CLASS)
+ENVIRON_CLASS = Global("os", "_Environ", _CLASS)
 
 # --- 3.11 bytecode ------------------------------------------------------------------
 
 # opcode._inline_cache_entries: how many cache entries follow each instruction
-_NEEDED.append(("opcode", "_inline_cache_entries", SEQUENCE))
+_NEEDED.append(("opcode", "_inline_cache_entries", _LIST))
 # The instructions the model below knows, by name
 _OPNAMES = ("STORE_NAME", "STORE_GLOBAL", "STORE_FAST", "STORE_DEREF", "STORE_ATTR",
             "LOAD_CONST", "LOAD_NAME", "LOAD_FAST", "LOAD_DEREF", "LOAD_CLOSURE", "PUSH_NULL",
@@ -515,8 +520,9 @@ def _first_missing():
     for owner_path, name, shape in _NEEDED:
         owner = _owner(owner_path)
         if owner is None:
-            if owner_path in _STARTUP_OWNERS:
-                return f"CPython boundary: {owner_path} is not loaded"
+            if any(owner_path == module or owner_path.startswith(module + ".")
+                   for module in _STARTUP_OWNERS):
+                return f"CPython boundary: {owner_path} is missing"
             continue
         value = getattr(owner, name, _ABSENT)
         if value is _ABSENT:

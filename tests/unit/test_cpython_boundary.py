@@ -192,6 +192,13 @@ def test_check_names_the_first_missing(boundary, monkeypatch, owner, name, messa
     assert found == message
 
 
+def test_check_names_a_missing_class_it_needs_an_attribute_of(boundary, monkeypatch):
+    with monkeypatch.context() as patch:
+        patch.delattr(sys.modules["_io"], "FileIO")
+        message = boundary.check()
+    assert message == "CPython boundary: _io.FileIO is missing"
+
+
 def test_check_names_a_name_of_another_shape(boundary, monkeypatch):
     with monkeypatch.context() as patch:
         patch.setattr(sys.modules["_warnings"], "_defaultaction", 1)
