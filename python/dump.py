@@ -11,9 +11,17 @@ _STARTUP = frozenset(sys.modules)
 
 import gc
 
+_cpython = _pyfreeze.cpython311
+# What the dump leaves for every start of the image (restore_state.py): the
+# runtime takes this one, passes it to run() and keeps it with the heap.
+restore_state = _pyfreeze.restore_state.RestoreState()
+
 FAIL_IMPORT = 1
 FAIL_NATIVE = 2
 FAIL_STATE = 3
+# This Python's internals are not the CPython 3.11 ones cpython311.py names
+# (PF_FAIL_CPYTHON on the C side; 4 is the runtime's own, PF_FAIL_INTERNAL)
+FAIL_CPYTHON = 5
 
 
 def _describe(exc):
@@ -30,7 +38,7 @@ def _print_traceback(exc):
     kept = []
     tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
     while tb is not None:
-        if not tb.tb_frame.f_code.co_filename.startswith("<frozen importlib."):
+        if not tb.tb_frame.f_code.co_filename.startswith(_cpython.FROZEN_IMPORTLIB_PREFIX):
             kept.append(tb)
         tb = tb.tb_next
     if not kept:
@@ -160,11 +168,7 @@ def _extra_threads():
 
 
 def _warnings_default_count():
-    module = sys.modules.get("warnings")
-    if module is not None:
-        return len(module.filters)
-    import _warnings
-    return len(_warnings.filters)
+    return len(_cpython.warning_filters())
 
 
 def _run_before_dump(allow_native):
@@ -212,7 +216,7 @@ class _SearchPaths:
     def find_spec(self, name, path, target=None):
         if path is not None or not self.directories:
             return None
-        return sys.modules["_frozen_importlib_external"].PathFinder.find_spec(name, self.directories, target)
+        return _cpython.PathFinder.find_spec(name, self.directories, target)
 
 
 def _pythonpath():
@@ -284,10 +288,13 @@ def _entry_program(entry):
 
 def run(modules, blocks, first_path, search_paths, restore_state, allow_native, lazy, recorder,
         verbose, entry=None, learned=()):
+    problem = _cpython.check()
+    if problem is not None:
+        return FAIL_CPYTHON, "cannot freeze: " + problem
     lazy = _Namespace(lazy)
     recorder = _Namespace(recorder)
-    restore_state["default_warning_filters"] = _warnings_default_count()
-    restore_state["dump_executable"] = sys.executable
+    restore_state.default_warning_filters = _warnings_default_count()
+    restore_state.dump_executable = sys.executable
     saved_path = list(sys.path)
     # sys.path as a python3 run of the image from here has it: its first
     # entry, then the builder's PYTHONPATH (of the PYTHON* variables, the
@@ -324,18 +331,18 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
     if threads:
         return FAIL_STATE, f"cannot freeze: threads are running at the checkpoint: {threads}"
     gc.collect()
-    restore_state["frozen_finalizers"] = _count_finalizers()
-    restore_state["captured_streams"] = _captured_streams()
-    restore_state["file_stamps"] = _file_stamps(program)
-    restore_state["module_count"] = len(sys.modules)
+    restore_state.frozen_finalizers = _count_finalizers()
+    restore_state.captured_streams = _captured_streams()
+    restore_state.file_stamps = _file_stamps(program)
+    restore_state.module_count = len(sys.modules)
     tempfile = sys.modules.get("tempfile")
-    restore_state["dump_tempdir"] = tempfile.tempdir if tempfile is not None else None
+    restore_state.dump_tempdir = tempfile.tempdir if tempfile is not None else None
     keep = recording.keep(_STARTUP | set(blocks))
     recording.settle(keep)
     lazy.hide(recording, keep, _native_holders())
-    restore_state["lazy"] = lazy
-    _forget_module_files(recording.inputs, restore_state["file_stamps"])
-    restore_state["inputs_summary"] = _inputs_summary(recording.inputs)
+    restore_state.lazy = lazy
+    _forget_module_files(recording.inputs, restore_state.file_stamps)
+    restore_state.inputs_summary = _inputs_summary(recording.inputs)
     if verbose:
         for name, why in sorted(recording.eager.items()):
             print(f"pyfreeze: '{name}' stays in sys.modules from the start: {why}", file=sys.stderr)
@@ -345,7 +352,7 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
                   f"load from source starts cold", file=sys.stderr)
     del recording
     _learn_site_exec()
-    restore_state["site_listings"] = _site_listings()
+    restore_state.site_listings = _site_listings()
     _forget_first_path(first_path)
     _fix_renewed_state(lazy.frozen_module)
     _scrub_environment()
@@ -433,8 +440,9 @@ def _forget_first_path(first_path):
     modification time, which writing the image there changes: python3
     starts without it, and so does the image (reproducible images)."""
     finder = sys.path_importer_cache.pop(first_path, None) if first_path is not None else None
-    if finder is not None and isinstance(getattr(finder, "_path_mtime", None), float):
-        _pyfreeze.wipe(finder.__dict__.get("_path_mtime"))
+    mtime = _cpython.FILE_FINDER_MTIME
+    if finder is not None and isinstance(getattr(finder, mtime, None), float):
+        _pyfreeze.wipe(finder.__dict__.get(mtime))
     del finder
     # The slot the entry leaves behind is placed by the path's hash: the
     # same dict, rebuilt, has none.
@@ -457,23 +465,25 @@ def _fix_renewed_state(module):
         epoch = 0.0
     random = module("random")
     if random is not None:
-        random._inst.seed(0)            # reseeded after fork, hence at restore
+        _cpython.RANDOM_INSTANCE.get(random).seed(0)    # reseeded after fork, hence at restore
     tempfile = module("tempfile")
-    if tempfile is not None and tempfile._name_sequence is not None:
-        sequence = tempfile._name_sequence.__dict__
-        if "_rng" in sequence:
-            sequence["_rng"].seed(0)
-        _pyfreeze.wipe(sequence.pop("_rng_pid", None))
-        tempfile._name_sequence = None  # as restore.py sets it
+    if tempfile is not None and _cpython.TEMPFILE_NAMES.get(tempfile) is not None:
+        sequence = _cpython.TEMPFILE_NAMES.get(tempfile).__dict__
+        if _cpython.NAME_SEQUENCE_RANDOM in sequence:
+            sequence[_cpython.NAME_SEQUENCE_RANDOM].seed(0)
+        _pyfreeze.wipe(sequence.pop(_cpython.NAME_SEQUENCE_PID, None))
+        _cpython.TEMPFILE_NAMES.set(tempfile, None)     # as restore.py sets it
     threading = module("threading")
     if threading is not None:
-        _pyfreeze.wipe(threading._main_thread.__dict__.get("_native_id"))   # renewed by restore.py
+        main = _cpython.MAIN_THREAD.get(threading)
+        _pyfreeze.wipe(main.__dict__.get(_cpython.THREAD_NATIVE_ID))    # renewed by restore.py
     logging = module("logging")
     if logging is not None:
-        _pyfreeze.wipe(logging._startTime, epoch)    # renewed by restore.py
+        _pyfreeze.wipe(_cpython.LOGGING_START_TIME.get(logging), epoch)    # renewed by restore.py
     process = module("multiprocessing.process")
     if process is not None:
-        _pyfreeze.wipe(process.current_process()._config.get("authkey"))   # renewed by restore.py
+        config = _cpython.process_config(process.current_process())
+        _pyfreeze.wipe(config.get("authkey"))   # renewed by restore.py
 
 
 def _learn_site_exec():

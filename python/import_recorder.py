@@ -16,14 +16,13 @@ import builtins
 import gc
 import posix
 import _signal
-import _warnings
 
-_bootstrap = sys.modules["_frozen_importlib"]
+_cpython = _pyfreeze.cpython311
 _inputs = _pyfreeze.inputs
 _DRIVER_FILE = "<pyfreeze>/dump.py"
 # importlib's, and these hooks' own (the runtime compiles them under that
 # name so that tracebacks and warnings skip them as they skip importlib)
-_BOOTSTRAP_FILES = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>")
+_BOOTSTRAP_FILES = _cpython.BOOTSTRAP_FILES
 _ALWAYS = ("always", None, Warning, None, 0)
 _UNSET = object()
 
@@ -32,8 +31,8 @@ def _resolve(name, globals_, level):
     if not level:
         return name
     try:
-        package = _bootstrap._calc___package__(globals_ or {})
-        return _bootstrap._resolve_name(name, package, level)
+        package = _cpython.calc_package(globals_ or {})
+        return _cpython.resolve_name(name, package, level)
     except Exception:
         return None
 
@@ -108,110 +107,21 @@ def _insertions(old, new):
 # them from sys's namespace directly (they are the run's own too, and
 # isatty() is noted in C).
 _WATCHED_SYS = frozenset((
-    "argv", "orig_argv", "executable", "_base_executable", "flags", "warnoptions", "_xoptions",
+    "argv", "orig_argv", "executable", "flags", "warnoptions",
     "path", "prefix", "exec_prefix", "base_prefix", "base_exec_prefix", "platlibdir",
-    "pycache_prefix", "dont_write_bytecode", "_stdlib_dir",
+    "pycache_prefix", "dont_write_bytecode", *_cpython.PRIVATE_SYS_INPUTS,
 ))
-_KEPT_SYS = frozenset(("argv", "orig_argv", "flags", "warnoptions", "_xoptions", "path"))
+_KEPT_SYS = frozenset(("argv", "orig_argv", "flags", "warnoptions", _cpython.SYS_XOPTIONS, "path"))
 
 
-def _opcodes():
+def _bytecode():
+    # Imported now, before the recording starts: no module's import uses it.
     import opcode
-    return opcode.opmap, opcode._inline_cache_entries
+    return _cpython.Bytecode(opcode)
 
 
-_OP, _CACHES = _opcodes()
-_STORES = frozenset(_OP[name] for name in ("STORE_NAME", "STORE_GLOBAL", "STORE_FAST",
-                                           "STORE_DEREF", "STORE_ATTR"))
-_PUSH_ONE = frozenset(_OP[name] for name in ("LOAD_CONST", "LOAD_NAME", "LOAD_FAST", "LOAD_DEREF",
-                                             "LOAD_CLOSURE", "PUSH_NULL"))
-_NO_EFFECT = frozenset(_OP[name] for name in ("PRECALL", "KW_NAMES", "NOP", "EXTENDED_ARG",
-                                              "CACHE"))
-# instructions that fold what they pop into one value that keeps it as it
-# is: a tuple or dict of defaults
-_COLLECTORS = frozenset(_OP[name] for name in ("BUILD_TUPLE", "BUILD_CONST_KEY_MAP", "BUILD_MAP"))
-
-
-def _stack_use(op, arg):
-    """(popped, pushed) of the instructions an argument default or a
-    global is built with in 3.11, or None for any other."""
-    if op in _PUSH_ONE:
-        return 0, 1
-    if op in _NO_EFFECT:
-        return 0, 0
-    if op == _OP["LOAD_GLOBAL"]:
-        return 0, 1 + (arg & 1)
-    if op == _OP["LOAD_ATTR"]:
-        return 1, 1
-    if op == _OP["LOAD_METHOD"]:
-        return 1, 2
-    if op == _OP["CALL"]:
-        return arg + 2, 1
-    if op in (_OP["BUILD_TUPLE"], _OP["BUILD_LIST"], _OP["BUILD_SET"], _OP["BUILD_STRING"]):
-        return arg, 1
-    if op == _OP["BUILD_SLICE"]:
-        return arg, 1
-    if op == _OP["BUILD_CONST_KEY_MAP"]:
-        return arg + 1, 1
-    if op == _OP["BUILD_MAP"]:
-        return 2 * arg, 1
-    if op == _OP["MAKE_FUNCTION"]:
-        return 1 + bin(arg & 0x0F).count("1"), 1
-    if op in (_OP["BINARY_OP"], _OP["BINARY_SUBSCR"]):
-        return 2, 1
-    return None
-
-
-def _captured(frame, name):
-    """Whether the value the instruction FRAME runs reads (sys.NAME) is only
-    kept: stored under a name, or made (with other defaults computed
-    meanwhile) a function's default.  Anything else that uses it (a
-    subscript, an attribute, a call with it) reads it.  Followed on a model
-    of the value stack; an instruction the model does not know counts as a
-    read.  (A value kept and then read through the name it was kept under,
-    while the module is still being imported, is not seen.)"""
-    code = frame.f_code.co_code
-    at = frame.f_lasti
-    if at < 0 or at + 1 >= len(code):
-        return False
-    at += 2 + 2 * _CACHES[code[at]]
-    stack = [True]                  # True: holds the value read
-    extended = 0
-    while at + 1 < len(code) and len(stack) < 64:
-        op, arg = code[at], code[at + 1] | extended
-        extended = (arg << 8) if op == _OP["EXTENDED_ARG"] else 0
-        if op in _STORES:
-            # STORE_ATTR stores the value under the object it sets it on
-            value = stack[-2:-1] if op == _OP["STORE_ATTR"] else stack[-1:]
-            return bool(value and value[0])
-        use = _stack_use(op, arg)
-        if use is None:
-            return False
-        popped, pushed = use
-        # More than the model holds: what was below the value goes too.
-        taken = stack[max(0, len(stack) - popped):] if popped else []
-        del stack[max(0, len(stack) - popped):]
-        if any(taken):
-            if op == _OP["MAKE_FUNCTION"]:
-                return True
-            if op not in _COLLECTORS:
-                return False
-        stack.extend([any(taken)] + [False] * (pushed - 1) if pushed else [])
-        at += 2 + 2 * _CACHES[op]
-    return False
-
-
-def _attribute_read(frame):
-    """The attribute name when the instruction after the one FRAME runs
-    reads an attribute of its result (sys.flags.optimize), else None."""
-    code = frame.f_code.co_code
-    at = frame.f_lasti
-    if at < 0 or at + 1 >= len(code):
-        return None
-    at += 2 + 2 * _CACHES[code[at]]
-    if at + 1 < len(code) and code[at] == _OP["LOAD_ATTR"]:
-        return frame.f_code.co_names[code[at + 1]]
-    return None
+# What the code reading a watched sys attribute does with the value
+_BYTECODE = _bytecode()
 
 
 def _namespace_of(watched):
@@ -219,15 +129,10 @@ def _namespace_of(watched):
     return dict(object.__getattribute__(watched, "__dict__"))
 
 
-# Caches the standard library fills on first use, from the same inputs each
-# time (or renewed at restore): filling one again does not change state.
-_CACHES_FILLED = frozenset((
-    ("tempfile", "_name_sequence"), ("tempfile", "tempdir"), ("uuid", "_node"),
-    ("uuid", "_last_timestamp"), ("platform", "_uname_cache"), ("platform", "_os_release_cache"),
-    ("sysconfig", "_CONFIG_VARS"), ("sysconfig", "_USER_BASE"), ("_strptime", "_TimeRE_cache"),
-    ("mimetypes", "inited"), ("mimetypes", "_db"), ("locale", "_setlocale"),
-    ("cython_runtime", "cline_in_traceback"),
-))
+# Caches filled on first use, from the same inputs each time (or renewed at
+# restore): filling one again does not change state.  The standard
+# library's, and Cython's flag of whether tracebacks show C lines.
+_CACHES_FILLED = _cpython.FIRST_USE_CACHES | {("cython_runtime", "cline_in_traceback")}
 
 
 def _bookkeeping(module_name, key, value):
@@ -237,21 +142,6 @@ def _bookkeeping(module_name, key, value):
     if key == "__warningregistry__" or (module_name, key) in _CACHES_FILLED:
         return True
     return isinstance(value, type(sys)) and getattr(value, "__name__", None) == f"{module_name}.{key}"
-
-
-def _constant_index(frame):
-    """N when the instructions after the one FRAME runs index its result
-    with the constant N (sys.argv[0]), else None."""
-    code = frame.f_code.co_code
-    at = frame.f_lasti
-    if at < 0 or at + 1 >= len(code):
-        return None
-    at += 2 + 2 * _CACHES[code[at]]
-    if at + 3 < len(code) and code[at] == _OP["LOAD_CONST"] and code[at + 2] == _OP["BINARY_SUBSCR"]:
-        index = frame.f_code.co_consts[code[at + 1]]
-        if type(index) is int:
-            return index
-    return None
 
 
 def _has_own_module(value):
@@ -290,11 +180,11 @@ class Recording:
         self._watched_modules = set()
         self._watch_reads()
         self._real_import = builtins.__import__
-        self._real_gcd_import = _bootstrap._gcd_import
-        self._real_load = _bootstrap._load_unlocked
+        self._real_gcd_import = _cpython.GCD_IMPORT.get()
+        self._real_load = _cpython.LOAD_UNLOCKED.get()
         builtins.__import__ = self._on_import
-        _bootstrap._gcd_import = self._on_gcd_import
-        _bootstrap._load_unlocked = self._on_load
+        _cpython.GCD_IMPORT.set(self._on_gcd_import)
+        _cpython.LOAD_UNLOCKED.set(self._on_load)
         self._active = True
         self._snapshot()
         # Imported under the recording, so that what they use is known.
@@ -302,13 +192,13 @@ class Recording:
         import warnings
         self._atexit = atexit
         self._real_register = atexit.register
-        self._real_showwarnmsg = warnings._showwarnmsg
-        self._real_showwarnmsg_impl = warnings._showwarnmsg_impl
+        self._real_showwarnmsg = _cpython.SHOW_WARNING.get(warnings)
+        self._real_showwarnmsg_impl = _cpython.SHOW_WARNING_IMPL.get(warnings)
         self._real_showwarning = warnings.showwarning
         self._filter_list = warnings.filters
         warnings.filters.insert(0, _ALWAYS)
-        _warnings._filters_mutated()
-        warnings._showwarnmsg = self._on_warning
+        _cpython.filters_mutated()
+        _cpython.SHOW_WARNING.set(warnings, self._on_warning)
         atexit.register = self._on_atexit
         self._warnings = warnings
         self._namespaces_changed(None)      # these hooks are no module's doing
@@ -318,17 +208,17 @@ class Recording:
         self._checkpoint()
         self._active = False
         self._unwatch_reads()
-        _bootstrap._load_unlocked = self._real_load
-        _bootstrap._gcd_import = self._real_gcd_import
+        _cpython.LOAD_UNLOCKED.set(self._real_load)
+        _cpython.GCD_IMPORT.set(self._real_gcd_import)
         builtins.__import__ = self._real_import
         self._atexit.register = self._real_register
-        self._warnings._showwarnmsg = self._real_showwarnmsg
+        _cpython.SHOW_WARNING.set(self._warnings, self._real_showwarnmsg)
         filters = self._warnings.filters
         for index, item in enumerate(filters):
             if item is _ALWAYS:
                 del filters[index]
                 break
-        _warnings._filters_mutated()
+        _cpython.filters_mutated()
         # The snapshots hold the standard streams, a copy of builtins with
         # these hooks in it, and of the builder's environment: nothing of
         # that may stay in the frozen heap.
@@ -403,12 +293,12 @@ class Recording:
         owner = self._owner()
         warnings = self._warnings
         if (not self._active or owner is None
-                or warnings._showwarnmsg_impl is not self._real_showwarnmsg_impl
+                or _cpython.SHOW_WARNING_IMPL.get(warnings) is not self._real_showwarnmsg_impl
                 or warnings.showwarning is not self._real_showwarning):
             # Not in a module's load, or its code shows warnings its own way
             # (catch_warnings(record=True)...): as python3 would.
             return self._real_showwarnmsg(message)
-        frame = sys._getframe(1)
+        frame = _cpython.getframe(1)
         while frame is not None and not (frame.f_code.co_filename == message.filename
                                          and frame.f_lineno == message.lineno):
             frame = frame.f_back
@@ -432,7 +322,7 @@ class Recording:
         import os
         recording = self
 
-        class RecordingEnviron(os._Environ):
+        class RecordingEnviron(_cpython.ENVIRON_CLASS.get(os)):
             def __getitem__(self, key):
                 recording._read_environ(self, key)
                 return super().__getitem__(key)
@@ -461,7 +351,7 @@ class Recording:
         self._sys_values = {name: namespace.pop(name) for name in _WATCHED_SYS if name in namespace}
         values = self._sys_values
         recording = self
-        getframe = sys._getframe
+        getframe = _cpython.getframe
 
         def __getattr__(name):
             try:
@@ -472,13 +362,13 @@ class Recording:
                 frame = getframe(1)
                 if frame.f_code.co_filename in _BOOTSTRAP_FILES:
                     return value
-                flag = _attribute_read(frame) if name == "flags" else None
-                index = _constant_index(frame) if name == "argv" else None
+                flag = _BYTECODE.attribute_read(frame) if name == "flags" else None
+                index = _BYTECODE.constant_index(frame) if name == "argv" else None
                 if flag is not None:
                     recording._read(("sys", f"flags.{flag}"), getattr(value, flag, None))
                 elif index is not None:
                     recording._read(("sys", f"argv[{index}]"), _inputs.item(value, index))
-                elif not (name in _KEPT_SYS and _captured(frame, name)):
+                elif not (name in _KEPT_SYS and _BYTECODE.only_kept(frame)):
                     recording._read(("sys", name), _inputs.plain(value))
             return value
 
@@ -501,13 +391,13 @@ class Recording:
         _pyfreeze.inputs_record(False)
         self._unwatch_sys()
         for environ in self._environs:
-            environ.__class__ = os._Environ
+            environ.__class__ = _cpython.ENVIRON_CLASS.get(os)
         self._environs = ()
 
     def _read_environ(self, environ, key):
         if not self._active:
             return
-        frame = sys._getframe(2)
+        frame = _cpython.getframe(2)
         if frame.f_code.co_filename in _BOOTSTRAP_FILES:
             return
         if key is None:
@@ -569,7 +459,7 @@ class Recording:
                 self._use(name, held)
 
     def _importer_frame(self):
-        frame = sys._getframe(2)
+        frame = _cpython.getframe(2)
         while frame is not None and frame.f_code.co_filename in _BOOTSTRAP_FILES:
             frame = frame.f_back
         return frame
@@ -796,4 +686,4 @@ class Recording:
                 key, value = payload
                 if copyreg.dispatch_table.get(key) is value:
                     del copyreg.dispatch_table[key]
-        _warnings._filters_mutated()
+        _cpython.filters_mutated()

@@ -21,16 +21,15 @@
 import sys
 import posix
 import _thread
-import _warnings
 import _weakref
 
-_bootstrap = sys.modules["_frozen_importlib"]
-_original_find_spec = _bootstrap._find_spec
-_original_load_unlocked = _bootstrap._load_unlocked
+_cpython = _pyfreeze.cpython311
+_original_find_spec = _cpython.FIND_SPEC.get()
+_original_load_unlocked = _cpython.LOAD_UNLOCKED.get()
 _lock = _thread.RLock()
 # importlib's, and these hooks' own (the runtime compiles them under that
 # name so that tracebacks and warnings skip them as they skip importlib)
-_BOOTSTRAP_FILES = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>")
+_BOOTSTRAP_FILES = _cpython.BOOTSTRAP_FILES
 
 # name -> Entry of each module the image holds and the run has not imported
 _hidden = {}
@@ -142,8 +141,7 @@ def _find_spec(name, path, target=None):
         if entry is not None and _same_parent_path(name, path):
             spec = entry.spec
         elif name == "pyfreeze" and path is None:
-            spec = _bootstrap.ModuleSpec("pyfreeze", PyfreezeLoader,
-                                         origin="<pyfreeze>/pyfreeze.py")
+            spec = _cpython.ModuleSpec("pyfreeze", PyfreezeLoader, origin="<pyfreeze>/pyfreeze.py")
     return spec
 
 
@@ -161,7 +159,7 @@ def _load_unlocked(spec):
     # a new module whatever sys.modules holds.  No lock is held while
     # anything of the program's runs (finders, warnings, audit hooks): the
     # lock only guards the hand-over of entries from _hidden to a replay.
-    importing = sys._getframe(1).f_code.co_name == "_find_and_load_unlocked"
+    importing = _cpython.getframe(1).f_code is _cpython.FIND_AND_LOAD_UNLOCKED_CODE
     started = _pyfreeze.clock()
     name = spec.name
     for _ in range(_ATTEMPTS):
@@ -346,7 +344,7 @@ def _still_resolves(name, entry, directories):
     if decided is True:
         return None
     if decided is None:
-        spec = _bootstrap._bootstrap_external.PathFinder.find_spec(name, path)
+        spec = _cpython.PathFinder.find_spec(name, path)
         if spec is not None and spec_key(spec) == (entry.origin, entry.loader, entry.locations):
             return None
     return f"{name} would now come from elsewhere"
@@ -361,7 +359,7 @@ class _MetaPath:
 
     def __init__(self):
         frozen = {id(finder) for finder in _meta_path}
-        path_finder = _bootstrap._bootstrap_external.PathFinder
+        path_finder = _cpython.PathFinder
         self.new = any(id(finder) not in frozen for finder in sys.meta_path)
         self.searches_path = any(finder is path_finder for finder in sys.meta_path)
 
@@ -371,14 +369,14 @@ def _spec_from_new_finder(name, path, loader, meta_path):
     before the finder that found it at the freeze is asked, or None.
     Finders present at the freeze found what they found then (memoized),
     and are not called again: python3 would not call them now."""
-    standard = (_bootstrap.BuiltinImporter, _bootstrap.FrozenImporter)
-    stop = loader if loader in standard else _bootstrap._bootstrap_external.PathFinder
+    standard = (_cpython.BuiltinImporter, _cpython.FrozenImporter)
+    stop = loader if loader in standard else _cpython.PathFinder
     for finder in sys.meta_path:
         if finder is stop:
             break
         if any(finder is frozen for frozen in _meta_path):
             continue
-        with _bootstrap._ImportLockContext():     # as _find_spec() asks them
+        with _cpython.ImportLockContext():     # as _find_spec() asks them
             find_spec = getattr(finder, "find_spec", None)
             spec = find_spec(name, path) if find_spec is not None else None
         if spec is not None:
@@ -391,7 +389,6 @@ def _found_first_in_frozen_directory(name, entry, path, directories):
     when no directory searched before the module's own holds anything of
     that name and no directory involved changed since its listing was
     cached; False when one does; None when this cannot tell."""
-    external = _bootstrap._bootstrap_external
     if not entry.origin:
         return None
     home = entry.origin.rpartition("/")[0]
@@ -403,44 +400,18 @@ def _found_first_in_frozen_directory(name, entry, path, directories):
             continue
         known = directories.get(item)
         if known is None:
-            finder = external.PathFinder._path_importer_cache(item)
+            finder = _cpython.path_importer_cache(item)
             if finder is None:
                 continue
-            if type(finder) is not external.FileFinder or not _listing_current(finder):
+            if type(finder) is not _cpython.FileFinder or not _cpython.file_finder_listing_current(finder):
                 return None
-            known = directories[item] = (finder, [suffix for suffix, _ in finder._loaders])
+            known = directories[item] = (finder, _cpython.file_finder_suffixes(finder))
         finder, suffixes = known
         if finder.path == home:
             return True
-        if _finds_module(finder, tail, suffixes):
+        if _cpython.file_finder_finds(finder, tail, suffixes):
             return False
     return False
-
-
-def _finds_module(finder, tail, suffixes):
-    """Whether FileFinder FINDER would find a module or regular package
-    TAIL, as its find_spec() decides from the same cached listing (a
-    directory without __init__ is only a namespace portion, which a module
-    found further on wins over; a file without a module suffix, like
-    /usr/bin/gettext, is nothing)."""
-    cache = finder._path_cache
-    if tail in cache:
-        external = _bootstrap._bootstrap_external
-        package = external._path_join(finder.path, tail)
-        if any(external._path_isfile(external._path_join(package, "__init__" + suffix))
-               for suffix in suffixes):
-            return True
-    for suffix in suffixes:
-        if tail + suffix in cache:
-            return True
-    return False
-
-
-def _listing_current(finder):
-    try:
-        return _bootstrap._bootstrap_external._path_stat(finder.path).st_mtime == finder._path_mtime
-    except OSError:
-        return False
 
 
 def _replay(events, requested, claim):
@@ -496,7 +467,7 @@ def _finish(entry):
 
 def _importer_frame():
     """The frame of the import statement that asked for the module."""
-    frame = sys._getframe(1)
+    frame = _cpython.getframe(1)
     while frame is not None and frame.f_code.co_filename in _BOOTSTRAP_FILES:
         frame = frame.f_back
     return frame
@@ -509,8 +480,8 @@ def _apply(kind, payload, importer, requested):
     elif kind == "warning":
         _warn(payload, importer, requested)
     elif kind == "filter":
-        _add_filter(_current_filters(), *payload)
-        _warnings._filters_mutated()
+        _add_filter(_cpython.warning_filters(), *payload)
+        _cpython.filters_mutated()
     elif kind in ("meta_path", "path_hooks"):
         position, item = payload
         target = sys.meta_path if kind == "meta_path" else sys.path_hooks
@@ -607,11 +578,6 @@ def apply_startup_effects():
         _apply_startup_effect(kind, payload)
 
 
-def _current_filters():
-    warnings = sys.modules.get("warnings")
-    return warnings.filters if warnings is not None else _warnings.filters
-
-
 def _warning_site(payload, importer, requested):
     """(filename, lineno, module, registry) a warning is issued against.
     A warning that blamed the importing line blames the program's import
@@ -632,12 +598,12 @@ def _warning_site(payload, importer, requested):
 def _warn(payload, importer, requested):
     filename, lineno, module, registry = _warning_site(payload, importer, requested)
     message = payload[0]
-    _warnings.warn_explicit(message, type(message), filename, lineno, module, registry)
+    _cpython.warn_explicit(message, type(message), filename, lineno, module, registry)
 
 
 def _some_warning_raises(events, requested):
     """Would this run's filters turn a replayed warning into an exception?"""
-    filters = list(_current_filters())
+    filters = list(_cpython.warning_filters())
     importer = _importer_frame()
     for seq in events:
         kind, name, payload = _events[seq]
@@ -658,7 +624,7 @@ def _action(filters, message, module, lineno):
         if (_matches(text_re, text) and issubclass(category, kind)
                 and _matches(module_re, module) and (line == 0 or line == lineno)):
             return action
-    return _warnings._defaultaction
+    return _cpython.default_action()
 
 
 def _matches(pattern, value):
@@ -707,9 +673,13 @@ def release_main(main):
 # --- installing --------------------------------------------------------------
 
 def install():
-    """Route the import system's searches and loads through this module."""
-    _bootstrap._find_spec = _find_spec
-    _bootstrap._load_unlocked = _load_unlocked
+    """Route the import system's searches and loads through this module.
+    Not on a Python whose internals are not the ones named in cpython311:
+    the hooks would break every import, and dump.run says what is missing."""
+    if _cpython.check() is not None:
+        return
+    _cpython.FIND_SPEC.set(_find_spec)
+    _cpython.LOAD_UNLOCKED.set(_load_unlocked)
     # A child forked while another thread revealed modules must not inherit
     # the lock held or wait for its replay (CPython takes the same care of
     # the import lock).
@@ -719,7 +689,7 @@ def install():
 
 def _after_fork_in_child():
     # Only the forking thread lives on: no other thread's lock or replay.
-    _lock._at_fork_reinit()
+    _cpython.reinit_after_fork(_lock)
     _claims.clear()
 
 
@@ -837,9 +807,8 @@ def hide(recording, keep, native_holders=None):
             entry.sets_parent_attribute = True
     _known.update((name, _weakref.ref(module)) for name, module in sys.modules.items()
                   if module is not None)
-    external = _bootstrap._bootstrap_external
-    _FILE_LOADERS.update((external.SourceFileLoader, external.SourcelessFileLoader,
-                          external.ExtensionFileLoader))
+    _FILE_LOADERS.update((_cpython.SourceFileLoader, _cpython.SourcelessFileLoader,
+                          _cpython.ExtensionFileLoader))
     _meta_path[:] = sys.meta_path
     for entry in _hidden.values():
         entries = _closure(entry.name)

@@ -8,6 +8,8 @@
 
 import sys
 
+_cpython = _pyfreeze.cpython311
+
 
 def _reload_environ():
     # os.environ and os.environb wrap posix.environ's dict itself: refill it.
@@ -43,7 +45,8 @@ def _make_stdio(io, fd, writing, name, encoding, errors, buffered, frozen):
         if type(buffer) is not kind:
             buffer = kind.__new__(kind)
         # io.open()'s choice of buffer size for a descriptor
-        kind.__init__(buffer, raw, raw._blksize if raw._blksize > 1 else io.DEFAULT_BUFFER_SIZE)
+        size = _cpython.block_size(raw)
+        kind.__init__(buffer, raw, size if size > 1 else io.DEFAULT_BUFFER_SIZE)
     line_buffering = buffered and (raw.isatty() or fd == 2)
     stream = frozen if type(frozen) is io.TextIOWrapper else io.TextIOWrapper.__new__(io.TextIOWrapper)
     io.TextIOWrapper.__init__(stream, buffer, encoding, errors, "\n", line_buffering, not buffered)
@@ -64,7 +67,7 @@ def _renew_main_module():
     namespace.clear()
     namespace.update(__name__="__main__", __doc__=None, __package__=None, __loader__=None,
                      __spec__=None, __annotations__={}, __builtins__=builtins)
-    namespace["__loader__"] = sys.modules["_frozen_importlib"].BuiltinImporter
+    namespace["__loader__"] = _cpython.BuiltinImporter
 
 
 def _rebuild_stdio(config, captured):
@@ -110,19 +113,19 @@ def _apply_warnoptions(state):
     options = sys.warnoptions
     if not options:
         return
-    lazy = state["lazy"]
+    lazy = state.lazy
     frozen = "warnings" in sys.modules or lazy.is_hidden("warnings")
     import warnings  # python3 imports it at start-up when there are options
     if not frozen:
         return  # it ran and applied sys.warnoptions itself
     # python3 applies -W options before any module adds filters: keep the
     # filters frozen modules added in front, as they would be.
-    added = len(warnings.filters) - state["default_warning_filters"]
+    added = len(warnings.filters) - state.default_warning_filters
     kept = warnings.filters[:added] if added > 0 else []
     del warnings.filters[:len(kept)]
-    warnings._processoptions(options)
+    _cpython.PROCESS_OPTIONS.get(warnings)(options)
     warnings.filters[0:0] = kept
-    warnings._filters_mutated()
+    _cpython.filters_mutated()
 
 
 class _SiteOs:
@@ -180,34 +183,35 @@ def _rerun_site(listings):
 
 
 def _reseed_stdlib(state):
-    module = state["lazy"].frozen_module
+    module = state.lazy.frozen_module
     # multiprocessing.spawn copies sys.executable when it is imported: it
     # would start the dump's interpreter (an empty path) instead of the image.
     spawn = module("multiprocessing.spawn")
     if spawn is not None:
         import os
-        if spawn.get_executable() == os.fsencode(state["dump_executable"]):
+        if spawn.get_executable() == os.fsencode(state.dump_executable):
             spawn.set_executable(sys.executable)
     import time
     time.tzset()
     tempfile = module("tempfile")
     if tempfile is not None:
-        tempfile._name_sequence = None
-        if tempfile.tempdir is not None and tempfile.tempdir == state.get("dump_tempdir"):
+        _cpython.TEMPFILE_NAMES.set(tempfile, None)
+        if tempfile.tempdir is not None and tempfile.tempdir == state.dump_tempdir:
             tempfile.tempdir = None     # found from the dump's environment
     logging = module("logging")
     if logging is not None:
-        logging._startTime = time.time()
+        _cpython.LOGGING_START_TIME.set(logging, time.time())
     # threading's after-fork callback keeps the main thread's native id
     # when its ident is unchanged (an image without ASLR).
     threading = module("threading")
     if threading is not None:
-        threading._main_thread._set_native_id()
+        _cpython.renew_native_id(_cpython.MAIN_THREAD.get(threading))
     _forget_machine_caches(module)
     mp_process = module("multiprocessing.process")
     if mp_process is not None:
         import os
-        mp_process.current_process()._config["authkey"] = mp_process.AuthenticationString(os.urandom(32))
+        config = _cpython.process_config(mp_process.current_process())
+        config["authkey"] = mp_process.AuthenticationString(os.urandom(32))
 
 
 def _forget_machine_caches(module):
@@ -215,24 +219,24 @@ def _forget_machine_caches(module):
     # on first use: a frozen cache holds the builder's.
     sysconfig = module("sysconfig")
     if sysconfig is not None:
-        sysconfig._CONFIG_VARS = None
-        sysconfig._USER_BASE = None
+        _cpython.SYSCONFIG_CONFIG_VARS.set(sysconfig, None)
+        _cpython.SYSCONFIG_USER_BASE.set(sysconfig, None)
     platform = module("platform")
     if platform is not None:
-        platform._uname_cache = None
-        platform._os_release_cache = None
-        platform._platform_cache.clear()
+        _cpython.PLATFORM_UNAME_CACHE.set(platform, None)
+        _cpython.PLATFORM_OS_RELEASE_CACHE.set(platform, None)
+        _cpython.PLATFORM_CACHE.get(platform).clear()
     uuid = module("uuid")
     if uuid is not None:
-        uuid._node = None
-        uuid._last_timestamp = None
+        _cpython.UUID_NODE.set(uuid, None)
+        _cpython.UUID_LAST_TIMESTAMP.set(uuid, None)
     zoneinfo = module("zoneinfo")
     if zoneinfo is not None:
         zoneinfo.reset_tzpath()
 
 
 def _run_after_restore(state):
-    pyfreeze = state["lazy"].frozen_module("pyfreeze")
+    pyfreeze = state.lazy.frozen_module("pyfreeze")
     if pyfreeze is None:
         return
     for callback in pyfreeze._after_restore:
@@ -242,12 +246,12 @@ def _run_after_restore(state):
 def restore(inherited_ignored, state):
     # The frozen objects stay out of the collector's sight (no collection
     # walks the image's pages) until the program looks at all objects.
-    _pyfreeze.watch_gc(state["lazy"].frozen_module("gc"))
+    _pyfreeze.watch_gc(state.lazy.frozen_module("gc"))
     config = _pyfreeze.config()
     _pyfreeze.inputs.set_executable(sys.executable)
     _renew_main_module()
     _reload_environ()
-    _rebuild_stdio(config, state["captured_streams"])
+    _rebuild_stdio(config, state.captured_streams)
     _reinstall_signals(inherited_ignored)
     if config["faulthandler"]:
         import faulthandler
@@ -257,8 +261,8 @@ def restore(inherited_ignored, state):
     if digits >= 0:
         sys.set_int_max_str_digits(digits)
     if config["site_import"]:
-        _rerun_site(state.get("site_listings"))
-    lazy = state["lazy"]
+        _rerun_site(state.site_listings)
+    lazy = state.lazy
     # The inputs are those of the program's imports: sys.path as python3's
     # start-up leaves it, with its first entry, which comes next.
     path0 = _pyfreeze.sys_path0()
@@ -276,21 +280,6 @@ def restore(inherited_ignored, state):
     _run_after_restore(state)
 
 
-# Weak reference callbacks of the stdlib's own bookkeeping: running them at
-# teardown only updates containers that are about to vanish.  The last two
-# are C functions bound to a weak reference: _abc's registry clean-up, and
-# _thread._local's, which drops a thread's dict of a local object (objects
-# in it that have finalizers are checked on their own).
-_QUIET_CALLBACKS = {
-    ("_weakrefset", "WeakSet.__init__.<locals>._remove"),
-    ("weakref", "WeakValueDictionary.__init__.<locals>.remove"),
-    ("weakref", "WeakKeyDictionary.__init__.<locals>.remove"),
-    ("logging", "_removeHandlerRef"),
-    (None, "ReferenceType._destroy"),
-    (None, "ReferenceType._localdummy_destroyed"),
-}
-
-
 def _std_streams():
     """The standard streams and their layers: flushed by the exit itself."""
     streams = set()
@@ -305,9 +294,7 @@ def _std_streams():
 def _resource_warnings_ignored():
     """Whether this run's filters ignore every ResourceWarning, as
     python3's defaults do: then a file closed by the teardown says nothing."""
-    import _warnings
-    warnings = sys.modules.get("warnings")
-    filters = warnings.filters if warnings is not None else _warnings.filters
+    filters = _cpython.warning_filters()
     for action, message, category, module, lineno in filters:
         if not issubclass(ResourceWarning, category):
             continue
@@ -374,14 +361,14 @@ def _object_needs_teardown(obj, streams, ref_type, files):
     if isinstance(obj, ref_type) and obj.__callback__ is not None and obj() is not None:
         callback = obj.__callback__
         key = (getattr(callback, "__module__", None), getattr(callback, "__qualname__", None))
-        return key not in _QUIET_CALLBACKS
+        return key not in _cpython.QUIET_WEAKREF_CALLBACKS
     return False
 
 
 def before_teardown(state):
     """Once python3's teardown is decided: the modules python3 never had
     let go of the run's __main__ (see lazy_modules.release_main)."""
-    state["lazy"].release_main(sys.modules.get("__main__"))
+    state.lazy.release_main(sys.modules.get("__main__"))
 
 
 def teardown_reason(state):
@@ -391,7 +378,7 @@ def teardown_reason(state):
     reference callback, other than files that close without a trace and
     the stdlib's own bookkeeping callbacks, and warnings that teardown
     could emit are off."""
-    if state.get("frozen_finalizers"):
+    if state.frozen_finalizers:
         return "the frozen heap holds objects with finalizers"
     if sys.warnoptions:
         return "-W options could show warnings raised during teardown"
@@ -401,7 +388,8 @@ def teardown_reason(state):
     for obj in _pyfreeze.objects_in_sight():
         if _object_needs_teardown(obj, streams, _weakref.ref, files):
             return f"a {type(obj).__qualname__} object needs finalizing"
-    finalize = getattr(state["lazy"].frozen_module("weakref"), "finalize", None)
-    if finalize is not None and any(not info.atexit for info in finalize._registry.values()):
+    finalize = getattr(state.lazy.frozen_module("weakref"), "finalize", None)
+    if finalize is not None and any(not info.atexit
+                                    for info in _cpython.FINALIZE_REGISTRY.get(finalize).values()):
         return "weakref.finalize callbacks are pending"
     return None

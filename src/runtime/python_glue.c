@@ -26,7 +26,7 @@ static PyObject *helpers;          /* the `_pyfreeze` helper module */
 static PyObject *restore_function; /* restore.restore */
 static PyObject *teardown_function; /* restore.teardown_reason */
 static PyObject *before_teardown_function; /* restore.before_teardown */
-static PyObject *restore_state;    /* dict the dump fills for the restore */
+static PyObject *restore_state;    /* the RestoreState the dump fills for the restore */
 
 static PyObject *helper_environ(PyObject *self, PyObject *unused)
 {
@@ -470,19 +470,19 @@ static PyObject *run_script(const char *source, const char *path)
 #define IMPORT_SYSTEM_FILE "<frozen importlib._bootstrap>"
 #define IMPORT_SYSTEM_MODULE "importlib._bootstrap"
 
-/* import_inputs.py, as `_pyfreeze.inputs`: the recorder, the reveal and
- * the restore compare inputs with one set of functions.  Compiled under the
- * import system's name: its own reads are not the module's. */
-static int install_inputs(void)
+/* Runs an embedded module compiled under the import system's name, and
+ * makes it `_pyfreeze.<attribute>`: its own reads are not the module's
+ * being imported, and its frames are skipped as importlib's are. */
+static int install_helper_module(const char *source, const char *attribute)
 {
-    PyObject *code = Py_CompileString(pf_source_import_inputs, IMPORT_SYSTEM_FILE, Py_file_input);
+    PyObject *code = Py_CompileString(source, IMPORT_SYSTEM_FILE, Py_file_input);
     PyObject *module = code != NULL ? PyModule_New(IMPORT_SYSTEM_MODULE) : NULL;
     PyObject *globals = module != NULL ? PyModule_GetDict(module) : NULL;
     int rc = -1;
     if (globals != NULL && PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) == 0 &&
         PyDict_SetItemString(globals, "_pyfreeze", helpers) == 0) {
         PyObject *result = PyEval_EvalCode(code, globals, globals);
-        if (result != NULL && PyModule_AddObjectRef(helpers, "inputs", module) == 0)
+        if (result != NULL && PyModule_AddObjectRef(helpers, attribute, module) == 0)
             rc = 0;
         Py_XDECREF(result);
     }
@@ -491,10 +491,19 @@ static int install_inputs(void)
     return rc;
 }
 
+/* cpython311.py first, as `_pyfreeze.cpython311`: the other embedded
+ * modules take CPython's internals from it.  import_inputs.py, as
+ * `_pyfreeze.inputs`: the recorder, the reveal and the restore compare
+ * inputs with one set of functions.  restore_state.py, as
+ * `_pyfreeze.restore_state`: dump.py makes its RestoreState from it. */
 int pf_glue_install(void)
 {
     helpers = PyModule_Create(&helper_def);
-    return helpers == NULL || install_inputs() < 0 ? -1 : 0;
+    if (helpers == NULL || install_helper_module(pf_source_cpython311, "cpython311") < 0 ||
+        install_helper_module(pf_source_import_inputs, "inputs") < 0 ||
+        install_helper_module(pf_source_restore_state, "restore_state") < 0)
+        return -1;
+    return 0;
 }
 
 
@@ -565,7 +574,8 @@ PyObject *pf_glue_run_dump(const struct pf_manifest *manifest)
     Py_XINCREF(restore_function);
     Py_XINCREF(teardown_function);
     Py_XINCREF(before_teardown_function);
-    restore_state = PyDict_New();
+    restore_state = PyDict_GetItemString(dump, "restore_state"); /* dump.py made it */
+    Py_XINCREF(restore_state);
     PyObject *run = PyDict_GetItemString(dump, "run");
     const struct pf_strings *search = &manifest->search;
     PyObject *mods = string_list(&manifest->modules);
@@ -661,20 +671,24 @@ const char *pf_glue_teardown_reason(void)
 
 long pf_glue_module_count(void)
 {
-    PyObject *count = PyDict_GetItemString(restore_state, "module_count");
-    return count != NULL ? PyLong_AsLong(count) : -1;
+    PyObject *count = PyObject_GetAttrString(restore_state, "module_count");
+    long value = count != NULL ? PyLong_AsLong(count) : -1;
+    Py_XDECREF(count);
+    return value;
 }
 
 int pf_glue_inputs_summary(uint64_t *address, uint64_t *size)
 {
-    PyObject *text = PyDict_GetItemString(restore_state, "inputs_summary");
+    PyObject *text = PyObject_GetAttrString(restore_state, "inputs_summary");
     const char *bytes = text != NULL ? PyUnicode_AsUTF8(text) : NULL;
     if (bytes == NULL) {
         if (!PyErr_Occurred())
             PyErr_SetString(PyExc_RuntimeError, "the dump recorded no inputs summary");
+        Py_XDECREF(text);
         return -1;
     }
     char *copy = strdup(bytes);
+    Py_DECREF(text);
     if (copy == NULL) {
         PyErr_NoMemory();
         return -1;
@@ -686,7 +700,8 @@ int pf_glue_inputs_summary(uint64_t *address, uint64_t *size)
 
 int pf_glue_file_stamps(struct pf_file_stamp **stamps, uint32_t *count)
 {
-    PyObject *list = PyDict_GetItemString(restore_state, "file_stamps");
+    PyObject *list = PyObject_GetAttrString(restore_state, "file_stamps");
+    Py_XDECREF(list); /* borrowed from here on: the state holds it, and no Python code runs */
     if (list == NULL || !PyList_Check(list)) {
         PyErr_SetString(PyExc_RuntimeError, "the dump recorded no file stamps");
         return -1;
