@@ -3,6 +3,7 @@
 
 #include "../common/io.h"
 #include "child_memory.h"
+#include "proc_dir.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -116,11 +117,9 @@ static int kill_children(pid_t self)
     if (proc == NULL)
         return -1;
     int count = 0;
-    struct dirent *entry;
-    while ((entry = readdir(proc)) != NULL) {
-        char *end;
-        long pid = strtol(entry->d_name, &end, 10);
-        if (*end != '\0' || pid <= 0)
+    long pid;
+    while ((pid = pf_proc_dir_next_number(proc)) >= 0) {
+        if (pid == 0)
             continue;
         char path[64], text[512];
         snprintf(path, sizeof path, "/proc/%ld/stat", pid);

@@ -2,6 +2,7 @@
 #include "quiescence.h"
 
 #include "../common/io.h"
+#include "proc_dir.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -61,11 +62,9 @@ static int check_fds(pid_t pid, struct pf_error *error)
     if (open_proc_dir(pid, "fd", &dir, error) < 0)
         return -1;
     int rc = 0;
-    struct dirent *entry;
-    while ((entry = readdir(dir)) != NULL) {
-        char *end;
-        long fd = strtol(entry->d_name, &end, 10);
-        if (entry->d_name[0] == '.' || *end != '\0' || fd <= 2)
+    long fd;
+    while ((fd = pf_proc_dir_next_number(dir)) >= 0) {
+        if (fd <= 2)
             continue;
         char link[64], target[512];
         snprintf(link, sizeof link, "/proc/%d/fd/%ld", (int)pid, fd);
