@@ -214,22 +214,24 @@ def _reseed_stdlib(state):
         config["authkey"] = mp_process.AuthenticationString(os.urandom(32))
 
 
+# Facts about the machine and the environment that stdlib modules cache on
+# first use, by module: a frozen cache holds the builder's, and None makes
+# the module work it out again.
+_MACHINE_CACHES = (
+    ("sysconfig", (_cpython.SYSCONFIG_CONFIG_VARS, _cpython.SYSCONFIG_USER_BASE)),
+    ("platform", (_cpython.PLATFORM_UNAME_CACHE, _cpython.PLATFORM_OS_RELEASE_CACHE)),
+    ("uuid", (_cpython.UUID_NODE, _cpython.UUID_LAST_TIMESTAMP)),
+)
+
+
 def _forget_machine_caches(module):
-    # Facts about the machine and the environment that stdlib modules cache
-    # on first use: a frozen cache holds the builder's.
-    sysconfig = module("sysconfig")
-    if sysconfig is not None:
-        _cpython.SYSCONFIG_CONFIG_VARS.set(sysconfig, None)
-        _cpython.SYSCONFIG_USER_BASE.set(sysconfig, None)
+    for name, caches in _MACHINE_CACHES:
+        owner = module(name)
+        for cache in caches if owner is not None else ():
+            cache.set(owner, None)
     platform = module("platform")
     if platform is not None:
-        _cpython.PLATFORM_UNAME_CACHE.set(platform, None)
-        _cpython.PLATFORM_OS_RELEASE_CACHE.set(platform, None)
         _cpython.PLATFORM_CACHE.get(platform).clear()
-    uuid = module("uuid")
-    if uuid is not None:
-        _cpython.UUID_NODE.set(uuid, None)
-        _cpython.UUID_LAST_TIMESTAMP.set(uuid, None)
     zoneinfo = module("zoneinfo")
     if zoneinfo is not None:
         zoneinfo.reset_tzpath()

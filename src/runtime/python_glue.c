@@ -104,15 +104,23 @@ static PyObject *helper_thaw(PyObject *self, PyObject *object)
     Py_RETURN_NONE;
 }
 
+/* For the fastcall helpers: whether they got `wanted` arguments; a
+ * TypeError that shows their `usage` when not. */
+static int given(Py_ssize_t count, Py_ssize_t wanted, const char *usage)
+{
+    if (count == wanted)
+        return 1;
+    PyErr_SetString(PyExc_TypeError, usage);
+    return 0;
+}
+
 /* words_found(start, end, candidates): see held_references.h.  The dump
  * passes ranges of its own /proc/self/maps that are readable. */
 static PyObject *helper_words_found(PyObject *self, PyObject *const *args, Py_ssize_t count)
 {
     (void)self;
-    if (count != 3) {
-        PyErr_SetString(PyExc_TypeError, "words_found() takes start, end and a set of addresses");
+    if (!given(count, 3, "words_found() takes start, end and a set of addresses"))
         return NULL;
-    }
     unsigned long long start = PyLong_AsUnsignedLongLong(args[0]);
     unsigned long long end = PyLong_AsUnsignedLongLong(args[1]);
     if (PyErr_Occurred())
@@ -231,10 +239,8 @@ static PyObject *helper_wipe(PyObject *self, PyObject *const *args, Py_ssize_t c
 static PyObject *helper_namespace_changes(PyObject *self, PyObject *const *args, Py_ssize_t count)
 {
     (void)self;
-    if (count != 2) {
-        PyErr_SetString(PyExc_TypeError, "namespace_changes() takes two lists");
+    if (!given(count, 2, "namespace_changes() takes two lists"))
         return NULL;
-    }
     return pf_py_namespace_changes(args[0], args[1]);
 }
 
