@@ -8,6 +8,7 @@
 #include "../elf/runtime_elf.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,6 +159,30 @@ static double mebibytes(uint64_t bytes)
     return (double)bytes / 1048576.0;
 }
 
+/* The lists of what the freeze was asked, as both outputs name them. */
+static const struct asked_list {
+    const char *label, *key;
+    size_t offset;
+} asked_lists[] = {
+    {"modules:", "modules", offsetof(struct pf_manifest, modules)},
+    {"blocked:", "blocked", offsetof(struct pf_manifest, blocks)},
+    {"search paths:", "paths", offsetof(struct pf_manifest, paths)},
+};
+
+static void print_asked_lists(const struct pf_manifest *manifest, int json)
+{
+    for (size_t i = 0; i < sizeof asked_lists / sizeof asked_lists[0]; i++) {
+        const struct pf_strings *list = (const struct pf_strings *)((const char *)manifest + asked_lists[i].offset);
+        if (json)
+            printf(", \"%s\": ", asked_lists[i].key);
+        else
+            printf("%-19s", asked_lists[i].label);
+        print_list(list, json);
+        if (!json)
+            putchar('\n');
+    }
+}
+
 static void print_text(const char *path, const struct image_facts *facts)
 {
     const struct pf_image_info *info = facts->info;
@@ -170,13 +195,8 @@ static void print_text(const char *path, const struct image_facts *facts)
     printf("\n");
     printf("runtime build-id:  %s%s\n", facts->build_id,
            strcmp(facts->build_id, facts->current_build_id) == 0 ? " (this pyfreeze's runtime)" : " (another build)");
-    printf("modules:           ");
-    print_list(&manifest->modules, 0);
-    printf("\nblocked:           ");
-    print_list(&manifest->blocks, 0);
-    printf("\nsearch paths:      ");
-    print_list(&manifest->paths, 0);
-    printf("\nhash seed:         %llu\n", (unsigned long long)info->hash_seed);
+    print_asked_lists(manifest, 0);
+    printf("hash seed:         %llu\n", (unsigned long long)info->hash_seed);
     printf("modules in heap:   %u (imported as python3 imports them)\n", info->module_count);
     printf("native libraries:  ");
     print_list(&manifest->libraries, 0);
@@ -211,12 +231,7 @@ static void print_json(const char *path, const struct image_facts *facts)
     print_json_entry(manifest);
     printf(", \"runtime_build_id\": \"%s\", \"runtime_is_current\": %s", facts->build_id,
            strcmp(facts->build_id, facts->current_build_id) == 0 ? "true" : "false");
-    printf(", \"modules\": ");
-    print_list(&manifest->modules, 1);
-    printf(", \"blocked\": ");
-    print_list(&manifest->blocks, 1);
-    printf(", \"paths\": ");
-    print_list(&manifest->paths, 1);
+    print_asked_lists(manifest, 1);
     printf(", \"hash_seed\": %llu, \"frozen_module_count\": %u", (unsigned long long)info->hash_seed,
            info->module_count);
     printf(", \"native_libraries\": ");
