@@ -82,12 +82,17 @@ static PyObject *helper_config(PyObject *self, PyObject *unused)
     return result;
 }
 
-static PyObject *helper_pyfreeze_source(PyObject *self, PyObject *unused)
-{
-    (void)self;
-    (void)unused;
-    return PyUnicode_FromString(pf_source_pyfreeze);
-}
+/* A helper that takes no argument and returns `value`: the METH_NOARGS
+ * boilerplate written once. */
+#define NOARGS_HELPER(name, value)                          \
+    static PyObject *name(PyObject *self, PyObject *unused) \
+    {                                                       \
+        (void)self;                                         \
+        (void)unused;                                       \
+        return value;                                       \
+    }
+
+NOARGS_HELPER(helper_pyfreeze_source, PyUnicode_FromString(pf_source_pyfreeze))
 
 static PyObject *helper_watch_gc(PyObject *self, PyObject *gc)
 {
@@ -138,12 +143,7 @@ static PyObject *helper_new_mapping(PyObject *self, PyObject *unused)
     return PyUnicode_DecodeFSDefault(what);
 }
 
-static PyObject *helper_objects_in_sight(PyObject *self, PyObject *unused)
-{
-    (void)self;
-    (void)unused;
-    return pf_gc_objects_in_sight();
-}
+NOARGS_HELPER(helper_objects_in_sight, pf_gc_objects_in_sight())
 
 static PyObject *helper_inputs_record(PyObject *self, PyObject *on)
 {
@@ -155,12 +155,7 @@ static PyObject *helper_inputs_record(PyObject *self, PyObject *on)
     Py_RETURN_NONE;
 }
 
-static PyObject *helper_inputs_drain(PyObject *self, PyObject *unused)
-{
-    (void)self;
-    (void)unused;
-    return pf_inputs_drain();
-}
+NOARGS_HELPER(helper_inputs_drain, pf_inputs_drain())
 
 /* The password-database entry of a user id (digits) or name, as a tuple,
  * or None: what `pwd` gives, without importing it. */
@@ -278,19 +273,9 @@ static PyObject *helper_debug(PyObject *self, PyObject *text)
     Py_RETURN_NONE;
 }
 
-static PyObject *helper_debug_enabled(PyObject *self, PyObject *unused)
-{
-    (void)self;
-    (void)unused;
-    return PyBool_FromLong(pf_debug_enabled());
-}
+NOARGS_HELPER(helper_debug_enabled, PyBool_FromLong(pf_debug_enabled()))
 
-static PyObject *helper_clock(PyObject *self, PyObject *unused)
-{
-    (void)self;
-    (void)unused;
-    return PyLong_FromLongLong(pf_phase_clock());
-}
+NOARGS_HELPER(helper_clock, PyLong_FromLongLong(pf_phase_clock()))
 
 /* A reveal's duration and the modules it revealed, for PYFREEZE_PHASES. */
 static PyObject *helper_revealed(PyObject *self, PyObject *const *args, Py_ssize_t count)
