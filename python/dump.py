@@ -120,6 +120,16 @@ def _realpath(path):
     return os.path.realpath(path)
 
 
+def _open_descriptor_refusal(recorder, recording):
+    """A descriptor above 2 still open, blamed on the module whose code
+    opened it."""
+    for described in recorder.open_descriptors():
+        who = recording.descriptor_owners.get(described)
+        what = f"importing '{who}' left {described} open" if who else f"{described} is open"
+        return FAIL_STATE, f"cannot freeze: {what}, and an image cannot carry it"
+    return None
+
+
 def _import_all(modules, allow_native, optional=frozenset(), verbose=False):
     native_before = _native_modules()
     blame = {}
@@ -331,6 +341,9 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
     if threads:
         return FAIL_STATE, f"cannot freeze: threads are running at the checkpoint: {threads}"
     gc.collect()
+    failure = _open_descriptor_refusal(recorder, recording)
+    if failure:
+        return failure
     restore_state.frozen_finalizers = _count_finalizers()
     restore_state.captured_streams = _captured_streams()
     restore_state.file_stamps = _file_stamps(program)

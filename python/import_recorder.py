@@ -151,6 +151,20 @@ def _has_own_module(value):
     return isinstance(value, type) or type(value).__name__ in ("function", "builtin_function_or_method")
 
 
+def open_descriptors():
+    """'file descriptor N (PATH)' for each descriptor above 2 open here."""
+    found = []
+    for entry in posix.listdir("/proc/self/fd"):
+        if int(entry) <= 2:
+            continue
+        try:
+            target = posix.readlink(f"/proc/self/fd/{entry}")
+        except OSError:
+            continue        # the listing's own descriptor, closed since
+        found.append(f"file descriptor {entry} ({target})")
+    return found
+
+
 class Recording:
     def __init__(self):
         self.events = []          # seq -> (kind, name, payload)
@@ -165,6 +179,9 @@ class Recording:
         # name -> {"module.attribute" of others it changed: (namespace owner,
         # key, value before, module changed)}
         self.shared = {}
+        # "file descriptor N (PATH)" -> the module whose code opened it (the
+        # dump refuses one still open at the checkpoint, naming that module)
+        self.descriptor_owners = {}
         self._stack = []          # names being loaded, innermost last
         self._importers = []      # the frame importing each of them
         self._active = False
@@ -516,6 +533,8 @@ class Recording:
             for what, value in state.items():
                 if value != self._state[what]:
                     self.eager.setdefault(owner, f"its import changed {what}")
+            for described in open_descriptors():
+                self.descriptor_owners.setdefault(described, owner)
         self._namespaces_changed(owner)
         self._drain_notes(owner)
         self._snapshot()

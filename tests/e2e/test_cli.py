@@ -129,7 +129,29 @@ def test_open_file_at_checkpoint_refused(tmp_path):
     (tmp_path / "holder.py").write_text("handle = open(__file__)\n")
     result = freeze(tmp_path / "img", "holder", check=False, cwd=tmp_path)
     assert result.returncode == 4
-    assert f"file descriptor 3 is open ({tmp_path / 'holder.py'})" in result.stderr.decode()
+    assert result.stderr.decode() == (f"pyfreeze: cannot freeze: importing 'holder' left file descriptor 3 "
+                                      f"({tmp_path / 'holder.py'}) open, and an image cannot carry it\n")
+
+
+def test_open_file_refusal_names_the_importing_module(tmp_path):
+    """A descriptor left open by a module imported on the way (IPython's
+    utils.io keeps os.devnull open) is blamed on that module, not on the
+    one named on the command line."""
+    (tmp_path / "keeps_devnull.py").write_text("import os\ndevnull = open(os.devnull, 'w')\n")
+    (tmp_path / "tool.py").write_text("import json\nimport keeps_devnull\n")
+    result = freeze(tmp_path / "img", "tool", check=False, cwd=tmp_path)
+    assert result.returncode == 4
+    assert "importing 'keeps_devnull' left file descriptor 3 (/dev/null) open" in result.stderr.decode()
+    assert not (tmp_path / "img").exists()
+
+
+def test_file_closed_by_before_dump_is_no_refusal(tmp_path):
+    (tmp_path / "closer.py").write_text(
+        "import pyfreeze\nhandle = open(__file__)\n"
+        "@pyfreeze.before_dump\ndef close():\n    handle.close()\n")
+    freeze(tmp_path / "img", "closer", cwd=tmp_path)
+    result = run([tmp_path / "img", "-c", "import closer; print(closer.handle.closed)"], cwd=tmp_path)
+    assert result.stdout == b"True\n"
 
 
 def test_shared_mapping_refused_naming_the_module(tmp_path):

@@ -208,7 +208,8 @@ def test_module_crashing_with_a_signal(tmp_path):
     ("import signal\nsignal.setitimer(signal.ITIMER_REAL, 100)\n",
      r"cannot freeze: interval timer ITIMER_REAL \(signal.setitimer or alarm\) is armed"),
     ("import socket\nlistener = socket.socket()\n",
-     r"cannot freeze: file descriptor 3 is open \(socket:\[\d+\]\)"),
+     r"cannot freeze: importing 'stateful' left file descriptor 3 \(socket:\[\d+\]\) open, "
+     r"and an image cannot carry it"),
 ])
 def test_state_refused_at_checkpoint(tmp_path, code, message):
     import re
