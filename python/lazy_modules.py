@@ -767,6 +767,25 @@ def _note_native_holders(holders):
                 _sticky.setdefault(name, f"uses native module {holder}, which holds modules")
 
 
+def _detach(parent_module, child, module):
+    """Takes the attribute CHILD, which is MODULE, off PARENT_MODULE.  A
+    package that replaced itself in sys.modules with a proxy (twisted's
+    deprecation _ModuleProxy) may forward reads and writes but not
+    deletions: the attribute then goes from the namespace the proxy
+    forwards to, which a reveal sets it in again through the proxy."""
+    try:
+        delattr(parent_module, child)
+        return
+    except (AttributeError, TypeError):
+        pass
+    namespace = getattr(parent_module, "__dict__", None)
+    if isinstance(namespace, dict) and namespace.get(child) is module:
+        del namespace[child]
+        return
+    raise RuntimeError(f"cannot hide module {module.__name__!r}: its parent, a "
+                       f"{type(parent_module).__name__}, lets {child!r} be neither deleted nor reached")
+
+
 def hide(recording, keep, native_holders=None):
     """Take every recorded module not in KEEP out of sys.modules."""
     hidden = {}
@@ -803,7 +822,7 @@ def hide(recording, keep, native_holders=None):
         parent, _, child = name.rpartition(".")
         parent_module = frozen_module(parent) if parent else None
         if parent_module is not None and getattr(parent_module, child, None) is entry.module:
-            delattr(parent_module, child)
+            _detach(parent_module, child, entry.module)
             entry.sets_parent_attribute = True
     _known.update((name, _weakref.ref(module)) for name, module in sys.modules.items()
                   if module is not None)
