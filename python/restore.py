@@ -277,6 +277,9 @@ def restore(inherited_ignored, state):
             del sys.path[0]
     if why is not None:
         _pyfreeze.step_aside(why)
+    # pyfreeze info --check: every check of a warm start passed; the program's
+    # after_restore callbacks are not run for a check.
+    _pyfreeze.check_done()
     lazy.apply_startup_effects()
     _reseed_stdlib(state)
     _run_after_restore(state)

@@ -4,6 +4,7 @@
  * behind for the restore (kept in statics, hence frozen with the heap). */
 #include "python_glue.h"
 
+#include "check_mode.h"
 #include "cpython311.h"
 #include "debug_report.h"
 #include "import_inputs.h"
@@ -252,6 +253,18 @@ static PyObject *helper_sys_path0(PyObject *self, PyObject *unused)
     return pf_py_sys_path0_of(&config->argv);
 }
 
+/* check_done(): in `pyfreeze info --check`'s run of the image, once every
+ * check a warm start makes has passed, reports that it would start warm
+ * and ends the process; otherwise does nothing. */
+static PyObject *helper_check_done(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    if (pf_check_mode())
+        pf_check_finish(NULL);
+    Py_RETURN_NONE;
+}
+
 static PyObject *helper_step_aside(PyObject *self, PyObject *reason)
 {
     (void)self;
@@ -388,6 +401,7 @@ static PyMethodDef helper_methods[] = {
     {"inputs_drain", helper_inputs_drain, METH_NOARGS, "The C library reads noted since the last call."},
     {"passwd", helper_passwd, METH_O, "A password-database entry, or None."},
     {"step_aside", helper_step_aside, METH_O, "Re-execute the image for a cold start."},
+    {"check_done", helper_check_done, METH_NOARGS, "End info --check's run: it would start warm."},
     {"sys_path0", helper_sys_path0, METH_NOARGS, "The sys.path[0] python3 inserts at start, or None."},
     {"scrub_environ", helper_scrub_environ, METH_O, "Wipe and empty the environment dict."},
     {"wipe", (PyCFunction)(void (*)(void))helper_wipe, METH_FASTCALL,

@@ -3,7 +3,6 @@
 
 #include "../common/file_stamp.h"
 
-#include "check_mode.h"
 #include "cold_start.h"
 #include "cpython311.h"
 #include "debug_report.h"
@@ -265,8 +264,6 @@ int pf_restore_main(int argc, char **argv)
         pf_cold_reexec(argv, saved_environ, reason);
     start_argv = argv;
     start_environ = saved_environ;
-    if (pf_check_mode())
-        pf_check_finish(NULL);   /* pyfreeze info --check: it would start warm */
 
     struct pf_sys_objects frozen_sys;
     int failed = pf_sys_objects_keep(&frozen_sys) < 0 || pf_py_set_config(&config) < 0 ||

@@ -10,7 +10,7 @@ the image starts cold when it also changed shared state, and says why.
 Freezing again over the existing image makes the listing the run's.
 Found by the real-programs probe (bandit)."""
 
-from conftest import clean_env, freeze, run
+from conftest import PYFREEZE, clean_env, freeze, run
 
 MODULE = '''\
 import importlib.metadata
@@ -59,3 +59,20 @@ def test_a_module_that_counted_the_image_directory_sees_the_image(tmp_path):
     stock = run(["/usr/bin/python3.11", "-c", code], cwd=tmp_path)
     image = debug_run(tmp_path / "img", tmp_path, "-c", code)
     assert image.stdout == stock.stdout
+
+
+def test_check_agrees_with_the_run(tmp_path):
+    """`pyfreeze info --check` makes every check a warm start makes, those
+    of the modules whose inputs decide at start-up included: it answers 7,
+    with the run's reason, when the run starts cold, and 0 once it would not."""
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "vmod.py").write_text(MODULE)
+    image = tmp_path / "bin" / "vtool"
+    freeze(image, "--entry", "vmod:main", cwd=tmp_path)
+    cold = "pyfreeze: warm start" not in pyfreeze_lines(debug_run(image, tmp_path))
+    check = run([PYFREEZE, "info", "--check", image], cwd=tmp_path)
+    assert cold and check.returncode == 7, check.stderr.decode()
+    assert f"read directory {tmp_path / 'bin'}" in check.stderr.decode()
+    freeze(image, "--entry", "vmod:main", cwd=tmp_path)
+    assert "pyfreeze: warm start" in pyfreeze_lines(debug_run(image, tmp_path))
+    assert run([PYFREEZE, "info", "--check", image], cwd=tmp_path).returncode == 0
