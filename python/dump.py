@@ -120,13 +120,39 @@ def _realpath(path):
     return os.path.realpath(path)
 
 
-def _open_descriptor_refusal(recorder, recording):
-    """A descriptor above 2 still open, blamed on the module whose code
-    opened it."""
+def _null_descriptor(described):
+    """(fd, flags) of a descriptor ('file descriptor N (PATH)') open on
+    /dev/null, or None: such a one has no state an image would lose, and
+    is opened again under its number at restore."""
+    posix = sys.modules["posix"]
+    fd = int(described.split()[2])
+    try:
+        status, null = posix.fstat(fd), posix.stat("/dev/null")
+        with open(f"/proc/self/fdinfo/{fd}") as info:
+            flags = next(int(line.split()[1], 8) for line in info if line.startswith("flags:"))
+    except (OSError, StopIteration, ValueError):
+        return None
+    if status.st_mode & 0o170000 != 0o020000 or status.st_rdev != null.st_rdev:
+        return None
+    kept = posix.O_ACCMODE | posix.O_APPEND | posix.O_NONBLOCK | posix.O_CLOEXEC
+    return fd, flags & kept
+
+
+def _carry_descriptors(recorder, recording):
+    """The descriptors above 2 still open: those on /dev/null closed and
+    kept for the restore in restore_state.null_descriptors; any other is
+    refused, blamed on the module whose code opened it."""
+    carried = []
     for described in recorder.open_descriptors():
-        who = recording.descriptor_owners.get(described)
-        what = f"importing '{who}' left {described} open" if who else f"{described} is open"
-        return FAIL_STATE, f"cannot freeze: {what}, and an image cannot carry it"
+        null = _null_descriptor(described)
+        if null is None:
+            who = recording.descriptor_owners.get(described)
+            what = f"importing '{who}' left {described} open" if who else f"{described} is open"
+            return FAIL_STATE, f"cannot freeze: {what}, and an image cannot carry it"
+        carried.append(null)
+    for fd, _ in carried:
+        sys.modules["posix"].close(fd)
+    restore_state.null_descriptors = sorted(carried)
     return None
 
 
@@ -341,7 +367,7 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
     if threads:
         return FAIL_STATE, f"cannot freeze: threads are running at the checkpoint: {threads}"
     gc.collect()
-    failure = _open_descriptor_refusal(recorder, recording)
+    failure = _carry_descriptors(recorder, recording)
     if failure:
         return failure
     restore_state.frozen_finalizers = _count_finalizers()

@@ -245,6 +245,25 @@ def _run_after_restore(state):
         callback()
 
 
+def _reopen_null_descriptors(descriptors):
+    """The descriptors on /dev/null frozen modules hold, opened again under
+    their numbers.  A number this run already has open (inherited) is one
+    python3 would not have given the module: then the image steps aside."""
+    posix = sys.modules["posix"]
+    for fd, flags in descriptors:
+        try:
+            posix.fstat(fd)
+        except OSError:
+            pass
+        else:
+            _pyfreeze.step_aside(f"descriptor {fd}, which a frozen module keeps open on /dev/null, "
+                                 f"is open in this run")
+        opened = posix.open("/dev/null", flags)
+        if opened != fd:
+            posix.dup2(opened, fd, inheritable=not flags & posix.O_CLOEXEC)
+            posix.close(opened)
+
+
 def restore(inherited_ignored, state):
     # The frozen objects stay out of the collector's sight (no collection
     # walks the image's pages) until the program looks at all objects.
@@ -280,6 +299,7 @@ def restore(inherited_ignored, state):
     # pyfreeze info --check: every check of a warm start passed; the program's
     # after_restore callbacks are not run for a check.
     _pyfreeze.check_done()
+    _reopen_null_descriptors(state.null_descriptors)
     lazy.apply_startup_effects()
     _reseed_stdlib(state)
     _run_after_restore(state)

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from conftest import BUILD, PYFREEZE, RUNTIME, freeze, run
+from conftest import BUILD, PYFREEZE, RUNTIME, STOCK, assert_same_as_stock, clean_env, freeze, run, runs_warm
 
 
 def test_help_lists_every_option():
@@ -134,15 +134,47 @@ def test_open_file_at_checkpoint_refused(tmp_path):
 
 
 def test_open_file_refusal_names_the_importing_module(tmp_path):
-    """A descriptor left open by a module imported on the way (IPython's
-    utils.io keeps os.devnull open) is blamed on that module, not on the
-    one named on the command line."""
-    (tmp_path / "keeps_devnull.py").write_text("import os\ndevnull = open(os.devnull, 'w')\n")
-    (tmp_path / "tool.py").write_text("import json\nimport keeps_devnull\n")
+    """A descriptor left open by a module imported on the way is blamed on
+    that module, not on the one named on the command line."""
+    (tmp_path / "keeps_file.py").write_text("handle = open(__file__)\n")
+    (tmp_path / "tool.py").write_text("import json\nimport keeps_file\n")
     result = freeze(tmp_path / "img", "tool", check=False, cwd=tmp_path)
     assert result.returncode == 4
-    assert "importing 'keeps_devnull' left file descriptor 3 (/dev/null) open" in result.stderr.decode()
+    assert (f"importing 'keeps_file' left file descriptor 3 ({tmp_path / 'keeps_file.py'}) open"
+            in result.stderr.decode())
     assert not (tmp_path / "img").exists()
+
+
+KEEPS_DEVNULL = "import os\ndevnull = open(os.devnull, 'w')\n"     # as IPython.utils.io does
+DEVNULL_FACTS = ("import os, keeps_devnull as k; fd = k.devnull.fileno(); "
+                 "print(fd, k.devnull.write('x'), os.get_inheritable(fd), os.readlink(f'/proc/self/fd/{fd}'), "
+                 "oct(os.get_blocking(fd)), k.devnull.mode)")
+
+
+def test_devnull_held_by_a_module_is_carried(tmp_path):
+    """A descriptor on /dev/null has no state to lose: the image opens it
+    again under its number, with its flags (IPython can be frozen)."""
+    (tmp_path / "keeps_devnull.py").write_text(KEEPS_DEVNULL)
+    freeze(tmp_path / "img", "keeps_devnull", cwd=tmp_path)
+    args = ["-c", DEVNULL_FACTS]
+    assert_same_as_stock(tmp_path / "img", args, cwd=tmp_path)
+    assert runs_warm(tmp_path / "img", args, cwd=tmp_path)
+
+
+def test_devnull_number_taken_in_the_run_steps_aside(tmp_path):
+    """With the descriptor's number inherited, python3 would give the module
+    another one: the image starts cold, and says why."""
+    (tmp_path / "keeps_devnull.py").write_text(KEEPS_DEVNULL)
+    (tmp_path / "inherited").write_text("mine\n")
+    freeze(tmp_path / "img", "keeps_devnull", cwd=tmp_path)
+
+    def with_fd_3(argv0, **extra):
+        code = DEVNULL_FACTS + "; print(os.read(3, 5))"
+        return run(["bash", "-c", 'exec "$0" -c "$1" 3<inherited', argv0, code], cwd=tmp_path, **extra)
+    stock = with_fd_3(STOCK)
+    image = with_fd_3(tmp_path / "img", env=clean_env(PYFREEZE_DEBUG="1"))
+    assert image.stdout == stock.stdout and b"4 " in stock.stdout
+    assert b"descriptor 3, which a frozen module keeps open on /dev/null, is open in this run" in image.stderr
 
 
 def test_file_closed_by_before_dump_is_no_refusal(tmp_path):
