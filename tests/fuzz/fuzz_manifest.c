@@ -11,6 +11,7 @@
  * corpus. */
 #define _GNU_SOURCE
 #include "common/manifest.h"
+#include "../manifest_equal.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -21,35 +22,6 @@ static _Noreturn void fail(const char *what)
 {
     fprintf(stderr, "fuzz_manifest: %s\n", what);
     abort();
-}
-
-static int same_text(const char *a, const char *b)
-{
-    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
-static int same_list(const struct pf_strings *a, const struct pf_strings *b)
-{
-    if (a->count != b->count)
-        return 0;
-    for (int i = 0; i < a->count; i++) {
-        if (strcmp(a->items[i], b->items[i]) != 0)
-            return 0;
-    }
-    return 1;
-}
-
-static int same(const struct pf_manifest *a, const struct pf_manifest *b)
-{
-    return same_text(a->pyfreeze_version, b->pyfreeze_version) && same_text(a->runtime, b->runtime) &&
-           a->hash_seed == b->hash_seed && a->entry_kind == b->entry_kind && same_text(a->entry, b->entry) &&
-           same_text(a->interpreter, b->interpreter) && same_text(a->script, b->script) &&
-           same_text(a->program, b->program) && a->native == b->native && a->in_root == b->in_root &&
-           a->verbose == b->verbose && same_list(&a->modules, &b->modules) &&
-           same_list(&a->learned, &b->learned) && same_list(&a->blocks, &b->blocks) &&
-           same_list(&a->paths, &b->paths) && same_list(&a->search, &b->search) &&
-           same_list(&a->libraries, &b->libraries) && same_list(&a->read_env, &b->read_env) &&
-           same_list(&a->read_file, &b->read_file);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -68,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fail("an accepted manifest cannot be written back");
     if (pf_manifest_read(text, text_size, &second, &error) < 0)
         fail("the writer's text is refused by the reader");
-    if (!same(&first, &second))
+    if (!manifests_equal(&first, &second))
         fail("a round trip changed the manifest");
     if (pf_manifest_write(&second, &again, &again_size, &error) < 0 || again_size != text_size ||
         memcmp(text, again, text_size) != 0)
