@@ -325,22 +325,27 @@ static int fill(struct pf_manifest *manifest, char *copy, size_t size, struct pf
 
 /* The reader's storage: room for a pointer per line (a line takes at least
  * two bytes) ahead of a copy of the text, with a byte to spare for the
- * last line's terminator.  Mapped at a fixed hint far from everything
- * else, so that it moves neither the heap nor where the dump child's
- * shared libraries land (an image loads them again at those addresses). */
+ * last line's terminator.  The dump child's is mapped at a fixed hint far
+ * from everything else, so that it moves neither the heap that gets
+ * frozen nor where the child's shared libraries land (an image loads them
+ * again at those addresses); every other reader's is malloc'd, which on
+ * an image's start is cheaper than a mapping by a system call or two. */
 #define PF_MANIFEST_HINT ((void *)0x500000000000ul)
 
-static char *map_storage(struct pf_manifest *manifest, size_t size, struct pf_error *error)
+static char *allocate_storage(struct pf_manifest *manifest, size_t size, int mapped, struct pf_error *error)
 {
     size_t pointers = (size / 2 + 1) * sizeof(const char *);
     size_t storage_size = pointers + size + 1;
-    void *storage = mmap(PF_MANIFEST_HINT, storage_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (storage == MAP_FAILED) {
-        pf_fail_errno(error, PF_EXIT_INTERNAL, errno, "reading the manifest");
+    void *storage = mapped ? mmap(PF_MANIFEST_HINT, storage_size, PROT_READ | PROT_WRITE,
+                                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                           : malloc(storage_size);
+    if (storage == (mapped ? MAP_FAILED : NULL)) {
+        pf_fail_errno(error, PF_EXIT_INTERNAL, mapped ? errno : ENOMEM, "reading the manifest");
         return NULL;
     }
     manifest->storage = storage;
     manifest->storage_size = storage_size;
+    manifest->storage_mapped = mapped;
     return (char *)storage + pointers;
 }
 
@@ -359,7 +364,7 @@ int pf_manifest_read(const char *text, size_t size, struct pf_manifest *manifest
     memset(manifest, 0, sizeof *manifest);
     if (size > PF_MANIFEST_MAX)
         return pf_fail(error, PF_EXIT_OUTPUT, "manifest of %zu bytes is implausibly large", size);
-    char *copy = map_storage(manifest, size, error);
+    char *copy = allocate_storage(manifest, size, 0, error);
     if (copy == NULL)
         return -1;
     memcpy(copy, text, size);
@@ -380,7 +385,7 @@ int pf_manifest_read_fd(int fd, struct pf_manifest *manifest, struct pf_error *e
     if (status.st_size < 0 || size > PF_MANIFEST_MAX)
         return pf_fail(error, PF_EXIT_INTERNAL, "manifest of %lld bytes is implausibly large",
                        (long long)status.st_size);
-    char *copy = map_storage(manifest, size, error);
+    char *copy = allocate_storage(manifest, size, 1, error);
     if (copy == NULL)
         return -1;
     ssize_t got = pf_read_full(fd, copy, size);
@@ -394,7 +399,9 @@ int pf_manifest_read_fd(int fd, struct pf_manifest *manifest, struct pf_error *e
 
 void pf_manifest_release(struct pf_manifest *manifest)
 {
-    if (manifest->storage != NULL)
+    if (manifest->storage != NULL && manifest->storage_mapped)
         munmap(manifest->storage, manifest->storage_size);
+    else
+        free(manifest->storage);
     memset(manifest, 0, sizeof *manifest);
 }

@@ -52,18 +52,20 @@ struct pf_manifest {
     /* The reader's copy, released by pf_manifest_release. */
     void *storage;
     size_t storage_size;
+    int storage_mapped;             /* a mapping (pf_manifest_read_fd), else malloc'd */
 };
 
 /* The text of `manifest` in a malloc'd buffer (not NUL-terminated). */
 int pf_manifest_write(const struct pf_manifest *manifest, char **text, size_t *size, struct pf_error *error);
 
-/* Fills `manifest` from `size` bytes of text.  Its strings live in one
- * private anonymous mapping, not in malloc's heap: the dump child reads
- * its manifest before the heap that gets frozen holds anything, and must
- * leave no trace there.  Errors name the line and what is wrong. */
+/* Fills `manifest` from `size` bytes of text, its strings in one malloc'd
+ * block.  Errors name the line and what is wrong. */
 int pf_manifest_read(const char *text, size_t size, struct pf_manifest *manifest, struct pf_error *error);
 
-/* The same from the whole of descriptor `fd` (at its current offset). */
+/* The same from the whole of descriptor `fd` (at its current offset), the
+ * dump child's reader: its strings live in one private anonymous mapping,
+ * not in malloc's heap, since the child reads its manifest before the heap
+ * that gets frozen holds anything and must leave no trace there. */
 int pf_manifest_read_fd(int fd, struct pf_manifest *manifest, struct pf_error *error);
 
 /* Releases what pf_manifest_read allocated; harmless on a zeroed one. */
