@@ -366,6 +366,15 @@ for _module, _name in sorted(FIRST_USE_CACHES):
     _NEEDED.append((_module, _name, _ANY))
 del _module, _name
 
+# re._cache: re's cache of compiled patterns, {(type(pattern), pattern, flags
+# as an int): Pattern}, oldest first, at most re._MAXCACHE of them, which
+# re.compile() and the other functions of re look in first; and
+# re._compiler.compile(pattern, flags), what re._compile() calls on a miss.
+# The dump fills the cache with the patterns a learning run compiled.
+RE_CACHE = Global("re", "_cache", _DICT)
+RE_MAXCACHE = Global("re", "_MAXCACHE", _NUMBER)
+RE_COMPILE = Global("re._compiler", "compile", _CALLABLE)
+
 # os._Environ: the class of os.environ and os.environb (the recorder watches
 # their reads through a subclass)
 ENVIRON_CLASS = Global("os", "_Environ", _CLASS)

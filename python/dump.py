@@ -323,7 +323,7 @@ def _entry_program(entry):
 
 
 def run(modules, blocks, first_path, search_paths, restore_state, allow_native, lazy, recorder,
-        verbose, entry=None, learned=()):
+        verbose, entry=None, learned=(), learned_patterns=()):
     problem = _cpython.check()
     if problem is not None:
         return FAIL_CPYTHON, "cannot freeze: " + problem
@@ -363,6 +363,7 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
         sys.meta_path.remove(searcher)
         sys.path[:] = saved_path
         _flush_stdio()
+    _compile_learned_patterns(learned_patterns, verbose)
     threads = _extra_threads()
     if threads:
         return FAIL_STATE, f"cannot freeze: threads are running at the checkpoint: {threads}"
@@ -398,6 +399,74 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
     gc.collect()
     gc.freeze()
     return None
+
+
+class _Warned(Exception):
+    pass
+
+
+class _WarningsStandIn:
+    """What re's `import warnings` finds while learned patterns compile."""
+
+    @staticmethod
+    def warn(*args, **kwargs):
+        raise _Warned
+
+
+def _decode_pattern(text):
+    """(pattern, flags) from the manifest's KIND:FLAGS:HEX."""
+    kind, flags, hex_text = text.split(":")
+    data = bytes.fromhex(hex_text)
+    return (data.decode("utf-8", "surrogatepass") if kind == "s" else data), int(flags)
+
+
+def _compile_learned_patterns(patterns, verbose):
+    """Puts the regular expressions the learning run compiled into re's
+    cache, compiled, as if the program had compiled them already: compiling
+    is a function of the cache's key alone (the pattern, its type and the
+    flags), so re.compile() hands out what python3 would have made.  Left
+    to the program: what compiling would warn about (python3 shows that
+    warning at the first compile, under the run's filters), re.DEBUG (it
+    prints) and re.TEMPLATE patterns (deprecated: they warn), and what does
+    not fit in the cache besides the imports' own patterns."""
+    re = sys.modules.get("re")
+    compiler = sys.modules.get("re._compiler")
+    if not patterns or re is None or compiler is None:
+        return
+    try:
+        cache = _cpython.RE_CACHE.get(re)
+        room = _cpython.RE_MAXCACHE.get(re) - len(cache)
+        compile_pattern = _cpython.RE_COMPILE.get(compiler)
+        never = re.DEBUG | re.TEMPLATE
+    except (AttributeError, TypeError):
+        return
+    added = warned = 0
+    warnings = sys.modules.get("warnings")
+    sys.modules["warnings"] = _WarningsStandIn
+    try:
+        for text in patterns:
+            pattern, flags = _decode_pattern(text)
+            key = (type(pattern), pattern, flags)
+            if flags & never or key in cache:
+                continue
+            if added >= room:
+                break
+            try:
+                cache[key] = compile_pattern(pattern, flags)
+                added += 1
+            except _Warned:
+                warned += 1
+            except Exception:
+                pass
+    finally:
+        if warnings is None:
+            del sys.modules["warnings"]
+        else:
+            sys.modules["warnings"] = warnings
+    if verbose:
+        print(f"pyfreeze: {added} learned regular expressions compiled into the image"
+              + (f", {warned} left to the program (compiling them warns)" if warned else ""),
+              file=sys.stderr)
 
 
 def _file_stamps(program=None):

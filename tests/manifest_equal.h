@@ -28,9 +28,9 @@ static inline int manifests_equal(const struct pf_manifest *a, const struct pf_m
 {
     const char *const texts_a[] = {a->pyfreeze_version, a->runtime, a->entry, a->interpreter, a->script, a->program};
     const char *const texts_b[] = {b->pyfreeze_version, b->runtime, b->entry, b->interpreter, b->script, b->program};
-    const struct pf_strings *const lists_a[] = {&a->modules, &a->learned, &a->blocks, &a->paths,
+    const struct pf_strings *const lists_a[] = {&a->modules, &a->learned, &a->learned_patterns, &a->blocks, &a->paths,
                                                 &a->search, &a->libraries, &a->read_env, &a->read_file};
-    const struct pf_strings *const lists_b[] = {&b->modules, &b->learned, &b->blocks, &b->paths,
+    const struct pf_strings *const lists_b[] = {&b->modules, &b->learned, &b->learned_patterns, &b->blocks, &b->paths,
                                                 &b->search, &b->libraries, &b->read_env, &b->read_file};
     for (size_t i = 0; i < sizeof texts_a / sizeof texts_a[0]; i++) {
         if (!manifest_text_equal(texts_a[i], texts_b[i]))

@@ -69,10 +69,10 @@ static unsigned long choose_hash_seed(const struct pf_options *options)
     return seed;
 }
 
-/* The modules the learning run found (see learn.c), imported before the
- * named ones; the dump skips those that fail to import here. */
-static char **learned_names;
-static int learned_count;
+/* What the learning run found (see learn.c): modules, imported before
+ * the named ones (the dump skips those that fail to import here), and
+ * patterns, compiled into re's cache. */
+static struct pf_learned learned;
 
 static enum pf_exit failure_status(uint32_t failure)
 {
@@ -328,10 +328,13 @@ static int freeze_passes(struct session *s, const struct pf_options *options, co
     return rc;
 }
 
-/* The manifest the image carries: the request, and what the freeze found. */
+/* The manifest the image carries: the request, and what the freeze found.
+ * The learned patterns are the dump's input only: the image holds them
+ * compiled, and an image's start reads its manifest. */
 static int image_manifest(struct session *s, char **text, size_t *size, struct pf_error *error)
 {
     s->request.manifest.verbose = 0;
+    s->request.manifest.learned_patterns.count = 0;
     return pf_manifest_write(&s->request.manifest, text, size, error);
 }
 
@@ -348,17 +351,16 @@ static int run_freeze(struct session *s, const struct pf_options *options, const
         return pf_fail(error, PF_EXIT_INTERNAL, "preparing the freeze's environment: out of memory");
     if (options->learn) {
         progress(options, "learning run: running the program");
-        if (pf_learn_modules(options, runtime_path, s->environment, &learned_names, &learned_count, error) < 0)
+        if (pf_learn_run(options, runtime_path, s->environment, &learned, error) < 0)
             return -1;
         if (options->verbose) {
-            fprintf(stderr, "pyfreeze: learned %d modules:", learned_count);
-            for (int i = 0; i < learned_count; i++)
-                fprintf(stderr, " %s", learned_names[i]);
-            fputc('\n', stderr);
+            fprintf(stderr, "pyfreeze: learned %d modules:", learned.module_count);
+            for (int i = 0; i < learned.module_count; i++)
+                fprintf(stderr, " %s", learned.modules[i]);
+            fprintf(stderr, "\npyfreeze: learned %d regular expressions\n", learned.pattern_count);
         }
     }
-    if (pf_request_build(options, runtime_path, choose_hash_seed(options), learned_names, learned_count,
-                         &s->request, error) < 0 ||
+    if (pf_request_build(options, runtime_path, choose_hash_seed(options), &learned, &s->request, error) < 0 ||
         freeze_passes(s, options, runtime_path, error) < 0)
         return -1;
     progress(options, "checkpoint reached: heap of %.1f MiB, %d shared libraries",
@@ -440,8 +442,6 @@ int pf_freeze(const struct pf_options *given, const char *runtime_path, struct p
     free(session.ranges);
     free_libraries(&session);
     free(owned);
-    pf_learned_free(learned_names, learned_count);
-    learned_names = NULL;
-    learned_count = 0;
+    pf_learned_free(&learned);
     return rc;
 }

@@ -2,6 +2,7 @@
 #include "learn.h"
 
 #include "../common/entry_wrapper.h"
+#include "../common/manifest.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -145,32 +146,62 @@ static int blocked(const struct pf_options *options, const char *name)
     return 0;
 }
 
-static int keep_names(const struct pf_options *options, char *report, char ***names, int *count,
-                      struct pf_error *error)
+/* The report's pattern lines start with this (no module name does). */
+#define PATTERN_PREFIX "re "
+/* What the patterns may add to the manifest, which the dump reads whole;
+ * the program compiles those left out itself, as python3 does. */
+#define PATTERNS_MAX_TEXT (8u * 1024 * 1024)
+
+static int append(char ***items, int *count, const char *text)
+{
+    char *copy = strdup(text);
+    if (copy == NULL)
+        return -1;
+    (*items)[(*count)++] = copy;
+    return 0;
+}
+
+static int compare_text(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Splits the report into the modules to freeze and the patterns.  The
+ * patterns are sorted: their set, not the order the program compiled them
+ * in (which may follow a hash seed), is what the image depends on. */
+static int keep_learned(const struct pf_options *options, char *report, struct pf_learned *learned,
+                        struct pf_error *error)
 {
     size_t lines = 1;
     for (char *p = report; *p != '\0'; p++)
         lines += *p == '\n';
-    *names = calloc(lines + 1, sizeof(char *));
-    *count = 0;
-    if (*names == NULL)
+    learned->modules = calloc(lines + 1, sizeof(char *));
+    learned->patterns = calloc(lines + 1, sizeof(char *));
+    if (learned->modules == NULL || learned->patterns == NULL)
         return pf_fail(error, PF_EXIT_INTERNAL, "learning run: out of memory");
     char *saved;
+    size_t pattern_text = 0;
     for (char *line = strtok_r(report, "\n", &saved); line != NULL; line = strtok_r(NULL, "\n", &saved)) {
-        if (!pf_valid_module_name(line) || strcmp(line, "__main__") == 0 || blocked(options, line))
-            continue;
-        if (((*names)[*count] = strdup(line)) == NULL)
+        int rc = 0;
+        if (strncmp(line, PATTERN_PREFIX, strlen(PATTERN_PREFIX)) == 0) {
+            const char *pattern = line + strlen(PATTERN_PREFIX);
+            pattern_text += strlen(pattern);
+            if (pf_manifest_valid_pattern(pattern) && pattern_text <= PATTERNS_MAX_TEXT)
+                rc = append(&learned->patterns, &learned->pattern_count, pattern);
+        } else if (pf_valid_module_name(line) && strcmp(line, "__main__") != 0 && !blocked(options, line)) {
+            rc = append(&learned->modules, &learned->module_count, line);
+        }
+        if (rc < 0)
             return pf_fail(error, PF_EXIT_INTERNAL, "learning run: out of memory");
-        ++*count;
     }
+    qsort(learned->patterns, (size_t)learned->pattern_count, sizeof(char *), compare_text);
     return 0;
 }
 
-int pf_learn_modules(const struct pf_options *options, const char *runtime_path, char **environment,
-                     char ***names, int *count, struct pf_error *error)
+int pf_learn_run(const struct pf_options *options, const char *runtime_path, char **environment,
+                 struct pf_learned *learned, struct pf_error *error)
 {
-    *names = NULL;
-    *count = 0;
+    memset(learned, 0, sizeof *learned);
     char *code;
     char **argv = program_argv(options, runtime_path, &code);
     char **env = argv != NULL ? with_learn_variable(environment) : NULL;
@@ -218,7 +249,7 @@ int pf_learn_modules(const struct pf_options *options, const char *runtime_path,
         else
             fprintf(stderr, "pyfreeze: the learning run was killed by signal %d\n", WTERMSIG(status));
     }
-    rc = keep_names(options, report, names, count, error);
+    rc = keep_learned(options, report, learned, error);
     free(report);
 out:
     if (pipe_fds[0] >= 0)
@@ -231,9 +262,16 @@ out:
     return rc;
 }
 
-void pf_learned_free(char **names, int count)
+static void free_all(char **items, int count)
 {
-    for (int i = 0; names != NULL && i < count; i++)
-        free(names[i]);
-    free(names);
+    for (int i = 0; items != NULL && i < count; i++)
+        free(items[i]);
+    free(items);
+}
+
+void pf_learned_free(struct pf_learned *learned)
+{
+    free_all(learned->modules, learned->module_count);
+    free_all(learned->patterns, learned->pattern_count);
+    memset(learned, 0, sizeof *learned);
 }

@@ -85,7 +85,7 @@ static const char *program_name(struct pf_request *request, const struct pf_opti
 }
 
 int pf_request_build(const struct pf_options *options, const char *runtime_path, unsigned long hash_seed,
-                     char **learned, int learned_count, struct pf_request *request, struct pf_error *error)
+                     const struct pf_learned *learned, struct pf_request *request, struct pf_error *error)
 {
     memset(request, 0, sizeof *request);
     struct pf_manifest *manifest = &request->manifest;
@@ -108,7 +108,8 @@ int pf_request_build(const struct pf_options *options, const char *runtime_path,
     manifest->in_root = options->entry_kind == PF_ENTRY_SCRIPT || options->entry_kind == PF_ENTRY_FUNCTION;
     manifest->verbose = options->verbose;
     if (manifest->program == NULL || copy_list(&manifest->modules, options->modules, options->module_count) < 0 ||
-        copy_list(&manifest->learned, learned, learned_count) < 0 ||
+        copy_list(&manifest->learned, learned->modules, learned->module_count) < 0 ||
+        copy_list(&manifest->learned_patterns, learned->patterns, learned->pattern_count) < 0 ||
         copy_list(&manifest->blocks, options->blocks, options->block_count) < 0 ||
         copy_list(&manifest->paths, options->paths, options->path_count) < 0 ||
         search_list(request, options, cwd) < 0 || make_list(&manifest->libraries, 0) < 0 ||
@@ -158,9 +159,9 @@ int pf_request_set_inputs(struct pf_request *request, char *lines, struct pf_err
 void pf_request_free(struct pf_request *request)
 {
     struct pf_strings *lists[] = {
-        &request->manifest.modules, &request->manifest.learned, &request->manifest.blocks,
-        &request->manifest.paths, &request->manifest.search, &request->manifest.libraries,
-        &request->manifest.read_env, &request->manifest.read_file,
+        &request->manifest.modules, &request->manifest.learned, &request->manifest.learned_patterns,
+        &request->manifest.blocks, &request->manifest.paths, &request->manifest.search,
+        &request->manifest.libraries, &request->manifest.read_env, &request->manifest.read_file,
     };
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
         free(lists[i]->items);

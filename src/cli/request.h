@@ -5,6 +5,7 @@
 
 #include "../common/error.h"
 #include "../common/manifest.h"
+#include "learn.h"
 #include "options.h"
 
 struct pf_request {
@@ -14,10 +15,10 @@ struct pf_request {
 };
 
 /* Fills `request` from `options` (with --for-script and the entry form
- * resolved) and the modules a learning run found.  Free it with
- * pf_request_free whether or not this succeeds. */
+ * resolved) and what a learning run found (`learned` may be empty).  Free
+ * it with pf_request_free whether or not this succeeds. */
 int pf_request_build(const struct pf_options *options, const char *runtime_path, unsigned long hash_seed,
-                     char **learned, int learned_count, struct pf_request *request, struct pf_error *error);
+                     const struct pf_learned *learned, struct pf_request *request, struct pf_error *error);
 
 /* Sets the libraries the first pass found, loaded first by the second. */
 int pf_request_set_libraries(struct pf_request *request, char **paths, int count, struct pf_error *error);

@@ -13,10 +13,12 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
-/* A manifest is a few kilobytes; anything near this is not one. */
+/* A manifest is a few kilobytes, or some hundreds with learned patterns;
+ * anything near this is not one. */
 #define PF_MANIFEST_MAX (64u * 1024 * 1024)
 
-enum field_kind { FIELD_TEXT, FIELD_NUMBER, FIELD_FLAG, FIELD_LIST, FIELD_ENTRY };
+/* FIELD_PATTERNS: a list whose items pf_manifest_valid_pattern accepts. */
+enum field_kind { FIELD_TEXT, FIELD_NUMBER, FIELD_FLAG, FIELD_LIST, FIELD_PATTERNS, FIELD_ENTRY };
 
 /* Every key, in the order the writer writes them. */
 static const struct field {
@@ -36,6 +38,7 @@ static const struct field {
     {"root", FIELD_FLAG, offsetof(struct pf_manifest, in_root), 0},
     {"verbose", FIELD_FLAG, offsetof(struct pf_manifest, verbose), 0},
     {"learned", FIELD_LIST, offsetof(struct pf_manifest, learned), 0},
+    {"learned_pattern", FIELD_PATTERNS, offsetof(struct pf_manifest, learned_patterns), 0},
     {"module", FIELD_LIST, offsetof(struct pf_manifest, modules), 0},
     {"block", FIELD_LIST, offsetof(struct pf_manifest, blocks), 0},
     {"path", FIELD_LIST, offsetof(struct pf_manifest, paths), 0},
@@ -51,6 +54,19 @@ static const char *const entry_kinds[] = {NULL, "script", "module", "function"};
 const char *pf_entry_kind_name(enum pf_entry_kind kind)
 {
     return (unsigned)kind < sizeof entry_kinds / sizeof entry_kinds[0] ? entry_kinds[kind] : NULL;
+}
+
+int pf_manifest_valid_pattern(const char *value)
+{
+    if ((value[0] != 's' && value[0] != 'b') || value[1] != ':')
+        return 0;
+    const char *flags = value + 2;
+    size_t digits = strspn(flags, "0123456789");
+    if (digits == 0 || digits > 10 || flags[digits] != ':')
+        return 0;
+    const char *hex = flags + digits + 1;
+    size_t length = strspn(hex, "0123456789abcdef");
+    return hex[length] == '\0' && length % 2 == 0;
 }
 
 /* --- writing ------------------------------------------------------------------- */
@@ -125,11 +141,15 @@ static int write_field(const struct pf_manifest *manifest, const struct field *f
             return manifest->entry == NULL ? pf_fail(error, PF_EXIT_INTERNAL, "an entry form without a value") : -1;
         text_add(text, "entry=%s:%s\n", pf_entry_kind_name(manifest->entry_kind), manifest->entry);
         return 0;
-    case FIELD_LIST: {
+    case FIELD_LIST:
+    case FIELD_PATTERNS: {
         const struct pf_strings *list = (const struct pf_strings *)base;
         for (int i = 0; i < list->count; i++) {
             if (check_value(field->key, list->items[i], error) < 0)
                 return -1;
+            if (field->kind == FIELD_PATTERNS && !pf_manifest_valid_pattern(list->items[i]))
+                return pf_fail(error, PF_EXIT_INTERNAL, "learned pattern '%.40s' is not KIND:FLAGS:HEX",
+                               list->items[i]);
             text_add(text, "%s=%s\n", field->key, list->items[i]);
         }
         return 0;
@@ -228,7 +248,7 @@ static int survey(const char *text, size_t size, struct pf_error *error)
         if (field == NULL)
             return pf_fail(error, PF_EXIT_OUTPUT, "manifest line %u: unknown key '%.*s'", line.number,
                            (int)line.key_length, line.key);
-        if (field->kind != FIELD_LIST && seen[field - fields]++)
+        if (field->kind != FIELD_LIST && field->kind != FIELD_PATTERNS && seen[field - fields]++)
             return pf_fail(error, PF_EXIT_OUTPUT, "manifest line %u: '%s' given twice", line.number, field->key);
     }
     if (more < 0)
@@ -278,6 +298,11 @@ static int set_field(struct pf_manifest *manifest, const struct field *field, ch
         *(int *)base = 1;
         return 0;
     case FIELD_ENTRY: return set_entry(manifest, value, line, error);
+    case FIELD_PATTERNS:
+        if (!pf_manifest_valid_pattern(value))
+            return pf_fail(error, PF_EXIT_OUTPUT, "manifest line %u: %s '%.40s' is not KIND:FLAGS:HEX",
+                           line->number, field->key, value);
+        /* fall through */
     case FIELD_LIST: {
         struct pf_strings *list = (struct pf_strings *)base;
         list->items[list->count++] = value;
@@ -300,7 +325,7 @@ static void carve_lists(struct pf_manifest *manifest, const char *text, const ch
             counts[field - fields]++;
     }
     for (size_t i = 0; i < FIELD_COUNT; i++) {
-        if (fields[i].kind != FIELD_LIST)
+        if (fields[i].kind != FIELD_LIST && fields[i].kind != FIELD_PATTERNS)
             continue;
         ((struct pf_strings *)((char *)manifest + fields[i].offset))->items = slots;
         slots += counts[i];

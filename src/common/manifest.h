@@ -38,6 +38,10 @@ struct pf_manifest {
     const char *program;            /* how the image will be run: the freeze's argv[0] */
     struct pf_strings modules;      /* named on the command line, in order */
     struct pf_strings learned;      /* found by the learning run, imported first */
+    struct pf_strings learned_patterns; /* regular expressions the learning run compiled,
+                                       each "KIND:FLAGS:HEX" (pf_manifest_valid_pattern);
+                                       the dump compiles them into re's cache, so an
+                                       image carries the compiled patterns, not these */
     struct pf_strings blocks;
     struct pf_strings paths;        /* --path, as given */
     struct pf_strings search;       /* absolute directories the freeze searches;
@@ -70,6 +74,12 @@ int pf_manifest_read_fd(int fd, struct pf_manifest *manifest, struct pf_error *e
 
 /* Releases what pf_manifest_read allocated; harmless on a zeroed one. */
 void pf_manifest_release(struct pf_manifest *manifest);
+
+/* Whether `value` is a learned pattern as the manifest holds it: KIND "s"
+ * (a str pattern, its UTF-8 with surrogates passed) or "b" (bytes), the
+ * re flags in decimal, and the pattern's bytes in lower-case hex, joined
+ * by colons. */
+int pf_manifest_valid_pattern(const char *value);
 
 /* "script", "module", "function", or NULL for PF_ENTRY_NONE. */
 const char *pf_entry_kind_name(enum pf_entry_kind kind);

@@ -338,6 +338,25 @@ int pf_py_at_exit_functions(void)
     return _PyRuntime.nexitfuncs > 0;
 }
 
+PyObject *pf_py_compiled_pattern_keys(void)
+{
+    PyObject *name = PyUnicode_FromString("re");
+    PyObject *re = name != NULL ? PyImport_GetModule(name) : NULL;
+    Py_XDECREF(name);
+    if (re == NULL)
+        return PyErr_Occurred() ? NULL : PyList_New(0);
+    PyObject *cache = PyObject_GetAttrString(re, "_cache");
+    Py_DECREF(re);
+    if (cache == NULL || !PyDict_CheckExact(cache)) {
+        Py_XDECREF(cache);
+        PyErr_Clear();
+        return PyList_New(0);
+    }
+    PyObject *keys = PyDict_Keys(cache);
+    Py_DECREF(cache);
+    return keys;
+}
+
 /* --- The self-check ------------------------------------------------------
  * Each check compares what this file reads through the 3.11 headers with
  * what the linked libpython itself computes (its public accessors were

@@ -113,6 +113,13 @@ int pf_py_at_exit_functions(void);
  * Relies on: 3.11's PyCFunctionObject keeps its PyMethodDef in m_ml. */
 const char *pf_py_builtin_doc(PyObject *function);
 
+/* The keys of the re module's cache of compiled patterns, oldest first:
+ * each (type of the pattern, pattern, flags as an int), as re._compile()
+ * of 3.11 (Lib/re/__init__.py) makes them for its _cache dict.  A new
+ * list, empty when re is not loaded or has no such dict; NULL with an
+ * exception set on failure. */
+PyObject *pf_py_compiled_pattern_keys(void);
+
 /* Whether the CPython this runtime runs is the one this boundary was
  * written for: its version is 3.11.x, and the layouts the calls above rely
  * on are those the linked libpython uses, as far as a running process can

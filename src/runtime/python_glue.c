@@ -590,15 +590,17 @@ PyObject *pf_glue_run_dump(const struct pf_manifest *manifest)
                       : search->count > 0 ? PyUnicode_DecodeFSDefault(search->items[0]) : Py_NewRef(Py_None);
     PyObject *entry = entry_text(manifest);
     PyObject *learned_list = string_list(&manifest->learned);
+    PyObject *patterns = string_list(&manifest->learned_patterns);
     PyObject *result = NULL;
     if (restore_function && teardown_function && before_teardown_function && restore_state && run &&
-        mods && blks && dirs && first && entry && learned_list)
+        mods && blks && dirs && first && entry && learned_list && patterns)
         result = PyObject_CallFunctionObjArgs(run, mods, blks, first, dirs, restore_state,
                                               manifest->native ? Py_True : Py_False, lazy,
                                               recorder, manifest->verbose ? Py_True : Py_False, entry,
-                                              learned_list, NULL);
+                                              learned_list, patterns, NULL);
     Py_XDECREF(entry);
     Py_XDECREF(learned_list);
+    Py_XDECREF(patterns);
     Py_XDECREF(first);
     Py_XDECREF(mods);
     Py_XDECREF(blks);

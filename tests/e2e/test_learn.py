@@ -109,3 +109,55 @@ def test_meson_learned_from_version(tmp_path):
     stock = run(["/usr/bin/meson", "--version"])
     assert (frozen.returncode, frozen.stdout, frozen.stderr) == (stock.returncode, stock.stdout, stock.stderr)
     assert "warm start" in (tmp_path / "debug").read_text()
+
+
+PATTERNS_PROGRAM = textwrap.dedent("""\
+    import re
+    import sys
+
+    NAMED = r"\\d+(?P<tail>[a-z]*)"
+    NESTED = "[[x]"                        # compiling it warns: a possible nested set
+    WORD = rb"\\w+"
+
+    def main():
+        if sys.argv[1:] == ["peek"]:
+            print("cached:", (str, NAMED, 0) in re._cache, (str, NESTED, 0) in re._cache,
+                  (bytes, WORD, re.ASCII) in re._cache, (str, "\\udc80\\u00e9+", re.I) in re._cache)
+        print(re.compile(NAMED).match("12ab").group("tail"), re.compile(NESTED).pattern)
+        print(re.compile(WORD, re.ASCII).findall(b"xy z"), re.compile("\\udc80\\u00e9+", re.I).match("\\udc80\\u00c9"))
+        re.compile("a|bc", re.DEBUG)
+
+    main()
+    """)
+
+
+def test_learned_patterns_are_compiled_in_the_image(tmp_path):
+    """What the learning run compiled is in the image's re cache, compiled;
+    what compiling warns about is not, so the program still sees the warning
+    as python3 shows it, under the run's own filters."""
+    (tmp_path / "prog.py").write_text(PATTERNS_PROGRAM)
+    image = tmp_path / "image"
+    result = run([PYFREEZE, "-v", "-o", image, "--script", tmp_path / "prog.py", "--learn"], cwd=tmp_path,
+                 timeout=300)
+    assert result.returncode == 0, result.stderr.decode()
+    log = result.stderr.decode()
+    assert "learned regular expressions compiled into the image, 1 left to the program (compiling them warns)" \
+        in log, log
+    peek = run([image, "peek"], cwd=tmp_path)
+    assert peek.stdout.decode().splitlines()[0] == "cached: True False True True", peek.stderr
+    stock_peek = run([STOCK, tmp_path / "prog.py", "peek"], cwd=tmp_path)
+    assert stock_peek.stdout.decode().splitlines()[0] == "cached: False False False False"
+    assert peek.stdout.splitlines()[1:] == stock_peek.stdout.splitlines()[1:]
+    # (PYTHONWARNINGS, exit status, what standard error holds)
+    for warnings, status, shown in (("", 0, b"prog.py:12: FutureWarning: Possible nested set at position 1"),
+                                    ("error::FutureWarning", 1, b"FutureWarning: Possible nested set"),
+                                    ("ignore", 0, b"")):
+        env = clean_env(PYTHONWARNINGS=warnings, PYFREEZE_DEBUG=str(tmp_path / "debug"))
+        frozen = run([image], env=env, cwd=tmp_path)
+        env.pop("PYFREEZE_DEBUG")
+        stock = run([STOCK, tmp_path / "prog.py"], env=env, cwd=tmp_path)
+        assert (frozen.returncode, frozen.stdout, frozen.stderr) == (stock.returncode, stock.stdout, stock.stderr)
+        assert stock.returncode == status and shown in stock.stderr, stock.stderr
+        assert "warm start" in (tmp_path / "debug").read_text()
+    # re.DEBUG patterns are never cached: the program compiles and prints them.
+    assert b"BRANCH" in frozen.stdout

@@ -18,6 +18,8 @@ static const char *blocks[] = {"_ssl"};
 static const char *search[] = {"/work", "/opt/lib dir"};
 static const char *libraries[] = {"/usr/lib/x.so", "/lib/libz.so.1"};
 static const char *read_env[] = {"HOME"};
+/* r"\d+" with re.ASCII, b"a|b", and "é" with a lone surrogate, U+DC80 */
+static const char *patterns[] = {"s:256:5c642b", "b:0:617c62", "s:2:c3a9edb280"};
 
 static struct pf_manifest full_manifest(void)
 {
@@ -31,6 +33,7 @@ static struct pf_manifest full_manifest(void)
         .script = "/usr/bin/black",
         .program = "./black-fast",
         .modules = {modules, 3},
+        .learned_patterns = {patterns, 3},
         .blocks = {blocks, 1},
         .search = {search, 2},
         .libraries = {libraries, 2},
@@ -131,6 +134,12 @@ static void test_refusals(void)
         {HEAD "entry=black\n", "line 5: entry 'black' is not KIND:VALUE"},
         {HEAD "entry=program:x\n", "entry 'program:x' is not KIND:VALUE"},
         {HEAD "entry=script:\n", "is not KIND:VALUE"},
+        {HEAD "learned_pattern=s:0:5C\n", "line 5: learned_pattern 's:0:5C' is not KIND:FLAGS:HEX"},
+        {HEAD "learned_pattern=x:0:5c\n", "is not KIND:FLAGS:HEX"},
+        {HEAD "learned_pattern=s::5c\n", "is not KIND:FLAGS:HEX"},
+        {HEAD "learned_pattern=s:1:5\n", "is not KIND:FLAGS:HEX"},
+        {HEAD "learned_pattern=b:12345678901:5c\n", "is not KIND:FLAGS:HEX"},
+        {HEAD "learned_pattern=s:0\n", "is not KIND:FLAGS:HEX"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         refused(cases[i].text, cases[i].message);
@@ -153,6 +162,13 @@ static void test_write_refusals(void)
     CHECK(pf_manifest_write(&manifest, &text, &size, &error) < 0 &&
           strstr(error.message, "path 'two\nlines' contains a newline") != NULL && error.status == PF_EXIT_USAGE,
           "a newline in a value is refused: %s", error.message);
+    free(text);
+    text = NULL;
+    manifest = full_manifest();
+    static const char *bad_pattern[] = {"s:0:ABC"};
+    manifest.learned_patterns = (struct pf_strings){bad_pattern, 1};
+    CHECK(pf_manifest_write(&manifest, &text, &size, &error) < 0 && strstr(error.message, "is not KIND:FLAGS:HEX"),
+          "a learned pattern the reader would refuse is not written: %s", error.message);
     free(text);
 }
 
