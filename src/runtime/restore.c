@@ -138,6 +138,66 @@ static const char *prefix_mismatch(const PyConfig *config)
     return NULL;
 }
 
+/* Whether DIRECTORY (an entry of the module search path) would give
+ * python3 a module or package `encodings` of its own: a regular package or
+ * a module of any suffix the path finder loads, or an archive zipimport
+ * might find one in. */
+static int shadows_encodings(const wchar_t *directory)
+{
+    static const char *const candidates[] = {
+        "encodings.py", "encodings.pyc", "encodings.cpython-311-x86_64-linux-gnu.so", "encodings.abi3.so",
+        "encodings.so", "encodings/__init__.py", "encodings/__init__.pyc",
+        "encodings/__init__.cpython-311-x86_64-linux-gnu.so", "encodings/__init__.abi3.so",
+        "encodings/__init__.so",
+    };
+    char *path = Py_EncodeLocale(directory, NULL);
+    if (path == NULL)
+        return 1;
+    struct stat status;
+    int shadows = 0;
+    if (stat(path, &status) == 0 && !S_ISDIR(status.st_mode)) {
+        shadows = 1;
+    } else if (stat(path, &status) == 0) {
+        for (size_t i = 0; !shadows && i < sizeof candidates / sizeof *candidates; i++) {
+            char candidate[PATH_MAX];
+            shadows = snprintf(candidate, sizeof candidate, "%s/%s", path, candidates[i]) >= (int)sizeof candidate ||
+                      stat(candidate, &status) == 0;
+        }
+    }
+    PyMem_Free(path);
+    return shadows;
+}
+
+/* python3 imports encodings, and the codec of the locale, from the module
+ * search path before anything else runs; the image holds those of the
+ * standard library it was frozen from.  A run whose search path leads
+ * elsewhere first (a PYTHONPATH entry with an encodings of its own) or
+ * not there at all (another PYTHONPLATLIBDIR) must start as python3 does. */
+static const char *stdlib_mismatch(const PyConfig *config)
+{
+    PyObject *frozen = PySys_GetObject("_stdlib_dir");
+    wchar_t *stdlib = frozen != NULL && PyUnicode_Check(frozen) ? PyUnicode_AsWideCharString(frozen, NULL) : NULL;
+    PyErr_Clear();
+    const char *why = "the standard library the image was frozen from is not on this run's module search path";
+    if (stdlib == NULL || config->stdlib_dir == NULL || wcscmp(stdlib, config->stdlib_dir) != 0) {
+        PyMem_Free(stdlib);
+        return "the run's standard library directory is not the image's";
+    }
+    for (Py_ssize_t i = 0; i < config->module_search_paths.length; i++) {
+        const wchar_t *entry = config->module_search_paths.items[i];
+        if (wcscmp(entry, stdlib) == 0) {
+            why = NULL;
+            break;
+        }
+        if (shadows_encodings(entry)) {
+            why = "a directory ahead of the standard library on the module search path has an encodings module";
+            break;
+        }
+    }
+    PyMem_Free(stdlib);
+    return why;
+}
+
 /* site makes the directory above a pyvenv.cfg the prefix, as it does for
  * python3: the same objection as above, found as site will find it. */
 static const char *in_virtual_environment(const PyConfig *config)
@@ -197,6 +257,42 @@ static const char *codec_mismatch(const PyConfig *config)
     return NULL;
 }
 
+/* What getpath prints while the run's configuration is read (a landmark
+ * not found: "Could not find platform independent libraries <prefix>"),
+ * held back until the run is known to go on warm: one that steps aside
+ * reads its configuration again, and python3 prints it once.  getpath.c
+ * writes with fprintf(stderr), so swapping the stream catches it. */
+struct held_stderr {
+    FILE *saved, *memory;
+    char *text;
+    size_t size;
+};
+
+static void hold_stderr(struct held_stderr *held)
+{
+    held->saved = stderr;
+    held->text = NULL;
+    held->size = 0;
+    held->memory = open_memstream(&held->text, &held->size);
+    if (held->memory != NULL)
+        stderr = held->memory;
+}
+
+/* Puts stderr back, and writes what was held to it when `print`. */
+static void release_stderr(struct held_stderr *held, int print)
+{
+    if (held->memory == NULL)
+        return;
+    fclose(held->memory);
+    held->memory = NULL;
+    stderr = held->saved;
+    if (print && held->size > 0) {
+        fwrite(held->text, 1, held->size, stderr);
+        fflush(stderr);
+    }
+    free(held->text);
+}
+
 /* What a step aside asked for by restore.py re-executes with. */
 static char **start_argv, **start_environ;
 
@@ -244,11 +340,16 @@ int pf_restore_main(int argc, char **argv)
     PyConfig config;
     PyConfig_InitPythonConfig(&config);
     status = PyConfig_SetBytesArgv(&config, argc, argv);
+    struct held_stderr held;
+    hold_stderr(&held);
     if (!PyStatus_Exception(status))
         status = pf_py_read_config(&config);
-    if (PyStatus_Exception(status))
+    if (PyStatus_Exception(status)) {
+        release_stderr(&held, 1);
         Py_ExitStatusException(status);   /* also --help, --version, bad options */
+    }
     if (pf_entry_fix_config(&config) < 0) {
+        release_stderr(&held, 1);
         PyErr_Print();
         return 1;
     }
@@ -259,7 +360,10 @@ int pf_restore_main(int argc, char **argv)
     if (reason == NULL)
         reason = prefix_mismatch(&config);
     if (reason == NULL)
+        reason = stdlib_mismatch(&config);
+    if (reason == NULL)
         reason = in_virtual_environment(&config);
+    release_stderr(&held, reason == NULL);
     if (reason != NULL)
         pf_cold_reexec(argv, saved_environ, reason);
     start_argv = argv;

@@ -176,3 +176,30 @@ def test_locale_coercion_warning_once(images, trigger, tmp_path):
     assert result == outcome(stock, args, env=env)
     assert result[2].count("LC_CTYPE coerced to C.UTF-8") == 1
     assert not runs_warm(image, args, env=env)
+
+
+def test_an_encodings_ahead_of_the_stdlib_starts_cold(images, tmp_path):
+    # python3 imports encodings from the search path while it starts: one
+    # in a PYTHONPATH directory is the one it uses, not the image's.
+    (tmp_path / "encodings").symlink_to("/usr/lib/python3.11/encodings")
+    env = clean_env(PYTHONPATH=str(tmp_path))
+    code = "import encodings, sys; print(encodings.__file__, sys.path[1])"
+    compare(images / "minimal", STOCK, ["-c", code], env=env)
+    assert str(tmp_path / "encodings") in outcome(images / "minimal", ["-c", code], env=env)[1]
+    # an entry that holds none changes nothing
+    assert runs_warm(images / "minimal", ["-c", code], env=clean_env(PYTHONPATH=f"{tmp_path}/elsewhere"))
+
+
+def test_another_platlibdir_starts_cold_and_warns_once(images):
+    # /usr/lib64/python3.11 does not exist: python3 warns that it found no
+    # prefix and fails to find encodings; the image must fail the same way,
+    # with getpath's warnings printed once, not by the warm attempt and by
+    # the cold start both.
+    env = clean_env(PYTHONPLATLIBDIR="lib64")
+    image, stock = outcome(images / "minimal", ["-c", "pass"], env=env), outcome(STOCK, ["-c", "pass"], env=env)
+    assert image[0] == stock[0] != 0
+    assert image[2].count("Could not find platform independent libraries") == 1
+    def told(stderr):       # less what names the executable, which differs
+        return [line for line in stderr.splitlines() if "executable" not in line and "program name" not in line]
+    assert told(image[2]) == told(stock[2])
+    assert not runs_warm(images / "minimal", ["-c", "pass"], env=env)
