@@ -93,17 +93,66 @@ PyStatus pf_py_preinitialize_again(int argc, char **argv, const char **cold_reas
     return status;
 }
 
+/* getpath's code object.  The path configuration is computed by running
+ * Modules/getpath.py, which 3.11 keeps as marshal data in getpath.o and
+ * unmarshals at each computation: _Py_Get_Getpath_CodeObject() and
+ * _PyConfig_InitPathConfig() call PyMarshal_ReadObjectFromString() on it
+ * (_Py_M__getpath, static), from getpath.o.  The runtime is linked with
+ * --wrap=PyMarshal_ReadObjectFromString: the dump unmarshals it once more
+ * and keeps the code object, which lands in the frozen heap; a warm start's
+ * config read gets that object back for the same bytes, instead of making
+ * 14 KB of code objects and interning their names again.  Unmarshalling is
+ * a function of the bytes, and the code object is never changed by running
+ * it but for its specialisation caches, which do not change what it does. */
+PyObject *__real_PyMarshal_ReadObjectFromString(const char *data, Py_ssize_t size);
+PyObject *__wrap_PyMarshal_ReadObjectFromString(const char *data, Py_ssize_t size);
+
+static enum { GETPATH_UNMARSHAL, GETPATH_KEEP, GETPATH_REUSE } getpath_mode;
+static const char *getpath_data;
+static Py_ssize_t getpath_size;
+static PyObject *getpath_code;
+
+PyObject *__wrap_PyMarshal_ReadObjectFromString(const char *data, Py_ssize_t size)
+{
+    if (getpath_mode == GETPATH_REUSE && getpath_code != NULL && data == getpath_data && size == getpath_size)
+        return Py_NewRef(getpath_code);
+    PyObject *result = __real_PyMarshal_ReadObjectFromString(data, size);
+    if (getpath_mode == GETPATH_KEEP && result != NULL) {
+        getpath_data = data;
+        getpath_size = size;
+    }
+    return result;
+}
+
+int pf_py_keep_getpath_code(void)
+{
+    getpath_mode = GETPATH_KEEP;
+    PyObject *code = _Py_Get_Getpath_CodeObject();
+    getpath_mode = GETPATH_UNMARSHAL;
+    if (code == NULL)
+        return -1;
+    if (!PyCode_Check(code) || getpath_data == NULL) {
+        Py_DECREF(code);
+        PyErr_SetString(PyExc_SystemError, "getpath's code is not unmarshalled by PyMarshal_ReadObjectFromString");
+        return -1;
+    }
+    getpath_code = code;
+    return 0;
+}
+
 PyStatus pf_py_read_config(PyConfig *config)
 {
     /* Without this the path configuration of the dump (the runtime's own
      * name, executable and prefix) would be reused instead of computed. */
     _PyPathConfig_ClearGlobal();
+    getpath_mode = GETPATH_REUSE;
     PyStatus status = PyConfig_Read(config);
-    if (PyStatus_Exception(status))
-        return status;
     /* PyConfig_Read() leaves the paths (getpath) to a later step of the
      * start-up; take that step now, on the read config, as it does. */
-    return _PyConfig_InitImportConfig(config);
+    if (!PyStatus_Exception(status))
+        status = _PyConfig_InitImportConfig(config);
+    getpath_mode = GETPATH_UNMARSHAL;
+    return status;
 }
 
 /* PyConfig_Read leaves codec names as the locale spells them ("UTF-8");

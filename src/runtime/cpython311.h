@@ -7,7 +7,7 @@
  *
  * Part of the boundary lives outside that file: the runtime is linked with
  * --wrap (runtime_link_args in meson.build), and the __wrap_ and __real_
- * functions are in src/runtime/fast_exit.c.  A --wrap redirects only the
+ * functions of the exit are in src/runtime/fast_exit.c.  A --wrap redirects only the
  * calls made from another object file of the static libpython than the one
  * defining the function, so each relies on where 3.11 makes its call:
  *   Py_FinalizeEx  called by Py_RunMain() (Modules/main.c) at the end of a
@@ -19,6 +19,11 @@
  *   _PyEval_Fini   called by Py_FinalizeEx() (pylifecycle.c) right after
  *                  finalize_modules(); __wrap__PyEval_Fini closes the run's
  *                  standard streams there.
+ *   PyMarshal_ReadObjectFromString
+ *                  called from getpath.c on getpath's marshalled code at
+ *                  every computation of the path configuration; the wrap,
+ *                  in cpython311.c, hands a warm start's config read the
+ *                  code object the dump kept (pf_py_keep_getpath_code).
  * pf_py_check_boundary() verifies, at freeze time, what of all this can be
  * verified cheaply in a running process. */
 #ifndef PYFREEZE_CPYTHON311_H
@@ -47,7 +52,13 @@ void pf_py_forget_native_thread_id(void *tstate);
  * hooks (-X dev, PYTHONMALLOC), which a frozen heap cannot take. */
 PyStatus pf_py_preinitialize_again(int argc, char **argv, const char **cold_reason);
 
-/* Reads `config` (command line, environment, paths) for this run. */
+/* At the end of the dump: unmarshals getpath's code once more and
+ * keeps it for the config reads of warm starts (see the wrap above).  -1
+ * with an exception set. */
+int pf_py_keep_getpath_code(void);
+
+/* Reads `config` (command line, environment, paths) for this run, with the
+ * getpath code the dump kept. */
 PyStatus pf_py_read_config(PyConfig *config);
 
 /* Replaces the interpreter's configuration (sys.argv, sys.flags, sys.path,

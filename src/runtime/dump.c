@@ -408,6 +408,9 @@ int pf_dump_main(int argc, char **argv)
         dump_fail((enum pf_failure)kind, "%s", message);
     }
     Py_DECREF(outcome);
+    /* Last, so that the heap the imports made is laid out as without it. */
+    if (pf_py_keep_getpath_code() < 0)
+        fail_from_python("keeping getpath's code failed");
     struct pf_file_stamp *stamps;
     if (pf_glue_file_stamps(&stamps, &pf_info.stamp_count) < 0)
         fail_from_python("recording the module files failed");

@@ -2,6 +2,7 @@
 from the frozen heap (not by stepping aside to a cold start)."""
 
 import os
+import re
 import subprocess
 import time
 
@@ -292,3 +293,34 @@ def test_image_in_a_virtual_environment_starts_cold(cgi_image, tmp_path):
     result = run([venv / "bin" / "python", "-c", code])
     assert result.stdout.decode() == f"{venv} {venv}/lib/python3.11/site-packages\n", result.stderr
     assert not runs_warm(venv / "bin" / "python", ["-c", "pass"])
+
+
+def test_path_configuration_is_computed_for_each_run(cgi_image, tmp_path):
+    # The image runs getpath's code as the dump unmarshalled it; what it
+    # computes must still follow this run's environment and location.
+    code = ("import sys; print(sys.prefix, sys.exec_prefix, sys.base_prefix, sys.platlibdir, "
+            "sys._stdlib_dir, sys.path[1:])")
+    for env in (clean_env(), clean_env(PYTHONPATH=f"{tmp_path}:/opt/x"), clean_env(PYTHONNOUSERSITE="1")):
+        assert_same_as_stock(cgi_image, ["-c", code], env=env)
+        assert runs_warm(cgi_image, ["-c", code], env=env)
+    # a copy elsewhere looks for its landmarks from there, as a copy of
+    # python3 there does: none found, then a prefix of its own
+    image_copy, stock_copy = tmp_path / "bin" / "image", tmp_path / "bin" / "python3"
+    image_copy.parent.mkdir()
+    for copy, original in ((image_copy, cgi_image), (stock_copy, STOCK)):
+        copy.write_bytes(original.read_bytes() if hasattr(original, "read_bytes") else open(original, "rb").read())
+        copy.chmod(0o755)
+
+    def told(path):         # less what names the executable or an address, which differ
+        result = run([path, "-c", code])
+        lines = [re.sub(r"0x[0-9a-f]+", "0x", line) for line in result.stderr.decode().splitlines()
+                 if "executable" not in line and "program name" not in line]
+        return result.returncode, result.stdout, lines
+
+    assert told(image_copy) == told(stock_copy)
+    assert runs_warm(image_copy, ["-c", code])
+    (tmp_path / "lib" / "python3.11").mkdir(parents=True)
+    (tmp_path / "lib" / "python3.11" / "os.py").write_text("")
+    moved = told(image_copy)
+    assert moved == told(stock_copy) and moved[0] != 0
+    assert any(str(tmp_path / "lib" / "python3.11") in line for line in moved[2])
