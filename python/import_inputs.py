@@ -17,8 +17,9 @@
 #   host         the machine's names (uname: host name, kernel...)
 #   ids          the process's user and group ids
 #   user UID|NAME  the password-database entry looked up
-#   file PATH    what a file it looked at is: its type, followed or not, and
-#                where it links to (the image itself counts as itself)
+#   file PATH    what a file it looked at is: its type, followed or not,
+#                where it links to, and a regular file's size and time (the
+#                image itself counts as itself)
 #   list PATH    a directory it listed: the names in it (hashed)
 #   read PATH    a file it opened for reading: type, size and mtime
 #   create PATH  a file or directory its import created, renamed or
@@ -58,16 +59,34 @@ def _environ_value(name):
 
 # the image's own path in this process (the freeze's is where the image is
 # written), as given and resolved: looking at it is looking at the program
-# that runs (at the freeze it does not exist yet)
+# that runs.  At the freeze it does not exist yet, and the C library shows
+# the imports a regular file there (import_inputs.c); a run finds the
+# image itself there, a regular file, unless it was installed as a link.
+# Resolved when a file input is first compared: resolving takes a system
+# call per component of the path, at every start, and most starts compare
+# none.
+_executable = None
 _executables = frozenset()
+_executable_future = False
 
 
-def set_executable(path):
-    global _executables
+def set_executable(path, future=False):
+    global _executable, _executables, _executable_future
     posixpath = sys.modules["posixpath"]
-    directory, name = posixpath.split(posixpath.abspath(path))
-    _executables = frozenset((path, posixpath.normpath(path),
-                              posixpath.join(posixpath.realpath(directory), name)))
+    _executable = posixpath.abspath(path) if not path.startswith("/") else path, path
+    _executables = None
+    _executable_future = future
+
+
+def _executable_names():
+    global _executables
+    if _executables is None:
+        posixpath = sys.modules["posixpath"]
+        absolute, path = _executable
+        directory, name = posixpath.split(posixpath.normpath(absolute))
+        _executables = frozenset((path, posixpath.normpath(path),
+                                  posixpath.join(posixpath.realpath(directory), name)))
+    return _executables
 
 
 def _status(call, path):
@@ -80,12 +99,21 @@ def _status(call, path):
 
 
 def _file_value(path):
-    if path in _executables:
-        return ("the executable",)
+    if path in _executable_names():
+        if _executable_future:
+            return ("the executable",)
+        link = _status(posix.lstat, path)
+        if type(link) is not tuple and type_of(link) == 0o100000:
+            return ("the executable",)
     followed = _status(posix.stat, path)
     link = _status(posix.lstat, path)
     target = _status(posix.readlink, path) if type(link) is not tuple and (link.st_mode & 0o170000) == 0o120000 else None
-    return tuple(type_of(status) for status in (followed, link)) + (target,)
+    value = tuple(type_of(status) for status in (followed, link)) + (target,)
+    # a regular file's size and time: what an import that looked at it may
+    # have kept (a cache checked against its source's time)
+    if type(followed) is not tuple and type_of(followed) == 0o100000:
+        value += (followed.st_size, followed.st_mtime_ns)
+    return value
 
 
 def type_of(status):

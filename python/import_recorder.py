@@ -355,7 +355,8 @@ class Recording:
         self._environs = [os.environ, os.environb]
         for environ in self._environs:
             environ.__class__ = RecordingEnviron
-        _inputs.set_executable(sys.executable)
+        _inputs.set_executable(sys.executable, future=True)
+        _pyfreeze.inputs_future_executable(sys.executable or None)
         self._watch_sys()
         _pyfreeze.inputs_record(True)
 
@@ -406,6 +407,7 @@ class Recording:
     def _unwatch_reads(self):
         import os
         _pyfreeze.inputs_record(False)
+        _pyfreeze.inputs_future_executable(None)
         self._unwatch_sys()
         for environ in self._environs:
             environ.__class__ = _cpython.ENVIRON_CLASS.get(os)

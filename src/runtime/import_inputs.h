@@ -23,6 +23,11 @@ void pf_inputs_forget_process(void);
 /* Starts or stops noting calls. */
 void pf_inputs_record(int on);
 
+/* At the freeze: PATH (sys.executable, where the image will be written) is
+ * shown to the imports as a regular executable file, as every run will
+ * find it, whatever is there now; NULL forgets it. */
+void pf_inputs_set_future_executable(const char *path);
+
 /* The notes since the last call, as a list of (kind, text) str pairs;
  * kinds: "env" NAME, "cwd", "tty" FD, "host", "ids", "user" UID-or-NAME,
  * "file" PATH (looked at), "list" PATH (a directory listed), "read" PATH

@@ -158,6 +158,17 @@ static PyObject *helper_inputs_record(PyObject *self, PyObject *on)
 
 NOARGS_HELPER(helper_inputs_drain, pf_inputs_drain())
 
+static PyObject *helper_inputs_future_executable(PyObject *self, PyObject *path)
+{
+    (void)self;
+    PyObject *bytes = NULL;
+    if (path != Py_None && !PyUnicode_FSConverter(path, &bytes))
+        return NULL;
+    pf_inputs_set_future_executable(bytes != NULL ? PyBytes_AS_STRING(bytes) : NULL);
+    Py_XDECREF(bytes);
+    Py_RETURN_NONE;
+}
+
 /* The password-database entry of a user id (digits) or name, as a tuple,
  * or None: what `pwd` gives, without importing it. */
 static PyObject *helper_passwd(PyObject *self, PyObject *key)
@@ -399,6 +410,8 @@ static PyMethodDef helper_methods[] = {
     {"debug", helper_debug, METH_O, "Report a decision where PYFREEZE_DEBUG says."},
     {"inputs_record", helper_inputs_record, METH_O, "Start or stop noting C library reads."},
     {"inputs_drain", helper_inputs_drain, METH_NOARGS, "The C library reads noted since the last call."},
+    {"inputs_future_executable", helper_inputs_future_executable, METH_O,
+     "Show the imports this path (or None) as the regular file the image will be."},
     {"passwd", helper_passwd, METH_O, "A password-database entry, or None."},
     {"step_aside", helper_step_aside, METH_O, "Re-execute the image for a cold start."},
     {"check_done", helper_check_done, METH_NOARGS, "End info --check's run: it would start warm."},

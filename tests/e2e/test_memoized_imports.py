@@ -307,3 +307,44 @@ def test_multiprocessing_working_directory_renewed_at_import(tmp_path):
         assert_same_as_stock(image, ["-c", code], cwd=run_dir)
         report = report_of(image, ["-c", code], clean_env(), run_dir, tmp_path)
         assert report == "pyfreeze: warm start\npyfreeze: fast exit\n"
+
+
+def test_a_module_that_looks_at_the_executable_sees_the_image(tmp_path):
+    # At the freeze the image does not exist yet; in a run, looking at
+    # sys.executable is looking at the program that runs.
+    (tmp_path / "looks_at_itself.py").write_text(
+        "import os, sys\nSEEN = (os.path.exists(sys.executable), os.path.isfile(sys.executable),\n"
+        "        os.access(sys.executable, os.X_OK), os.path.islink(sys.executable),\n"
+        "        os.path.realpath(sys.executable) == os.path.abspath(sys.executable))\n")
+    image = tmp_path / "img"
+    freeze(image, "looks_at_itself", cwd=tmp_path)
+    code = "import looks_at_itself as m; print(m.SEEN)"
+    report = report_of(image, ["-c", code], clean_env(), tmp_path, tmp_path)
+    assert "warm start" in report and "runs from source" not in report, report
+    assert run([image, "-c", code], cwd=tmp_path).stdout == b"(True, True, True, False, True)\n"
+    # by another path (a link to its directory) sys.executable is another
+    (tmp_path / "linked").symlink_to(tmp_path)
+    assert run([tmp_path / "linked" / "img", "-c", code], cwd=tmp_path).stdout == \
+        b"(True, True, True, False, False)\n"
+    # installed as a link at that path: python3 would see the link
+    image.rename(tmp_path / "img.real")
+    image.symlink_to(tmp_path / "img.real")
+    report = report_of(image, ["-c", code], clean_env(), tmp_path, tmp_path)
+    assert "module looks_at_itself runs from source" in report, report
+    assert run([image, "-c", code], cwd=tmp_path).stdout == b"(True, True, True, True, False)\n"
+
+
+def test_a_file_looked_at_is_compared_with_its_size_and_time(tmp_path):
+    # a module that keeps a file's time (a cache checked against its
+    # source) runs from source once the file changed
+    (tmp_path / "data.txt").write_text("one")
+    (tmp_path / "keeps_time.py").write_text(
+        "import os\nSTAMP = os.stat(os.path.join(os.path.dirname(__file__), 'data.txt')).st_mtime_ns\n")
+    image = tmp_path / "img"
+    freeze(image, "keeps_time", cwd=tmp_path)
+    code = "import keeps_time, os; print(keeps_time.STAMP == os.stat('data.txt').st_mtime_ns)"
+    assert "runs from source" not in report_of(image, ["-c", code], clean_env(), tmp_path, tmp_path)
+    os.utime(tmp_path / "data.txt", ns=(1, 1))
+    report = report_of(image, ["-c", code], clean_env(), tmp_path, tmp_path)
+    assert "module keeps_time runs from source: file" in report, report
+    assert run([image, "-c", code], cwd=tmp_path).stdout == b"True\n"
