@@ -288,6 +288,13 @@ def block_size(raw):
 
 # threading._main_thread: the main Thread object (threading.main_thread()'s)
 MAIN_THREAD = Global("threading", "_main_thread")
+# threading._after_fork: threading's os.register_at_fork(after_in_child=)
+# callback, which makes the calling thread the main one (its ident may have
+# changed) and the others stopped; an image runs it at start, not the rest
+THREADING_AFTER_FORK = Global("threading", "_after_fork", _FUNCTION)
+# random._inst: the Random instance behind random's functions, seeded from
+# os.urandom() when random is imported (its after-fork callback seeds it)
+RANDOM_INSTANCE = Global("random", "_inst")
 # Thread's instance attribute _native_id: the kernel's id of the thread (not
 # checked, as the instance attributes below: check() would have to make one)
 THREAD_NATIVE_ID = "_native_id"

@@ -264,10 +264,24 @@ def _reopen_null_descriptors(descriptors):
             posix.close(opened)
 
 
+def _adopt_threads_and_seeds(module):
+    """What of the at-fork callbacks the C restore skipped (cpython311.c,
+    pf_py_adopt_main_thread) this process needs, as a python3 that imported
+    threading and random itself would have it: this thread is the main one,
+    under its own ident, and random is seeded anew."""
+    threading = module("threading")
+    if threading is not None:
+        _cpython.THREADING_AFTER_FORK.get(threading)()
+    random = module("random")
+    if random is not None:
+        _cpython.RANDOM_INSTANCE.get(random).seed()
+
+
 def restore(inherited_ignored, state):
     # The frozen objects stay out of the collector's sight (no collection
     # walks the image's pages) until the program looks at all objects.
     _pyfreeze.watch_gc(state.lazy.frozen_module("gc"))
+    _adopt_threads_and_seeds(state.lazy.frozen_module)
     config = _pyfreeze.config()
     _pyfreeze.inputs.set_executable(sys.executable)
     _renew_main_module()

@@ -28,7 +28,14 @@ void pf_py_adopt_main_thread(void *frozen_tstate)
      * PyOS_AfterFork_Child() would not re-associate the thread state;
      * give it the value first. */
     PyThread_tss_set(&_PyRuntime.gilstate.autoTSSkey, tstate);
+    /* Without the callbacks registered with os.register_at_fork(): python3
+     * does not run them when it starts, and a module may count or log its
+     * forks.  restore.py does what threading's and random's would do. */
+    PyInterpreterState *interp = tstate->interp;
+    PyObject *after_in_child = interp->after_forkers_child;
+    interp->after_forkers_child = NULL;
     PyOS_AfterFork_Child();
+    interp->after_forkers_child = after_in_child;
     tstate->thread_id = PyThread_get_thread_ident();
 }
 

@@ -33,8 +33,10 @@
 #include <stddef.h>
 
 /* Makes the frozen main thread state this thread's again: the gilstate TSS
- * value, the runtime's main-thread identity, the GIL, and every
- * os.register_at_fork(after_in_child=...) callback. */
+ * value, the runtime's main-thread identity and the GIL, as
+ * PyOS_AfterFork_Child() does, but without running the callbacks of
+ * os.register_at_fork(after_in_child=...).  Relies on: PyInterpreterState's
+ * after_forkers_child list, which PyOS_AfterFork_Child() runs. */
 void pf_py_adopt_main_thread(void *tstate);
 
 /* The size of the obmalloc block at `ptr`, which lies in one of its

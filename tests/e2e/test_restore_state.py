@@ -73,6 +73,22 @@ def test_flush_failure_at_exit(busy_image):
     assert code == 120
 
 
+def test_at_fork_callbacks_run_at_forks_only(tmp_path):
+    # python3 runs os.register_at_fork() callbacks in a child of fork(), not
+    # when it starts: an image must not run a frozen module's at its start.
+    (tmp_path / "counts_forks.py").write_text(
+        "import os, threading\nFORKS = []\nos.register_at_fork(after_in_child=lambda: FORKS.append('child'))\n")
+    image = tmp_path / "img"
+    freeze(image, "counts_forks", cwd=tmp_path)
+    code = ("import os, threading, counts_forks as c\nprint(c.FORKS, threading.main_thread() is "
+            "threading.current_thread(), threading.active_count(), flush=True)\npid = os.fork()\n"
+            "if pid == 0:\n    print('child', c.FORKS, threading.main_thread() is threading.current_thread(), flush=True)\n"
+            "    os._exit(0)\nos.waitpid(pid, 0)\nprint('parent', c.FORKS)\n")
+    _, out, _ = assert_same_as_stock(image, ["-c", code], cwd=tmp_path)
+    assert out == "[] True 1\nchild ['child'] True\nparent []\n"
+    assert runs_warm(image, ["-c", code], cwd=tmp_path)
+
+
 @pytest.mark.parametrize("expression", [
     "random.random()",
     "tempfile.mktemp()",
