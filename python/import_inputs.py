@@ -35,8 +35,14 @@
 #                prints it in every run, so it never matches
 #   sys NAME     sys.NAME's value (sys.argv's contents, sys.executable...)
 #   stdio        the standard streams' encodings and buffering
-# The clock and randomness are not inputs (restore.py renews the state
-# derived from them); the import system's own search is not either.
+#   clock TIME   the time of day (time.time(), datetime.now()), kept by the
+#                module (the recorder looks for it in its namespace and
+#                forgets the read otherwise): another in every run, so it
+#                never matches
+#   random       random bytes drawn (os.urandom, a seed): the same
+# except where restore.py renews what the import kept (RENEWED below).  Not
+# inputs: the monotonic clocks (CPython's locks read them at every
+# acquisition), and the import system's own search.
 #
 # `_pyfreeze` (C helpers) is injected into this namespace by the runtime.
 
@@ -44,6 +50,11 @@ import sys
 import posix
 
 _WRITTEN = ("written",)         # equal to nothing another run computes
+
+# (module, kind) of the clock and randomness reads whose result restore.py
+# renews in every run: logging's start time, random's seed, the main
+# process's authentication key
+RENEWED = frozenset((("logging", "clock"), ("random", "random"), ("multiprocessing.process", "random")))
 
 
 # Environment values are kept as hashes (the image's hash secret is fixed,
@@ -165,6 +176,67 @@ def _cwd():
         return ("error", error.errno)
 
 
+# How close to a time read a kept number must be to count as that time, in
+# seconds, and the units a number may count it in (s, ms, us, ns).
+_TIME_SLACK = 10.0
+_TIME_SCALES = (1, 1e3, 1e6, 1e9)
+
+
+def _is_time(value, times):
+    if type(value) in (int, float):
+        return any(abs(value - when * scale) <= _TIME_SLACK * scale for when in times for scale in _TIME_SCALES)
+    stamp = getattr(type(value), "timestamp", None)     # datetime.datetime
+    if callable(stamp) and type(value).__module__ == "datetime":
+        try:
+            return _is_time(stamp(value), times)
+        except (TypeError, ValueError, OverflowError, OSError):
+            return False
+    ordinal = getattr(type(value), "toordinal", None)   # datetime.date
+    if callable(ordinal) and type(value).__module__ == "datetime":
+        date = type(value).fromtimestamp
+        try:
+            return any(value == date(when) for when in times)
+        except (TypeError, ValueError, OverflowError, OSError):
+            return False
+    if type(value).__name__ == "struct_time" and type(value).__module__ == "time":
+        return any(tuple(value[:5]) in (tuple(_time_fields(when, local))[:5] for local in (True, False))
+                   for when in times)
+    return False
+
+
+def _time_fields(when, local):
+    time = sys.modules["time"]
+    return time.localtime(when) if local else time.gmtime(when)
+
+
+def keeps_time(namespace, times):
+    """Whether NAMESPACE (a module's dict) holds one of TIMES (seconds since
+    the epoch) as a number in seconds, ms, us or ns, a datetime, a date or a
+    struct_time: directly, in a container it holds, or among the attributes
+    of a class or object it holds (one level down, read from __dict__, so
+    that nothing runs)."""
+    seen = set()
+    pending = [(value, 1) for value in list(namespace.values())]
+    while pending:
+        value, depth = pending.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if _is_time(value, times):
+            return True
+        if depth == 0:
+            continue
+        if type(value) in (list, tuple, set, frozenset):
+            pending.extend((item, depth - 1) for item in list(value)[:10000])
+        elif type(value) is dict:
+            pending.extend((item, depth - 1) for item in list(value.values())[:10000])
+        else:
+            attributes = getattr(value, "__dict__", None)
+            if type(attributes) is dict or type(attributes).__name__ == "mappingproxy":
+                pending.extend((item, depth - 1) for item in list(attributes.values())[:10000])
+    return False
+
+
 def current(kind, detail):
     """The value of input (KIND, DETAIL) in this process now."""
     if kind == "env":
@@ -190,7 +262,7 @@ def current(kind, detail):
         return _listing_value(detail)
     if kind in ("read", "create"):
         return _contents_value(detail)
-    if kind in ("write", "output", "dirfd"):
+    if kind in ("write", "output", "dirfd", "clock", "random"):
         return _WRITTEN
     if kind == "sys":
         if detail.startswith("flags."):
@@ -215,6 +287,7 @@ def describe(kind, detail):
         "write": f"writing {detail}", "sys": f"sys.{detail}", "stdio": "the standard streams",
         "output": "output on standard " + ("output" if detail == "1" else "error"),
         "dirfd": f"{detail} (relative to a directory descriptor)",
+        "clock": "the clock", "random": "random bytes",
     }
     return names.get(kind, f"{kind} {detail}")
 
@@ -232,6 +305,8 @@ def first_difference(inputs, seen=None):
             return f"its import prints on standard {'output' if detail == '1' else 'error'}"
         if kind == "dirfd":
             return f"its import looked at {describe(kind, detail)}"
+        if kind in ("clock", "random"):
+            return f"its import read {describe(kind, detail)}, which differs in every run"
         if seen is None:
             now = current(kind, detail)
         else:

@@ -224,6 +224,7 @@ class Recording:
     def finish(self):
         self._checkpoint()
         self._active = False
+        self._forget_clock_reads_not_kept()
         self._unwatch_reads()
         _cpython.LOAD_UNLOCKED.set(self._real_load)
         _cpython.GCD_IMPORT.set(self._real_gcd_import)
@@ -246,6 +247,23 @@ class Recording:
 
     def _owner(self):
         return self._stack[-1] if self._stack else None
+
+    def _forget_clock_reads_not_kept(self):
+        """A module that read the time of day is another module in every
+        run only if it kept the time: logging a message, or naming a file
+        after today, at import keeps nothing (a file made or a message shown
+        is an input of its own)."""
+        for owner, inputs in self.inputs.items():
+            reads = [key for key in inputs if key[0] == "clock"]
+            if not reads:
+                continue
+            for key in reads:
+                del inputs[key]
+            module = sys.modules.get(owner)
+            namespace = getattr(module, "__dict__", None)
+            times = [float(detail) for _, detail in reads]
+            if type(namespace) is not dict or _inputs.keeps_time(namespace, times):
+                inputs[("clock", "")] = _inputs.current("clock", "")
 
     def _on_load(self, spec):
         if not self._active:
@@ -443,7 +461,7 @@ class Recording:
             except Exception:
                 pass
         for kind, detail in _pyfreeze.inputs_drain():
-            if owner is not None:
+            if owner is not None and (owner, kind) not in _inputs.RENEWED:
                 self._read((kind, None if kind in ("cwd", "host", "ids") else detail), owner=owner)
 
     # --- bookkeeping ---------------------------------------------------------

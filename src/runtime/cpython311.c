@@ -253,6 +253,34 @@ int pf_py_running_import_system(void)
     return PyUnicode_CompareWithASCIIString(frame->f_code->co_name, "_call_with_frames_removed") != 0;
 }
 
+/* An ASCII string's characters, read in place (no allocation, so safe
+ * without the GIL); NULL for any other string. */
+static const char *ascii_text(PyObject *text, size_t *length)
+{
+    if (text == NULL || !PyUnicode_Check(text) || !PyUnicode_IS_READY(text) || !PyUnicode_IS_COMPACT_ASCII(text))
+        return NULL;
+    *length = (size_t)PyUnicode_GET_LENGTH(text);
+    return (const char *)PyUnicode_DATA(text);
+}
+
+int pf_py_running_function(const char *file_suffix, const char *name)
+{
+    /* Read only, as pf_py_running_import_system: maybe without the GIL. */
+    PyThreadState *tstate = PyGILState_GetThisThreadState();
+    size_t suffix_length = strlen(file_suffix);
+    for (_PyInterpreterFrame *frame = tstate != NULL && tstate->cframe != NULL ? tstate->cframe->current_frame : NULL;
+         frame != NULL; frame = frame->previous) {
+        size_t file_length, name_length;
+        const char *file = frame->f_code != NULL ? ascii_text(frame->f_code->co_filename, &file_length) : NULL;
+        const char *code_name = file != NULL ? ascii_text(frame->f_code->co_name, &name_length) : NULL;
+        if (code_name != NULL && file_length >= suffix_length &&
+            memcmp(file + file_length - suffix_length, file_suffix, suffix_length) == 0 &&
+            name_length == strlen(name) && memcmp(code_name, name, name_length) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* sys.flags as a plain python3 run has them, although the freeze ignores
  * the environment and the user site (-E -s): imports that read the flags
  * see what runs of the image will usually see. */

@@ -75,6 +75,12 @@ void pf_py_fs_codec(char *encoding, size_t encoding_size, char *errors, size_t e
  * system searching or reading a module (not running its code). */
 int pf_py_running_import_system(void);
 
+/* Whether a Python function NAME, of a file whose name ends with
+ * FILE_SUFFIX (both ASCII), is running in this thread; safe without the
+ * GIL, as pf_py_running_import_system.  Relies on: PyThreadState's cframe
+ * and _PyInterpreterFrame's f_code and previous. */
+int pf_py_running_function(const char *file_suffix, const char *name);
+
 /* Gives sys.flags the values of a plain python3 run where the freeze's
  * own configuration differs (it ignores the environment and the user
  * site).  -1 with an exception set. */

@@ -14,8 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 /* After the C library's headers: Python.h asks for large-file names. */
@@ -110,7 +113,8 @@ enum real_function {
     REAL_GETGID, REAL_GETEGID, REAL_GETLOGIN, REAL_GETPWUID, REAL_GETPWNAM, REAL_GETPWUID_R,
     REAL_GETPWNAM_R, REAL_STAT, REAL_LSTAT, REAL_FSTATAT, REAL_ACCESS, REAL_FACCESSAT,
     REAL_OPENDIR, REAL_READLINK, REAL_OPEN, REAL_OPENAT, REAL_OPEN_2, REAL_MKDIR, REAL_MKDIRAT,
-    REAL_UNLINK, REAL_UNLINKAT, REAL_RENAME, REAL_RENAMEAT, REAL_RMDIR, REAL_WRITE, REAL_COUNT
+    REAL_UNLINK, REAL_UNLINKAT, REAL_RENAME, REAL_RENAMEAT, REAL_RMDIR, REAL_WRITE,
+    REAL_CLOCK_GETTIME, REAL_GETTIMEOFDAY, REAL_TIME, REAL_GETRANDOM, REAL_GETENTROPY, REAL_COUNT
 };
 
 static const char *const real_names[REAL_COUNT] = {
@@ -119,6 +123,7 @@ static const char *const real_names[REAL_COUNT] = {
     "getpwnam_r", "stat64", "lstat64", "fstatat64", "access", "faccessat",
     "opendir", "readlink", "open64", "openat64", "__open64_2", "mkdir", "mkdirat",
     "unlink", "unlinkat", "rename", "renameat", "rmdir", "write",
+    "clock_gettime", "gettimeofday", "time", "getrandom", "getentropy",
 };
 
 typedef void (*any_function)(void);
@@ -128,12 +133,21 @@ static struct {
     any_function functions[REAL_COUNT];
 } real;
 
+/* Whether this thread has compared the table's process with its own: a
+ * thread-local starts at 0 in every process and thread, so the comparison
+ * (a walk of the auxiliary vector) is made once, not at every call of the
+ * clock or of stat. */
+static __thread int process_checked;
+
 static any_function real_function(enum real_function which)
 {
-    const unsigned char *process = (const unsigned char *)getauxval(AT_RANDOM);
-    if (process != NULL && memcmp(real.process, process, sizeof real.process) != 0) {
-        memset(real.functions, 0, sizeof real.functions);
-        memcpy(real.process, process, sizeof real.process);
+    if (!process_checked) {
+        const unsigned char *process = (const unsigned char *)getauxval(AT_RANDOM);
+        if (process != NULL && memcmp(real.process, process, sizeof real.process) != 0) {
+            memset(real.functions, 0, sizeof real.functions);
+            memcpy(real.process, process, sizeof real.process);
+        }
+        process_checked = 1;
     }
     if (real.functions[which] == NULL) {
         /* dlsym() gives a function as an object pointer; ISO C converts
@@ -149,6 +163,7 @@ static any_function real_function(enum real_function which)
 void pf_inputs_forget_process(void)
 {
     memset(&real, 0, sizeof real);
+    process_checked = 0;
 }
 
 /* --- the environment ----------------------------------------------------- */
@@ -439,6 +454,75 @@ int rmdir(const char *path)
 {
     note_path("create", AT_FDCWD, path);
     return REAL(REAL_RMDIR, int (*)(const char *))(path);
+}
+
+/* --- the clock and randomness ------------------------------------------- */
+
+/* Every run reads another time and draws other bytes: a module whose
+ * import kept either differs from python3's in every run, unless the
+ * restore renews what it kept (python/import_inputs.py names those).
+ * Only the time of day counts: CPython's locks read the monotonic clock
+ * whenever they are taken, and a module that takes one keeps nothing.
+ * The time read is noted with it: the recorder looks for it among what
+ * the module kept. */
+static int time_of_day(clockid_t clock)
+{
+    return clock == CLOCK_REALTIME || clock == CLOCK_REALTIME_COARSE || clock == CLOCK_TAI ||
+           clock == CLOCK_REALTIME_ALARM;
+}
+
+static void note_time(long long seconds, long nanoseconds)
+{
+    if (!recording)
+        return;
+    char text[48];
+    snprintf(text, sizeof text, "%lld.%09ld", seconds, nanoseconds);
+    note("clock", text);
+}
+
+int clock_gettime(clockid_t clock, struct timespec *time)
+{
+    int rc = REAL(REAL_CLOCK_GETTIME, int (*)(clockid_t, struct timespec *))(clock, time);
+    if (rc == 0 && time_of_day(clock))
+        note_time((long long)time->tv_sec, time->tv_nsec);
+    return rc;
+}
+
+int gettimeofday(struct timeval *restrict time, void *restrict zone)
+{
+    int rc = REAL(REAL_GETTIMEOFDAY, int (*)(struct timeval *restrict, void *restrict))(time, zone);
+    if (rc == 0)
+        note_time((long long)time->tv_sec, (long)time->tv_usec * 1000);
+    return rc;
+}
+
+time_t time(time_t *result)
+{
+    time_t now = REAL(REAL_TIME, time_t (*)(time_t *))(result);
+    if (now != (time_t)-1)
+        note_time((long long)now, 0);
+    return now;
+}
+
+/* tempfile's names come from a Random it makes on first use (its
+ * _RandomNameSequence.rng), which restore.py forgets: the bytes drawn to
+ * seed it are no module's input, whichever module made a temporary file. */
+static void note_random(void)
+{
+    if (recording && !pf_py_running_function("/tempfile.py", "rng"))
+        note("random", "");
+}
+
+ssize_t getrandom(void *buffer, size_t size, unsigned flags)
+{
+    note_random();
+    return REAL(REAL_GETRANDOM, ssize_t (*)(void *, size_t, unsigned))(buffer, size, flags);
+}
+
+int getentropy(void *buffer, size_t size)
+{
+    note_random();
+    return REAL(REAL_GETENTROPY, int (*)(void *, size_t))(buffer, size);
 }
 
 /* --- output ---------------------------------------------------------------- */

@@ -348,3 +348,28 @@ def test_a_file_looked_at_is_compared_with_its_size_and_time(tmp_path):
     report = report_of(image, ["-c", code], clean_env(), tmp_path, tmp_path)
     assert "module keeps_time runs from source: file" in report, report
     assert run([image, "-c", code], cwd=tmp_path).stdout == b"True\n"
+
+
+@pytest.mark.parametrize("source, value", [
+    ("import time\nSTARTED = time.time()\n", "m.STARTED"),                  # kept: the run's time
+    ("import datetime\nclass Stamp:\n    when = datetime.datetime.now()\n", "m.Stamp.when"),
+    ("import os\nTOKEN = os.urandom(8).hex()\n", "m.TOKEN"),                # a secret of the run's
+    ("import random\nRNG = random.Random()\n", "m.RNG.random()"),           # seeded from os.urandom
+    ("import time\nNAME = 'log-%d' % (time.time() // 1e12)\n", None),       # read, nothing kept
+    ("import tempfile\nwith tempfile.TemporaryFile() as f:\n    f.write(b'x')\n", None),
+])
+def test_time_and_randomness_kept_at_import_are_the_runs(tmp_path, source, value):
+    # python3 reads another time and draws other bytes in every run: a
+    # module that kept them is imported from source, one that did not is
+    # handed out (tempfile's names are drawn from a generator the restore
+    # forgets).
+    (tmp_path / "reads_at_import.py").write_text(source)
+    image = tmp_path / "img"
+    freeze(image, "reads_at_import", cwd=tmp_path)
+    code = "import reads_at_import as m; print(sorted(k for k in vars(m) if not k.startswith('__')))"
+    report = report_of(image, ["-c", code], clean_env(), tmp_path, tmp_path)
+    assert ("module reads_at_import runs from source" in report) == (value is not None), report
+    assert_same_as_stock(image, ["-c", code], cwd=tmp_path)
+    if value is not None:
+        shown = f"import reads_at_import as m; print({value})"
+        assert len({run([image, "-c", shown], cwd=tmp_path).stdout for _ in range(2)}) == 2
