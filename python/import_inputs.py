@@ -40,6 +40,8 @@
 #                forgets the read otherwise): another in every run, so it
 #                never matches
 #   random       random bytes drawn (os.urandom, a seed): the same
+#   locale       the C library's locale, set (locale.setlocale): python3
+#                sets it again in every run, so it never matches
 # except where restore.py renews what the import kept (RENEWED below).  Not
 # inputs: the monotonic clocks (CPython's locks read them at every
 # acquisition), and the import system's own search.
@@ -262,7 +264,7 @@ def current(kind, detail):
         return _listing_value(detail)
     if kind in ("read", "create"):
         return _contents_value(detail)
-    if kind in ("write", "output", "dirfd", "clock", "random"):
+    if kind in ("write", "output", "dirfd", "clock", "random", "locale"):
         return _WRITTEN
     if kind == "sys":
         if detail.startswith("flags."):
@@ -287,7 +289,7 @@ def describe(kind, detail):
         "write": f"writing {detail}", "sys": f"sys.{detail}", "stdio": "the standard streams",
         "output": "output on standard " + ("output" if detail == "1" else "error"),
         "dirfd": f"{detail} (relative to a directory descriptor)",
-        "clock": "the clock", "random": "random bytes",
+        "clock": "the clock", "random": "random bytes", "locale": "the C library's locale (set)",
     }
     return names.get(kind, f"{kind} {detail}")
 
@@ -307,6 +309,8 @@ def first_difference(inputs, seen=None):
             return f"its import looked at {describe(kind, detail)}"
         if kind in ("clock", "random"):
             return f"its import read {describe(kind, detail)}, which differs in every run"
+        if kind == "locale":
+            return "its import sets the C library's locale, which an image does not carry"
         if seen is None:
             now = current(kind, detail)
         else:

@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -114,7 +115,8 @@ enum real_function {
     REAL_GETPWNAM_R, REAL_STAT, REAL_LSTAT, REAL_FSTATAT, REAL_ACCESS, REAL_FACCESSAT,
     REAL_OPENDIR, REAL_READLINK, REAL_OPEN, REAL_OPENAT, REAL_OPEN_2, REAL_MKDIR, REAL_MKDIRAT,
     REAL_UNLINK, REAL_UNLINKAT, REAL_RENAME, REAL_RENAMEAT, REAL_RMDIR, REAL_WRITE,
-    REAL_CLOCK_GETTIME, REAL_GETTIMEOFDAY, REAL_TIME, REAL_GETRANDOM, REAL_GETENTROPY, REAL_COUNT
+    REAL_CLOCK_GETTIME, REAL_GETTIMEOFDAY, REAL_TIME, REAL_GETRANDOM, REAL_GETENTROPY, REAL_SETLOCALE,
+    REAL_COUNT
 };
 
 static const char *const real_names[REAL_COUNT] = {
@@ -123,7 +125,7 @@ static const char *const real_names[REAL_COUNT] = {
     "getpwnam_r", "stat64", "lstat64", "fstatat64", "access", "faccessat",
     "opendir", "readlink", "open64", "openat64", "__open64_2", "mkdir", "mkdirat",
     "unlink", "unlinkat", "rename", "renameat", "rmdir", "write",
-    "clock_gettime", "gettimeofday", "time", "getrandom", "getentropy",
+    "clock_gettime", "gettimeofday", "time", "getrandom", "getentropy", "setlocale",
 };
 
 typedef void (*any_function)(void);
@@ -523,6 +525,19 @@ int getentropy(void *buffer, size_t size)
 {
     note_random();
     return REAL(REAL_GETENTROPY, int (*)(void *, size_t))(buffer, size);
+}
+
+/* --- the C library's locale ------------------------------------------------ */
+
+/* An import that sets the locale (locale.setlocale(locale.LC_ALL, "")) sets
+ * it in every python3 run, from that run's environment, which the C library
+ * reads itself; the process's locale is not in an image, so such a module
+ * never matches.  Asking for the current locale (NULL) changes nothing. */
+char *setlocale(int category, const char *locale)
+{
+    if (locale != NULL)
+        note("locale", "");
+    return REAL(REAL_SETLOCALE, char *(*)(int, const char *))(category, locale);
 }
 
 /* --- output ---------------------------------------------------------------- */

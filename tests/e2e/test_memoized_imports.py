@@ -373,3 +373,22 @@ def test_time_and_randomness_kept_at_import_are_the_runs(tmp_path, source, value
     if value is not None:
         shown = f"import reads_at_import as m; print({value})"
         assert len({run([image, "-c", shown], cwd=tmp_path).stdout for _ in range(2)}) == 2
+
+
+def test_a_module_that_sets_the_locale_sets_it_in_every_run(tmp_path):
+    # csvkit's csvstat calls locale.setlocale(locale.LC_ALL, '') at import:
+    # python3 does so in every run, from that run's environment (an
+    # unsupported one fails the import); the image carries no C locale.
+    (tmp_path / "sets_locale.py").write_text(
+        "import locale\nlocale.setlocale(locale.LC_ALL, '')\nPOINT = locale.localeconv()['decimal_point']\n")
+    image = tmp_path / "img"
+    freeze(image, "sets_locale", cwd=tmp_path)
+    code = "import locale, sets_locale as m; print(m.POINT, locale.setlocale(locale.LC_TIME))"
+    for lang in ("C.UTF-8", "C", "xx_YY.UTF-8"):
+        assert_same_as_stock(image, ["-c", code], cwd=tmp_path, env=clean_env(LANG=lang))
+    report = report_of(image, ["-c", code], clean_env(), tmp_path, tmp_path)
+    assert "module sets_locale runs from source: its import sets the C library's locale" in report, report
+    # asking for the locale is no change
+    (tmp_path / "asks_locale.py").write_text("import locale\nNOW = locale.setlocale(locale.LC_NUMERIC)\n")
+    freeze(image, "asks_locale", cwd=tmp_path)
+    assert "runs from source" not in report_of(image, ["-c", "import asks_locale"], clean_env(), tmp_path, tmp_path)
