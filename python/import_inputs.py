@@ -16,6 +16,8 @@
 #   tty FD       whether a standard descriptor is a terminal
 #   host         the machine's names (uname: host name, kernel...)
 #   ids          the process's user and group ids
+#   umask        the file mode creation mask
+#   rlimit N     a resource limit (getrlimit's resource N): soft and hard
 #   user UID|NAME  the password-database entry looked up
 #   file PATH    what a file it looked at is: its type, followed or not,
 #                where it links to, and a regular file's size and time (the
@@ -256,6 +258,12 @@ def current(kind, detail):
         return tuple(posix.uname())
     if kind == "ids":
         return (posix.getuid(), posix.geteuid(), posix.getgid(), posix.getegid())
+    if kind == "umask":
+        mask = posix.umask(0o022)
+        posix.umask(mask)
+        return mask
+    if kind == "rlimit":
+        return _pyfreeze.rlimit(int(detail))
     if kind == "user":
         return _pyfreeze.passwd(detail)
     if kind == "file":
@@ -289,7 +297,8 @@ def describe(kind, detail):
         "write": f"writing {detail}", "sys": f"sys.{detail}", "stdio": "the standard streams",
         "output": "output on standard " + ("output" if detail == "1" else "error"),
         "dirfd": f"{detail} (relative to a directory descriptor)",
-        "clock": "the clock", "random": "random bytes", "locale": "the C library's locale (set)",
+        "clock": "the clock", "random": "random bytes", "umask": "the file mode creation mask",
+        "rlimit": f"resource limit {detail}", "locale": "the C library's locale (set)",
     }
     return names.get(kind, f"{kind} {detail}")
 

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/utsname.h>
@@ -116,7 +117,7 @@ enum real_function {
     REAL_OPENDIR, REAL_READLINK, REAL_OPEN, REAL_OPENAT, REAL_OPEN_2, REAL_MKDIR, REAL_MKDIRAT,
     REAL_UNLINK, REAL_UNLINKAT, REAL_RENAME, REAL_RENAMEAT, REAL_RMDIR, REAL_WRITE,
     REAL_CLOCK_GETTIME, REAL_GETTIMEOFDAY, REAL_TIME, REAL_GETRANDOM, REAL_GETENTROPY, REAL_SETLOCALE,
-    REAL_COUNT
+    REAL_UMASK, REAL_GETRLIMIT, REAL_COUNT
 };
 
 static const char *const real_names[REAL_COUNT] = {
@@ -126,6 +127,7 @@ static const char *const real_names[REAL_COUNT] = {
     "opendir", "readlink", "open64", "openat64", "__open64_2", "mkdir", "mkdirat",
     "unlink", "unlinkat", "rename", "renameat", "rmdir", "write",
     "clock_gettime", "gettimeofday", "time", "getrandom", "getentropy", "setlocale",
+    "umask", "getrlimit64",
 };
 
 typedef void (*any_function)(void);
@@ -233,6 +235,24 @@ ID_CALL(geteuid, REAL_GETEUID, uid_t)
 ID_CALL(getgid, REAL_GETGID, gid_t)
 ID_CALL(getegid, REAL_GETEGID, gid_t)
 ID_CALL(getlogin, REAL_GETLOGIN, char *)
+
+/* The file mode creation mask and the resource limits are the process's,
+ * set by whoever starts it: mercurial keeps the umask at import (it reads
+ * it by setting it and setting it back). */
+mode_t umask(mode_t mask)
+{
+    note("umask", "");
+    return REAL(REAL_UMASK, mode_t (*)(mode_t))(mask);
+}
+
+int getrlimit64(__rlimit_resource_t resource, struct rlimit64 *limits)
+{
+    note_number("rlimit", (long)resource);
+    return REAL(REAL_GETRLIMIT, int (*)(__rlimit_resource_t, struct rlimit64 *))(resource, limits);
+}
+
+/* On x86-64 the plain name is the same function. */
+int getrlimit(__rlimit_resource_t resource, struct rlimit *limits) __attribute__((alias("getrlimit64")));
 
 struct passwd *getpwuid(uid_t uid)
 {

@@ -18,6 +18,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include <string.h>
 
@@ -157,6 +158,20 @@ static PyObject *helper_inputs_record(PyObject *self, PyObject *on)
 }
 
 NOARGS_HELPER(helper_inputs_drain, pf_inputs_drain())
+
+/* (soft, hard) of resource limit N, what resource.getrlimit(N) gives,
+ * without importing resource. */
+static PyObject *helper_rlimit(PyObject *self, PyObject *number)
+{
+    (void)self;
+    long resource = PyLong_AsLong(number);
+    if (resource == -1 && PyErr_Occurred())
+        return NULL;
+    struct rlimit limits;
+    if (getrlimit((__rlimit_resource_t)resource, &limits) < 0)
+        return PyErr_SetFromErrno(PyExc_OSError);
+    return Py_BuildValue("(KK)", (unsigned long long)limits.rlim_cur, (unsigned long long)limits.rlim_max);
+}
 
 static PyObject *helper_inputs_future_executable(PyObject *self, PyObject *path)
 {
@@ -410,6 +425,7 @@ static PyMethodDef helper_methods[] = {
     {"debug", helper_debug, METH_O, "Report a decision where PYFREEZE_DEBUG says."},
     {"inputs_record", helper_inputs_record, METH_O, "Start or stop noting C library reads."},
     {"inputs_drain", helper_inputs_drain, METH_NOARGS, "The C library reads noted since the last call."},
+    {"rlimit", helper_rlimit, METH_O, "(soft, hard) of a resource limit, as resource.getrlimit()."},
     {"inputs_future_executable", helper_inputs_future_executable, METH_O,
      "Show the imports this path (or None) as the regular file the image will be."},
     {"passwd", helper_passwd, METH_O, "A password-database entry, or None."},

@@ -392,3 +392,34 @@ def test_a_module_that_sets_the_locale_sets_it_in_every_run(tmp_path):
     (tmp_path / "asks_locale.py").write_text("import locale\nNOW = locale.setlocale(locale.LC_NUMERIC)\n")
     freeze(image, "asks_locale", cwd=tmp_path)
     assert "runs from source" not in report_of(image, ["-c", "import asks_locale"], clean_env(), tmp_path, tmp_path)
+
+
+def test_umask_and_resource_limits_are_inputs(tmp_path):
+    # mercurial keeps the umask at import (it sets it and sets it back), and
+    # a module may keep a resource limit: both are the run's, set by
+    # whoever started it.
+    import resource
+    (tmp_path / "keeps_process_limits.py").write_text(
+        "import os, resource\nUMASK = os.umask(0)\nos.umask(UMASK)\n"
+        "NOFILE = resource.getrlimit(resource.RLIMIT_NOFILE)\n")
+    image = tmp_path / "img"
+    freeze(image, "keeps_process_limits", cwd=tmp_path)
+    code = "import keeps_process_limits as m; print(oct(m.UMASK), m.NOFILE)"
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    # (umask, open files limit, what the report says)
+    for mask, files, said in ((None, None, None),
+                              (0o077, None, "the file mode creation mask differs from the freeze"),
+                              (None, min(256, soft - 1), "resource limit 7 differs from the freeze")):
+        def limits(mask=mask, files=files):
+            if mask is not None:
+                os.umask(mask)
+            if files is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (files, hard))
+        assert_same_as_stock(image, ["-c", code], cwd=tmp_path, preexec_fn=limits)
+        report = tmp_path / "report"
+        run([image, "-c", code], env=clean_env(PYFREEZE_DEBUG=str(report)), cwd=tmp_path, preexec_fn=limits)
+        text = report.read_text()
+        if said is None:
+            assert "runs from source" not in text, text
+        else:
+            assert f"module keeps_process_limits runs from source: {said}" in text, text
