@@ -44,6 +44,7 @@
 #   random       random bytes drawn (os.urandom, a seed): the same
 #   locale       the C library's locale, set (locale.setlocale): python3
 #                sets it again in every run, so it never matches
+#   child        another program run and waited for: the same
 # except where restore.py renews what the import kept (RENEWED below).  Not
 # inputs: the monotonic clocks (CPython's locks read them at every
 # acquisition), and the import system's own search.
@@ -272,7 +273,7 @@ def current(kind, detail):
         return _listing_value(detail)
     if kind in ("read", "create"):
         return _contents_value(detail)
-    if kind in ("write", "output", "dirfd", "clock", "random", "locale"):
+    if kind in ("write", "output", "dirfd", "clock", "random", "locale", "child"):
         return _WRITTEN
     if kind == "sys":
         if detail.startswith("flags."):
@@ -298,7 +299,7 @@ def describe(kind, detail):
         "output": "output on standard " + ("output" if detail == "1" else "error"),
         "dirfd": f"{detail} (relative to a directory descriptor)",
         "clock": "the clock", "random": "random bytes", "umask": "the file mode creation mask",
-        "rlimit": f"resource limit {detail}", "locale": "the C library's locale (set)",
+        "rlimit": f"resource limit {detail}", "child": "another program's outcome", "locale": "the C library's locale (set)",
     }
     return names.get(kind, f"{kind} {detail}")
 
@@ -320,6 +321,8 @@ def first_difference(inputs, seen=None):
             return f"its import read {describe(kind, detail)}, which differs in every run"
         if kind == "locale":
             return "its import sets the C library's locale, which an image does not carry"
+        if kind == "child":
+            return "its import ran another program, which python3 runs again"
         if seen is None:
             now = current(kind, detail)
         else:

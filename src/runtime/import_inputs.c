@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -117,7 +118,7 @@ enum real_function {
     REAL_OPENDIR, REAL_READLINK, REAL_OPEN, REAL_OPENAT, REAL_OPEN_2, REAL_MKDIR, REAL_MKDIRAT,
     REAL_UNLINK, REAL_UNLINKAT, REAL_RENAME, REAL_RENAMEAT, REAL_RMDIR, REAL_WRITE,
     REAL_CLOCK_GETTIME, REAL_GETTIMEOFDAY, REAL_TIME, REAL_GETRANDOM, REAL_GETENTROPY, REAL_SETLOCALE,
-    REAL_UMASK, REAL_GETRLIMIT, REAL_COUNT
+    REAL_UMASK, REAL_GETRLIMIT, REAL_WAITPID, REAL_WAIT4, REAL_WAITID, REAL_SYSTEM, REAL_COUNT
 };
 
 static const char *const real_names[REAL_COUNT] = {
@@ -127,7 +128,7 @@ static const char *const real_names[REAL_COUNT] = {
     "opendir", "readlink", "open64", "openat64", "__open64_2", "mkdir", "mkdirat",
     "unlink", "unlinkat", "rename", "renameat", "rmdir", "write",
     "clock_gettime", "gettimeofday", "time", "getrandom", "getentropy", "setlocale",
-    "umask", "getrlimit64",
+    "umask", "getrlimit64", "waitpid", "wait4", "waitid", "system",
 };
 
 typedef void (*any_function)(void);
@@ -558,6 +559,37 @@ char *setlocale(int category, const char *locale)
     if (locale != NULL)
         note("locale", "");
     return REAL(REAL_SETLOCALE, char *(*)(int, const char *))(category, locale);
+}
+
+/* --- other programs ---------------------------------------------------- */
+
+/* An import that ran another program and waited for it (a version from
+ * git, ctypes.util.find_library's ldconfig, os.system) read what that
+ * program did, which no note of this file describes: python3 runs it again
+ * in every run, so such a module never matches.  A program started and
+ * not waited for is refused at the checkpoint. */
+pid_t waitpid(pid_t pid, int *status, int options)
+{
+    note("child", "");
+    return REAL(REAL_WAITPID, pid_t (*)(pid_t, int *, int))(pid, status, options);
+}
+
+pid_t wait4(pid_t pid, int *status, int options, struct rusage *usage)
+{
+    note("child", "");
+    return REAL(REAL_WAIT4, pid_t (*)(pid_t, int *, int, struct rusage *))(pid, status, options, usage);
+}
+
+int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
+{
+    note("child", "");
+    return REAL(REAL_WAITID, int (*)(idtype_t, id_t, siginfo_t *, int))(type, id, info, options);
+}
+
+int system(const char *command)
+{
+    note("child", "");
+    return REAL(REAL_SYSTEM, int (*)(const char *))(command);
 }
 
 /* --- output ---------------------------------------------------------------- */

@@ -423,3 +423,20 @@ def test_umask_and_resource_limits_are_inputs(tmp_path):
             assert "runs from source" not in text, text
         else:
             assert f"module keeps_process_limits runs from source: {said}" in text, text
+
+
+def test_a_module_that_ran_another_program_runs_it_again(tmp_path):
+    # meson runs dpkg-architecture at import, whose answer follows the
+    # environment (DEB_HOST_MULTIARCH) and the system: python3 runs it in
+    # every run, and so must the image.
+    (tmp_path / "asks_a_program.py").write_text(
+        "import subprocess\nANSWER = subprocess.run(['sh', '-c', 'echo ${ANSWER:-none}'],"
+        " capture_output=True, text=True).stdout.strip()\n")
+    image = tmp_path / "img"
+    freeze(image, "asks_a_program", cwd=tmp_path)
+    code = "import asks_a_program as m; print(m.ANSWER)"
+    for env in (clean_env(), clean_env(ANSWER="42")):
+        _, out, _ = assert_same_as_stock(image, ["-c", code], cwd=tmp_path, env=env)
+        assert out == ("42\n" if "ANSWER" in env else "none\n")
+    report = report_of(image, ["-c", code], clean_env(), tmp_path, tmp_path)
+    assert "module asks_a_program runs from source: its import ran another program" in report, report
