@@ -23,7 +23,9 @@
 #                where it links to, and a regular file's size and time (the
 #                image itself counts as itself)
 #   list PATH    a directory it listed: the names in it (hashed)
-#   read PATH    a file it opened for reading: type, size and mtime
+#   read PATH    a file it opened for reading: type, size and mtime; the
+#                kernel's files (/proc, /sys) and devices other than
+#                /dev/null and /dev/zero never match
 #   create PATH  a file or directory its import created, renamed or
 #                removed (a cache written once): as the import left it (a
 #                directory's type, a file's type, size and mtime), which a
@@ -136,10 +138,22 @@ def type_of(status):
     return status if type(status) is tuple else status.st_mode & 0o170000
 
 
+# What a file read says when reading it again may say something else: the
+# kernel's files (/proc, /sys) and devices, pipes and sockets, but for the
+# two devices that always read the same
+_UNREPEATABLE = ("read differently each time",)
+_REPEATABLE_DEVICES = ("/dev/null", "/dev/zero")
+_STREAM_TYPES = (0o020000, 0o060000, 0o010000, 0o140000)     # char, block, fifo, socket
+
+
 def _contents_value(path):
+    if path.startswith(("/proc/", "/sys/")):
+        return _UNREPEATABLE
     status = _status(posix.stat, path)
     if type(status) is tuple:
         return status
+    if type_of(status) in _STREAM_TYPES and path not in _REPEATABLE_DEVICES:
+        return _UNREPEATABLE
     if type_of(status) == 0o040000:
         return (0o040000,)
     return (type_of(status), status.st_size, status.st_mtime_ns)
@@ -323,6 +337,8 @@ def first_difference(inputs, seen=None):
             return "its import sets the C library's locale, which an image does not carry"
         if kind == "child":
             return "its import ran another program, which python3 runs again"
+        if value == _UNREPEATABLE:
+            return f"its import read {detail}, which may read differently in every run"
         if seen is None:
             now = current(kind, detail)
         else:

@@ -440,3 +440,17 @@ def test_a_module_that_ran_another_program_runs_it_again(tmp_path):
         assert out == ("42\n" if "ANSWER" in env else "none\n")
     report = report_of(image, ["-c", code], clean_env(), tmp_path, tmp_path)
     assert "module asks_a_program runs from source: its import ran another program" in report, report
+
+
+@pytest.mark.parametrize("path, mode", [("/proc/self/stat", "r"), ("/dev/urandom", "rb")])
+def test_a_file_that_reads_differently_never_matches(tmp_path, path, mode):
+    # /proc/self/stat names this process, /dev/urandom gives other bytes:
+    # what an import kept of them is the run's in python3.
+    (tmp_path / "reads_kernel.py").write_text(
+        f"with open({path!r}, {mode!r}) as f:\n    KEPT = f.read(16)\n")
+    image = tmp_path / "img"
+    freeze(image, "reads_kernel", cwd=tmp_path)
+    code = "import reads_kernel as m; print(m.KEPT)"
+    report = report_of(image, ["-c", code], clean_env(), tmp_path, tmp_path)
+    assert f"module reads_kernel runs from source: its import read {path}" in report, report
+    assert len({run([image, "-c", code], cwd=tmp_path).stdout for _ in range(2)}) == 2
