@@ -47,6 +47,8 @@
 #   locale       the C library's locale, set (locale.setlocale): python3
 #                sets it again in every run, so it never matches
 #   child        another program run and waited for: the same
+#   altstack     an alternate signal stack set up (faulthandler.enable()):
+#                the same
 # except where restore.py renews what the import kept (RENEWED below).  Not
 # inputs: the monotonic clocks (CPython's locks read them at every
 # acquisition), and the import system's own search.
@@ -287,7 +289,7 @@ def current(kind, detail):
         return _listing_value(detail)
     if kind in ("read", "create"):
         return _contents_value(detail)
-    if kind in ("write", "output", "dirfd", "clock", "random", "locale", "child"):
+    if kind in ("write", "output", "dirfd", "clock", "random", "locale", "child", "altstack"):
         return _WRITTEN
     if kind == "sys":
         if detail.startswith("flags."):
@@ -313,7 +315,8 @@ def describe(kind, detail):
         "output": "output on standard " + ("output" if detail == "1" else "error"),
         "dirfd": f"{detail} (relative to a directory descriptor)",
         "clock": "the clock", "random": "random bytes", "umask": "the file mode creation mask",
-        "rlimit": f"resource limit {detail}", "child": "another program's outcome", "locale": "the C library's locale (set)",
+        "rlimit": f"resource limit {detail}", "child": "another program's outcome",
+        "altstack": "an alternate signal stack set up", "locale": "the C library's locale (set)",
     }
     return names.get(kind, f"{kind} {detail}")
 
@@ -337,6 +340,8 @@ def first_difference(inputs, seen=None):
             return "its import sets the C library's locale, which an image does not carry"
         if kind == "child":
             return "its import ran another program, which python3 runs again"
+        if kind == "altstack":
+            return "its import set up fatal-signal handling (faulthandler), which an image does not carry"
         if value == _UNREPEATABLE:
             return f"its import read {detail}, which may read differently in every run"
         if seen is None:

@@ -288,6 +288,12 @@ def restore(inherited_ignored, state):
     _reload_environ()
     _rebuild_stdio(config, state.captured_streams)
     _reinstall_signals(inherited_ignored)
+    # faulthandler's C state says what the freeze enabled, but the handlers
+    # and the alternate stack were the dump process's: forget them, so that
+    # -X faulthandler, or a module doing it again, enables it for real.
+    faulthandler = state.lazy.frozen_module("faulthandler")
+    if faulthandler is not None and faulthandler.is_enabled():
+        faulthandler.disable()
     if config["faulthandler"]:
         import faulthandler
         faulthandler.enable()

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <locale.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -118,7 +119,8 @@ enum real_function {
     REAL_OPENDIR, REAL_READLINK, REAL_OPEN, REAL_OPENAT, REAL_OPEN_2, REAL_MKDIR, REAL_MKDIRAT,
     REAL_UNLINK, REAL_UNLINKAT, REAL_RENAME, REAL_RENAMEAT, REAL_RMDIR, REAL_WRITE,
     REAL_CLOCK_GETTIME, REAL_GETTIMEOFDAY, REAL_TIME, REAL_GETRANDOM, REAL_GETENTROPY, REAL_SETLOCALE,
-    REAL_UMASK, REAL_GETRLIMIT, REAL_WAITPID, REAL_WAIT4, REAL_WAITID, REAL_SYSTEM, REAL_COUNT
+    REAL_UMASK, REAL_GETRLIMIT, REAL_WAITPID, REAL_WAIT4, REAL_WAITID, REAL_SYSTEM, REAL_SIGALTSTACK,
+    REAL_COUNT
 };
 
 static const char *const real_names[REAL_COUNT] = {
@@ -128,7 +130,7 @@ static const char *const real_names[REAL_COUNT] = {
     "opendir", "readlink", "open64", "openat64", "__open64_2", "mkdir", "mkdirat",
     "unlink", "unlinkat", "rename", "renameat", "rmdir", "write",
     "clock_gettime", "gettimeofday", "time", "getrandom", "getentropy", "setlocale",
-    "umask", "getrlimit64", "waitpid", "wait4", "waitid", "system",
+    "umask", "getrlimit64", "waitpid", "wait4", "waitid", "system", "sigaltstack",
 };
 
 typedef void (*any_function)(void);
@@ -590,6 +592,19 @@ int system(const char *command)
 {
     note("child", "");
     return REAL(REAL_SYSTEM, int (*)(const char *))(command);
+}
+
+/* --- signal handling the kernel keeps ------------------------------------ */
+
+/* faulthandler.enable() gives the thread an alternate signal stack and
+ * handles SIGSEGV and the other fatal signals in C: the kernel keeps that
+ * per process, and an image does not carry it.  A module that did so at
+ * import never matches: python3 does it again in every run. */
+int sigaltstack(const stack_t *restrict stack, stack_t *restrict old)
+{
+    if (stack != NULL)
+        note("altstack", "");
+    return REAL(REAL_SIGALTSTACK, int (*)(const stack_t *restrict, stack_t *restrict))(stack, old);
 }
 
 /* --- output ---------------------------------------------------------------- */

@@ -2,6 +2,7 @@
 Each test fails if its fix-up is taken out of the restore."""
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -363,3 +364,20 @@ def test_image_runs_on_obmalloc_itself(cgi_image):
     code = "import sys; sys._debugmallocstats()"
     for python in (STOCK, cgi_image):
         assert b"Small block threshold = 512, in 32 size classes." in run([python, "-c", code]).stderr
+
+
+@pytest.mark.parametrize("enabled_by", ["module", "option"])
+def test_faulthandler_handles_a_crash_as_in_python3(tmp_path, enabled_by):
+    # Its handlers and alternate stack are the process's: a module that
+    # enabled it at import, or -X faulthandler, must get them in the run.
+    (tmp_path / "enables_faulthandler.py").write_text("import faulthandler\nfaulthandler.enable()\n")
+    image = tmp_path / "img"
+    freeze(image, "enables_faulthandler", cwd=tmp_path)
+    code = "import faulthandler; faulthandler._sigsegv()"
+    args = (["-c", "import enables_faulthandler; " + code] if enabled_by == "module"
+            else ["-X", "faulthandler", "-c", code])
+    stock = run([STOCK, *args], cwd=tmp_path)
+    frozen = run([image, *args], cwd=tmp_path)
+    assert frozen.returncode == stock.returncode == -signal.SIGSEGV
+    assert b"Fatal Python error: Segmentation fault" in stock.stderr
+    assert re.sub(rb"0x[0-9a-f]+", b"0x", frozen.stderr) == re.sub(rb"0x[0-9a-f]+", b"0x", stock.stderr)
