@@ -252,7 +252,12 @@ def keeps_time(namespace, times):
         elif type(value) is dict:
             pending.extend((item, depth - 1) for item in list(value.values())[:10000])
         else:
-            attributes = getattr(value, "__dict__", None)
+            # the generic lookup: a proxy's own __getattr__ (a lazy module
+            # that would import) does not run
+            try:
+                attributes = object.__getattribute__(value, "__dict__")
+            except Exception:
+                continue
             if type(attributes) is dict or type(attributes).__name__ == "mappingproxy":
                 pending.extend((item, depth - 1) for item in list(attributes.values())[:10000])
     return False
