@@ -25,38 +25,60 @@ static const char *executed_path(char **argv)
     return name;
 }
 
-int pf_entry_rewrite(int *argc, char ***argv)
+/* The entry form out of the image's manifest, in strings of their own
+ * (the new command line points into them for the life of the process).
+ * The manifest is released at once: with the names of the files the imports
+ * read it can be large enough for malloc to map it, and a mapping made now
+ * would take the addresses the image's libraries are loaded at next. */
+static int read_entry_form(enum pf_entry_kind *kind, char **interpreter, char **value)
 {
-    /* Kept for the life of the process: the new command line points into it. */
-    static struct pf_manifest manifest;
+    struct pf_manifest manifest;
     struct pf_error error;
     if (pf_image_manifest(&manifest, &error) < 0) {
         fprintf(stderr, "pyfreeze: starting the image failed: %s\n", error.message);
         return -1;
     }
-    if (manifest.entry_kind == PF_ENTRY_NONE) {
-        pf_manifest_release(&manifest);
-        return 0;
+    *kind = manifest.entry_kind;
+    *interpreter = *value = NULL;
+    int rc = 0;
+    if (*kind != PF_ENTRY_NONE) {
+        *interpreter = manifest.interpreter != NULL ? strdup(manifest.interpreter) : NULL;
+        *value = manifest.entry != NULL ? strdup(manifest.entry) : NULL;
+        if (*interpreter == NULL || *value == NULL) {
+            fputs("pyfreeze: starting the image failed: its entry form cannot be read\n", stderr);
+            rc = -1;
+        }
     }
+    pf_manifest_release(&manifest);
+    return rc;
+}
+
+int pf_entry_rewrite(int *argc, char ***argv)
+{
+    enum pf_entry_kind kind;
+    char *interpreter, *value;
+    if (read_entry_form(&kind, &interpreter, &value) < 0)
+        return -1;
+    if (kind == PF_ENTRY_NONE)
+        return 0;
     char **old = *argv;
     int old_argc = *argc;
     int rest = old_argc > 1 ? old_argc - 1 : 0;
     char **program = calloc((size_t)(old_argc > 0 ? old_argc : 1) + 1, sizeof(char *));
     char **rewritten = calloc((size_t)rest + 5, sizeof(char *));
-    if (manifest.interpreter == NULL || program == NULL || rewritten == NULL) {
-        fputs("pyfreeze: starting the image failed: its entry form cannot be read\n", stderr);
+    if (program == NULL || rewritten == NULL) {
+        fputs("pyfreeze: starting the image failed: out of memory\n", stderr);
         return -1;
     }
-    const char *value = manifest.entry;
     for (int i = 0; i < old_argc; i++)
         program[i] = old[i];
     int n = 0;
-    rewritten[n++] = (char *)manifest.interpreter;
-    if (manifest.entry_kind == PF_ENTRY_SCRIPT) {
-        rewritten[n++] = (char *)value;
-    } else if (manifest.entry_kind == PF_ENTRY_MODULE) {
+    rewritten[n++] = interpreter;
+    if (kind == PF_ENTRY_SCRIPT) {
+        rewritten[n++] = value;
+    } else if (kind == PF_ENTRY_MODULE) {
         rewritten[n++] = "-m";
-        rewritten[n++] = (char *)value;
+        rewritten[n++] = value;
     } else {
         run_name = executed_path(old);
         if (old_argc > 0)

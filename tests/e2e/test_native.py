@@ -293,3 +293,27 @@ def test_main_thread_native_id_is_this_process(tmp_path):
     code = "import os, threading; print(threading.main_thread().native_id == os.getpid())"
     assert runs_warm(image, ["-c", code])
     assert run([image, "-c", code]).stdout == b"True\n"
+
+
+@pytest.mark.parametrize("form", [["--script", "SCRIPT"], ["--module", "prog"]])
+def test_program_image_with_a_large_manifest_loads_its_libraries_in_place(tmp_path, form):
+    # An image that is a program reads its manifest before it loads its
+    # libraries at their recorded addresses; with the names of 1000 files
+    # its imports read, a mapping of the manifest took those addresses and
+    # every run started cold (pytz's zoneinfo in csvkit).
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(1000):
+        (data / f"file-with-a-longish-name-{i:04}").write_text("x")
+    (tmp_path / "reads_many.py").write_text(
+        "import os\nfor name in sorted(os.listdir(os.path.join(os.path.dirname(__file__), 'data'))):\n"
+        "    with open(os.path.join(os.path.dirname(__file__), 'data', name)) as f:\n        f.read()\n")
+    (tmp_path / "prog.py").write_text("import bz2, reads_many\nprint(len(bz2.compress(b'x' * 100)))\n")
+    words = [str(tmp_path / "prog.py") if word == "SCRIPT" else word for word in form]
+    image = tmp_path / "img"
+    result = run([PYFREEZE, "-o", image, *words, "bz2", "reads_many"], cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr.decode()
+    report = tmp_path / "report"
+    frozen = run([image], env=clean_env(PYFREEZE_DEBUG=str(report)), cwd=tmp_path)
+    stock = run([STOCK, "-c", "import bz2; print(len(bz2.compress(b'x' * 100)))"])
+    assert frozen.stdout == stock.stdout and "pyfreeze: warm start" in report.read_text(), report.read_text()
