@@ -58,9 +58,7 @@ def test_captured_stream_follows_the_run_encoding(capture_image):
 
 def test_main_module_object_is_kept(capture_image, tmp_path):
     # dill does `import __main__` at import: it must hold the run's.
-    (tmp_path / "holds_main.py").write_text("import __main__\nMAIN = __main__\n")
-    image = tmp_path / "img"
-    freeze(image, "holds_main", cwd=tmp_path)
+    image = image_of(tmp_path, "holds_main", "import __main__\nMAIN = __main__\n")
     code = "import sys, holds_main\nx = 1\nprint(holds_main.MAIN is sys.modules['__main__'], holds_main.MAIN.x)"
     _, out, _ = assert_same_as_stock(image, ["-c", code], cwd=tmp_path)
     assert out == "True 1\n"
@@ -85,12 +83,20 @@ def home_image(tmp_path_factory):
     return image, work
 
 
-def report_of(image, args, env, cwd, tmp_path):
+def report_of(image, args, env, cwd, tmp_path, **kwargs):
     report = tmp_path / "report"
     if report.exists():
         report.unlink()
-    run([image, *args], env=dict(env, PYFREEZE_DEBUG=str(report)), cwd=cwd)
+    run([image, *args], env=dict(env, PYFREEZE_DEBUG=str(report)), cwd=cwd, **kwargs)
     return report.read_text()
+
+
+def image_of(tmp_path, name, source):
+    """An image, tmp_path/img, of a module NAME with SOURCE, frozen in tmp_path."""
+    (tmp_path / f"{name}.py").write_text(source)
+    image = tmp_path / "img"
+    freeze(image, name, cwd=tmp_path)
+    return image
 
 
 @pytest.mark.parametrize("home,token", [("/home/builder", "t0ken-9f2a"), ("/home/other", "t0ken-9f2a"),
@@ -162,9 +168,7 @@ def test_module_that_changed_shared_state_steps_aside_when_its_input_differs(tmp
 
 
 def test_module_that_prints_at_import_prints_in_the_run(tmp_path):
-    (tmp_path / "printer.py").write_text("print('hello from import')\nVALUE = 1\n")
-    image = tmp_path / "img"
-    freeze(image, "printer", cwd=tmp_path)
+    image = image_of(tmp_path, "printer", "print('hello from import')\nVALUE = 1\n")
     code = "import printer; print(printer.VALUE)"
     _, out, _ = assert_same_as_stock(image, ["-c", code], cwd=tmp_path)
     assert out == "hello from import\n1\n"
@@ -226,10 +230,8 @@ def test_module_changed_by_another_runs_from_source_with_it(tmp_path):
     # variable: when it must run from source, counted (which it changed)
     # must too, or the count is made twice.
     (tmp_path / "counted.py").write_text("COUNT = 0\n")
-    (tmp_path / "counter_user.py").write_text(
-        "import os, counted\ncounted.COUNT += 1\nMODE = os.environ.get('COUNTER_MODE')\n")
-    image = tmp_path / "img"
-    freeze(image, "counter_user", cwd=tmp_path)
+    image = image_of(tmp_path, "counter_user",
+                     "import os, counted\ncounted.COUNT += 1\nMODE = os.environ.get('COUNTER_MODE')\n")
     code = "import counter_user, counted; print(counted.COUNT, counter_user.MODE)"
     for env in (clean_env(), clean_env(COUNTER_MODE="other")):
         _, out, _ = assert_same_as_stock(image, ["-c", code], env=env, cwd=tmp_path)
@@ -242,12 +244,10 @@ def test_module_changed_by_another_runs_from_source_with_it(tmp_path):
 def test_changes_to_the_standard_streams_are_made_when_imported(tmp_path):
     # As ansible's display does: wrap sys.stdout.buffer.write and
     # reconfigure the stream at import.
-    (tmp_path / "stream_patcher.py").write_text(
-        "import sys\n_write = sys.stdout.buffer.write\n"
-        "def write(data):\n    return _write(data.replace(b'x', b'y'))\n"
-        "sys.stdout.buffer.write = write\nsys.stdout.reconfigure(errors='replace')\n")
-    image = tmp_path / "img"
-    freeze(image, "stream_patcher", cwd=tmp_path)
+    image = image_of(tmp_path, "stream_patcher",
+                     "import sys\n_write = sys.stdout.buffer.write\n"
+                     "def write(data):\n    return _write(data.replace(b'x', b'y'))\n"
+                     "sys.stdout.buffer.write = write\nsys.stdout.reconfigure(errors='replace')\n")
     before = "import sys; print('xx', sys.stdout.errors)"
     after = "import sys, stream_patcher; print('xx', sys.stdout.errors)"
     _, out, _ = assert_same_as_stock(image, ["-c", before], cwd=tmp_path)
@@ -275,10 +275,9 @@ def test_env_options_set_the_freezes_environment(tmp_path):
 
 
 def test_terminal_asked_at_import_is_an_input(tmp_path):
-    (tmp_path / "tty_probe.py").write_text("import sys, socket\nCOLOUR = sys.stdout.isatty()\n"
-                                           "HOST = socket.gethostname()\n")
-    image = tmp_path / "img"
-    freeze(image, "tty_probe", cwd=tmp_path)
+    image = image_of(tmp_path, "tty_probe",
+                     "import sys, socket\nCOLOUR = sys.stdout.isatty()\n"
+                     "HOST = socket.gethostname()\n")
     code = "import tty_probe, socket; print(tty_probe.COLOUR, tty_probe.HOST == socket.gethostname())"
     _, out, _ = assert_same_as_stock(image, ["-c", code], cwd=tmp_path)
     assert out == "False True\n"
@@ -312,12 +311,10 @@ def test_multiprocessing_working_directory_renewed_at_import(tmp_path):
 def test_a_module_that_looks_at_the_executable_sees_the_image(tmp_path):
     # At the freeze the image does not exist yet; in a run, looking at
     # sys.executable is looking at the program that runs.
-    (tmp_path / "looks_at_itself.py").write_text(
-        "import os, sys\nSEEN = (os.path.exists(sys.executable), os.path.isfile(sys.executable),\n"
-        "        os.access(sys.executable, os.X_OK), os.path.islink(sys.executable),\n"
-        "        os.path.realpath(sys.executable) == os.path.abspath(sys.executable))\n")
-    image = tmp_path / "img"
-    freeze(image, "looks_at_itself", cwd=tmp_path)
+    image = image_of(tmp_path, "looks_at_itself",
+                     "import os, sys\nSEEN = (os.path.exists(sys.executable), os.path.isfile(sys.executable),\n"
+                     "        os.access(sys.executable, os.X_OK), os.path.islink(sys.executable),\n"
+                     "        os.path.realpath(sys.executable) == os.path.abspath(sys.executable))\n")
     code = "import looks_at_itself as m; print(m.SEEN)"
     report = report_of(image, ["-c", code], clean_env(), tmp_path, tmp_path)
     assert "warm start" in report and "runs from source" not in report, report
@@ -338,10 +335,8 @@ def test_a_file_looked_at_is_compared_with_its_size_and_time(tmp_path):
     # a module that keeps a file's time (a cache checked against its
     # source) runs from source once the file changed
     (tmp_path / "data.txt").write_text("one")
-    (tmp_path / "keeps_time.py").write_text(
-        "import os\nSTAMP = os.stat(os.path.join(os.path.dirname(__file__), 'data.txt')).st_mtime_ns\n")
-    image = tmp_path / "img"
-    freeze(image, "keeps_time", cwd=tmp_path)
+    image = image_of(tmp_path, "keeps_time",
+                     "import os\nSTAMP = os.stat(os.path.join(os.path.dirname(__file__), 'data.txt')).st_mtime_ns\n")
     code = "import keeps_time, os; print(keeps_time.STAMP == os.stat('data.txt').st_mtime_ns)"
     assert "runs from source" not in report_of(image, ["-c", code], clean_env(), tmp_path, tmp_path)
     os.utime(tmp_path / "data.txt", ns=(1, 1))
@@ -363,9 +358,7 @@ def test_time_and_randomness_kept_at_import_are_the_runs(tmp_path, source, value
     # module that kept them is imported from source, one that did not is
     # handed out (tempfile's names are drawn from a generator the restore
     # forgets).
-    (tmp_path / "reads_at_import.py").write_text(source)
-    image = tmp_path / "img"
-    freeze(image, "reads_at_import", cwd=tmp_path)
+    image = image_of(tmp_path, "reads_at_import", source)
     code = "import reads_at_import as m; print(sorted(k for k in vars(m) if not k.startswith('__')))"
     report = report_of(image, ["-c", code], clean_env(), tmp_path, tmp_path)
     assert ("module reads_at_import runs from source" in report) == (value is not None), report
@@ -379,10 +372,8 @@ def test_a_module_that_sets_the_locale_sets_it_in_every_run(tmp_path):
     # csvkit's csvstat calls locale.setlocale(locale.LC_ALL, '') at import:
     # python3 does so in every run, from that run's environment (an
     # unsupported one fails the import); the image carries no C locale.
-    (tmp_path / "sets_locale.py").write_text(
-        "import locale\nlocale.setlocale(locale.LC_ALL, '')\nPOINT = locale.localeconv()['decimal_point']\n")
-    image = tmp_path / "img"
-    freeze(image, "sets_locale", cwd=tmp_path)
+    image = image_of(tmp_path, "sets_locale",
+                     "import locale\nlocale.setlocale(locale.LC_ALL, '')\nPOINT = locale.localeconv()['decimal_point']\n")
     code = "import locale, sets_locale as m; print(m.POINT, locale.setlocale(locale.LC_TIME))"
     for lang in ("C.UTF-8", "C", "xx_YY.UTF-8"):
         assert_same_as_stock(image, ["-c", code], cwd=tmp_path, env=clean_env(LANG=lang))
@@ -399,11 +390,9 @@ def test_umask_and_resource_limits_are_inputs(tmp_path):
     # a module may keep a resource limit: both are the run's, set by
     # whoever started it.
     import resource
-    (tmp_path / "keeps_process_limits.py").write_text(
-        "import os, resource\nUMASK = os.umask(0)\nos.umask(UMASK)\n"
-        "NOFILE = resource.getrlimit(resource.RLIMIT_NOFILE)\n")
-    image = tmp_path / "img"
-    freeze(image, "keeps_process_limits", cwd=tmp_path)
+    image = image_of(tmp_path, "keeps_process_limits",
+                     "import os, resource\nUMASK = os.umask(0)\nos.umask(UMASK)\n"
+                     "NOFILE = resource.getrlimit(resource.RLIMIT_NOFILE)\n")
     code = "import keeps_process_limits as m; print(oct(m.UMASK), m.NOFILE)"
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     # (umask, open files limit, what the report says)
@@ -416,9 +405,7 @@ def test_umask_and_resource_limits_are_inputs(tmp_path):
             if files is not None:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (files, hard))
         assert_same_as_stock(image, ["-c", code], cwd=tmp_path, preexec_fn=limits)
-        report = tmp_path / "report"
-        run([image, "-c", code], env=clean_env(PYFREEZE_DEBUG=str(report)), cwd=tmp_path, preexec_fn=limits)
-        text = report.read_text()
+        text = report_of(image, ["-c", code], clean_env(), tmp_path, tmp_path, preexec_fn=limits)
         if said is None:
             assert "runs from source" not in text, text
         else:
@@ -429,11 +416,9 @@ def test_a_module_that_ran_another_program_runs_it_again(tmp_path):
     # meson runs dpkg-architecture at import, whose answer follows the
     # environment (DEB_HOST_MULTIARCH) and the system: python3 runs it in
     # every run, and so must the image.
-    (tmp_path / "asks_a_program.py").write_text(
-        "import subprocess\nANSWER = subprocess.run(['sh', '-c', 'echo ${ANSWER:-none}'],"
-        " capture_output=True, text=True).stdout.strip()\n")
-    image = tmp_path / "img"
-    freeze(image, "asks_a_program", cwd=tmp_path)
+    image = image_of(tmp_path, "asks_a_program",
+                     "import subprocess\nANSWER = subprocess.run(['sh', '-c', 'echo ${ANSWER:-none}'],"
+                     " capture_output=True, text=True).stdout.strip()\n")
     code = "import asks_a_program as m; print(m.ANSWER)"
     for env in (clean_env(), clean_env(ANSWER="42")):
         _, out, _ = assert_same_as_stock(image, ["-c", code], cwd=tmp_path, env=env)
@@ -446,10 +431,7 @@ def test_a_module_that_ran_another_program_runs_it_again(tmp_path):
 def test_a_file_that_reads_differently_never_matches(tmp_path, path, mode):
     # /proc/self/stat names this process, /dev/urandom gives other bytes:
     # what an import kept of them is the run's in python3.
-    (tmp_path / "reads_kernel.py").write_text(
-        f"with open({path!r}, {mode!r}) as f:\n    KEPT = f.read(16)\n")
-    image = tmp_path / "img"
-    freeze(image, "reads_kernel", cwd=tmp_path)
+    image = image_of(tmp_path, "reads_kernel", f"with open({path!r}, {mode!r}) as f:\n    KEPT = f.read(16)\n")
     code = "import reads_kernel as m; print(m.KEPT)"
     report = report_of(image, ["-c", code], clean_env(), tmp_path, tmp_path)
     assert f"module reads_kernel runs from source: its import read {path}" in report, report
