@@ -224,8 +224,8 @@ class Recording:
     def finish(self):
         self._checkpoint()
         self._active = False
-        self._forget_clock_reads_not_kept()
         self._unwatch_reads()
+        self._forget_clock_reads_not_kept()
         _cpython.LOAD_UNLOCKED.set(self._real_load)
         _cpython.GCD_IMPORT.set(self._real_gcd_import)
         builtins.__import__ = self._real_import
