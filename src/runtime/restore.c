@@ -154,15 +154,12 @@ static int shadows_encodings(const wchar_t *directory)
     if (path == NULL)
         return 1;
     struct stat status;
-    int shadows = 0;
-    if (stat(path, &status) == 0 && !S_ISDIR(status.st_mode)) {
-        shadows = 1;
-    } else if (stat(path, &status) == 0) {
-        for (size_t i = 0; !shadows && i < sizeof candidates / sizeof *candidates; i++) {
-            char candidate[PATH_MAX];
-            shadows = snprintf(candidate, sizeof candidate, "%s/%s", path, candidates[i]) >= (int)sizeof candidate ||
-                      stat(candidate, &status) == 0;
-        }
+    int found = stat(path, &status) == 0;
+    int shadows = found && !S_ISDIR(status.st_mode);
+    for (size_t i = 0; found && !shadows && i < sizeof candidates / sizeof *candidates; i++) {
+        char candidate[PATH_MAX];
+        shadows = snprintf(candidate, sizeof candidate, "%s/%s", path, candidates[i]) >= (int)sizeof candidate ||
+                  stat(candidate, &status) == 0;
     }
     PyMem_Free(path);
     return shadows;
