@@ -147,6 +147,34 @@ int pf_py_keep_getpath_code(void)
     return 0;
 }
 
+/* See cpython311.h: getpath.c's only call runs getpath's code over a
+ * namespace that is both its globals and its locals. */
+PyObject *__real_PyEval_EvalCode(PyObject *code, PyObject *globals, PyObject *locals);
+PyObject *__wrap_PyEval_EvalCode(PyObject *code, PyObject *globals, PyObject *locals);
+
+static pf_getpath_eval getpath_eval_hook;
+
+PyObject *__wrap_PyEval_EvalCode(PyObject *code, PyObject *globals, PyObject *locals)
+{
+    pf_getpath_eval hook = getpath_eval_hook;
+    if (hook == NULL || code != getpath_code || globals != locals || !PyDict_CheckExact(globals))
+        return __real_PyEval_EvalCode(code, globals, locals);
+    getpath_eval_hook = NULL;
+    PyObject *result = hook(code, globals);
+    getpath_eval_hook = hook;
+    return result;
+}
+
+void pf_py_hook_getpath_eval(pf_getpath_eval hook)
+{
+    getpath_eval_hook = hook;
+}
+
+PyObject *pf_py_eval_code(PyObject *code, PyObject *globals, PyObject *locals)
+{
+    return __real_PyEval_EvalCode(code, globals, locals);
+}
+
 PyStatus pf_py_read_config(PyConfig *config)
 {
     /* Without this the path configuration of the dump (the runtime's own
@@ -159,6 +187,17 @@ PyStatus pf_py_read_config(PyConfig *config)
     if (!PyStatus_Exception(status))
         status = _PyConfig_InitImportConfig(config);
     getpath_mode = GETPATH_UNMARSHAL;
+    return status;
+}
+
+PyStatus pf_py_rehearse_config_read(int argc, char **argv)
+{
+    PyConfig config;
+    PyConfig_InitPythonConfig(&config);
+    PyStatus status = PyConfig_SetBytesArgv(&config, argc, argv);
+    if (!PyStatus_Exception(status))
+        status = pf_py_read_config(&config);
+    PyConfig_Clear(&config);
     return status;
 }
 

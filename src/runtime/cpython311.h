@@ -24,6 +24,12 @@
  *                  every computation of the path configuration; the wrap,
  *                  in cpython311.c, hands a warm start's config read the
  *                  code object the dump kept (pf_py_keep_getpath_code).
+ *   PyEval_EvalCode
+ *                  called by getpath.c's _PyConfig_InitPathConfig() to run
+ *                  that code over the namespace it filled; the wrap, in
+ *                  cpython311.c, hands that call to the hook set with
+ *                  pf_py_hook_getpath_eval (src/runtime/getpath_memo.c),
+ *                  and every other call to CPython's.
  * pf_py_check_boundary() verifies, at freeze time, what of all this can be
  * verified cheaply in a running process. */
 #ifndef PYFREEZE_CPYTHON311_H
@@ -62,6 +68,23 @@ int pf_py_keep_getpath_code(void);
 /* Reads `config` (command line, environment, paths) for this run, with the
  * getpath code the dump kept. */
 PyStatus pf_py_read_config(PyConfig *config);
+
+/* What runs getpath's code instead of PyEval_EvalCode while hooked: a
+ * function of the code and the namespace getpath.c filled (the config dict
+ * is its "config"), returning what PyEval_EvalCode would (a new reference,
+ * or NULL with an exception set).  While it runs, the hook is off. */
+typedef PyObject *(*pf_getpath_eval)(PyObject *code, PyObject *namespace);
+
+/* Sets the hook for the config reads that follow (NULL: none). */
+void pf_py_hook_getpath_eval(pf_getpath_eval hook);
+
+/* PyEval_EvalCode itself, for a hook that runs getpath's code after all. */
+PyObject *pf_py_eval_code(PyObject *code, PyObject *globals, PyObject *locals);
+
+/* Reads a config for the command line `argv` in this process's
+ * environment, as pf_py_read_config does for a warm start, and forgets
+ * it: a rehearsal of a warm start's path computation, for the hook. */
+PyStatus pf_py_rehearse_config_read(int argc, char **argv);
 
 /* Replaces the interpreter's configuration (sys.argv, sys.flags, sys.path,
  * sys.executable...) with `config`, already read; normalises its codec

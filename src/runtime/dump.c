@@ -10,6 +10,7 @@
 #include "dump.h"
 
 #include "cpython311.h"
+#include "getpath_memo.h"
 #include "image_info.h"
 #include "import_inputs.h"
 #include "../common/manifest.h"
@@ -411,6 +412,8 @@ int pf_dump_main(int argc, char **argv)
     /* Last, so that the heap the imports made is laid out as without it. */
     if (pf_py_keep_getpath_code() < 0)
         fail_from_python("keeping getpath's code failed");
+    if (pf_getpath_memo_make() < 0)
+        fail_from_python("memoizing the path configuration failed");
     struct pf_file_stamp *stamps;
     if (pf_glue_file_stamps(&stamps, &pf_info.stamp_count) < 0)
         fail_from_python("recording the module files failed");

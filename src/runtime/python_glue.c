@@ -641,6 +641,11 @@ PyObject *pf_glue_run_dump(const struct pf_manifest *manifest)
     return result;
 }
 
+PyObject *pf_glue_getpath_memo_module(void)
+{
+    return run_script(pf_source_getpath_memo, "<pyfreeze>/getpath_memo.py");
+}
+
 int pf_glue_run_restore(const sigset_t *inherited_ignored)
 {
     PyObject *ignored = PySet_New(NULL);

@@ -21,6 +21,10 @@ int pf_glue_install(void);
  * needs is frozen, and the program's own file is stamped. */
 PyObject *pf_glue_run_dump(const struct pf_manifest *manifest);
 
+/* The namespace of python/getpath_memo.py, run afresh.  NULL with an
+ * exception set. */
+PyObject *pf_glue_getpath_memo_module(void);
+
 /* Runs python/restore.py's restore() in a restored image. -1 with an
  * exception set on failure. */
 int pf_glue_run_restore(const sigset_t *inherited_ignored);

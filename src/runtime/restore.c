@@ -8,6 +8,7 @@
 #include "debug_report.h"
 #include "entry_form.h"
 #include "fast_exit.h"
+#include "getpath_memo.h"
 #include "image_info.h"
 #include "native_libraries.h"
 #include "phases.h"
@@ -339,8 +340,10 @@ int pf_restore_main(int argc, char **argv)
     status = PyConfig_SetBytesArgv(&config, argc, argv);
     struct held_stderr held;
     hold_stderr(&held);
+    pf_getpath_memo_use(1);
     if (!PyStatus_Exception(status))
         status = pf_py_read_config(&config);
+    pf_getpath_memo_use(0);
     if (PyStatus_Exception(status)) {
         release_stderr(&held, 1);
         Py_ExitStatusException(status);   /* also --help, --version, bad options */
@@ -361,6 +364,8 @@ int pf_restore_main(int argc, char **argv)
     if (reason == NULL)
         reason = in_virtual_environment(&config);
     release_stderr(&held, reason == NULL);
+    if (pf_getpath_memo_taken())
+        pf_phase_add("path-memo", 1);
     if (reason != NULL)
         pf_cold_reexec(argv, saved_environ, reason);
     start_argv = argv;

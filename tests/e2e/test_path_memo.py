@@ -1,0 +1,104 @@
+"""The memoized path configuration (man page, THE IMAGE): an image run by
+the path it was written to, with everything getpath.py reads unchanged,
+takes the configuration the freeze computed; any change to what it reads
+and it computes it again, as python3 does.  Either way the run sees the
+same sys.prefix, sys.executable and sys.path that getpath.py gives (an
+image run as ./NAME from its directory computes it: argv[0] differs)."""
+
+import os
+import shutil
+
+import pytest
+
+from conftest import clean_env, freeze, run
+
+SHOW = ("import sys; print(sys.executable, sys.prefix, sys.exec_prefix, sys.base_prefix, "
+        "sys.platlibdir, sys._stdlib_dir, sys.path[1:], sys.flags.isolated, sys.flags.no_site)")
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("memo")
+    path = directory / "memopython"
+    freeze(path)
+    return path
+
+
+def run_reporting(argv, tmp_path, cwd, **env):
+    """The run's output, and whether it took the memo (PYFREEZE_PHASES)."""
+    phases = tmp_path / "phases"
+    if phases.exists():
+        phases.unlink()
+    result = run(argv, env=clean_env(PYFREEZE_PHASES=str(phases), **env), cwd=cwd)
+    lines = phases.read_text().splitlines() if phases.exists() else []
+    return result, "+path-memo 1 0" in lines
+
+
+def both_ways(image, tmp_path, *options, **env):
+    """The image by its path (the memo's argv[0]) and as ./NAME from its
+    directory (never the memo's): their outputs must be the same."""
+    by_path, memo = run_reporting([image, *options, "-c", SHOW], tmp_path, tmp_path, **env)
+    relative, relative_memo = run_reporting(["./" + image.name, *options, "-c", SHOW], tmp_path,
+                                            image.parent, **env)
+    assert not relative_memo
+    assert by_path.returncode == relative.returncode == 0, by_path.stderr.decode()
+    assert (by_path.stdout, by_path.stderr) == (relative.stdout, relative.stderr)
+    return by_path, memo
+
+
+def test_the_images_own_path_takes_the_memo(image, tmp_path):
+    result, memo = both_ways(image, tmp_path)
+    assert memo
+    assert result.stdout.split()[0] == str(image).encode()
+
+
+@pytest.mark.parametrize("options, env, memo", [
+    ([], {"PYTHONPATH": "/opt/elsewhere"}, False),
+    (["-I"], {}, False),
+    (["-E"], {"PYTHONPATH": "/opt/elsewhere"}, False),
+    ([], {"PYTHONPLATLIBDIR": "lib"}, False),
+    ([], {"PYTHONHOME": "/usr"}, False),
+    # what getpath.py does not read: the memo holds
+    (["-S"], {}, True),
+    (["-u", "-B"], {"PYTHONDONTWRITEBYTECODE": "1"}, True),
+])
+def test_what_getpath_reads_decides(image, tmp_path, options, env, memo):
+    result, took = both_ways(image, tmp_path, *options, **env)
+    assert took == memo
+    if "PYTHONPATH" in env and not options:
+        assert b"/opt/elsewhere" in result.stdout
+
+
+def test_a_file_getpath_finds_computes_it(image, tmp_path):
+    """A ._pth file beside the image replaces sys.path and implies -I, as
+    for python3: the memo, made without one, must not hold."""
+    pth = image.parent / (image.name + "._pth")
+    pth.write_text("/usr/lib/python3.11\n/usr/lib/python3.11/lib-dynload\n")
+    try:
+        by_path, memo = run_reporting([image, "-c", SHOW], tmp_path, tmp_path)
+        relative, _ = run_reporting(["./" + image.name, "-c", SHOW], tmp_path, image.parent)
+    finally:
+        pth.unlink()
+    assert not memo
+    assert (by_path.returncode, by_path.stdout, by_path.stderr) == \
+        (relative.returncode, relative.stdout, relative.stderr)
+    # sys.path is the file's, isolated and without site (a cold start)
+    assert by_path.stdout.endswith(b"['/usr/lib/python3.11/lib-dynload'] 1 1\n"), by_path.stdout
+
+
+def test_a_link_to_the_image_computes_it(image, tmp_path):
+    link = tmp_path / "linked"
+    os.symlink(image, link)
+    result, memo = run_reporting([link, "-c", SHOW], tmp_path, tmp_path)
+    assert not memo
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.split()[0] == str(link).encode()
+
+
+def test_a_moved_image_computes_it(image, tmp_path):
+    moved = tmp_path / "moved"
+    shutil.copy(image, moved)
+    result, memo = run_reporting([moved, "-c", SHOW], tmp_path, tmp_path)
+    assert not memo
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.split()[0] == str(moved).encode()
