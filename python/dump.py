@@ -396,6 +396,7 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
     _forget_first_path(first_path)
     _fix_renewed_state(lazy.frozen_module)
     _scrub_environment()
+    lazy.settle()
     gc.collect()
     gc.freeze()
     return None

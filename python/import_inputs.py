@@ -82,20 +82,34 @@ def _environ_value(name):
 # that runs.  At the freeze it does not exist yet, and the C library shows
 # the imports a regular file there (import_inputs.c); a run finds the
 # image itself there, a regular file, unless it was installed as a link.
-# Resolved when a file input is first compared: resolving takes a system
-# call per component of the path, at every start, and most starts compare
-# none.
+# Resolved when a file input of the same name is first compared: resolving
+# takes a system call per component of the path, at every start, and most
+# starts compare none.
 _executable = None
 _executables = frozenset()
+_executable_tails = None
 _executable_future = False
 
 
 def set_executable(path, future=False):
-    global _executable, _executables, _executable_future
+    global _executable, _executables, _executable_tails, _executable_future
     posixpath = sys.modules["posixpath"]
     _executable = posixpath.abspath(path) if not path.startswith("/") else path, path
     _executables = None
+    _executable_tails = None
     _executable_future = future
+
+
+def _may_name_executable(path):
+    """Whether PATH can be one of _executable_names(): they all end in one
+    of these last components (found without a system call)."""
+    global _executable_tails
+    if _executable_tails is None:
+        normpath = sys.modules["posixpath"].normpath
+        absolute, given = _executable
+        _executable_tails = frozenset(name.rpartition("/")[2]
+                                      for name in (given, normpath(given), normpath(absolute)))
+    return path.rpartition("/")[2] in _executable_tails
 
 
 def _executable_names():
@@ -119,7 +133,7 @@ def _status(call, path):
 
 
 def _file_value(path):
-    if path in _executable_names():
+    if _may_name_executable(path) and path in _executable_names():
         if _executable_future:
             return ("the executable",)
         link = _status(posix.lstat, path)

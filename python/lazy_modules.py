@@ -33,9 +33,10 @@ _BOOTSTRAP_FILES = _cpython.BOOTSTRAP_FILES
 
 # name -> Entry of each module the image holds and the run has not imported
 _hidden = {}
-# How often _hidden changed since the dump: the plans the dump worked out
-# (Entry.plan) hold while it has not.
-_changes = 0
+# Whether every change to _hidden since the dump took out the whole closure
+# of a module being revealed: the plan the dump worked out (Entry.plan),
+# less the modules no longer hidden, then holds (see _current_plan).
+_only_reveals = True
 # name -> weak reference to every module of the image no longer hidden: in
 # sys.modules from the start, revealed, or loaded from source instead (the
 # frozen object then no longer being in sys.modules, the hidden modules
@@ -70,7 +71,8 @@ class Entry:
     imported while it ran and the events of its load."""
 
     __slots__ = ("name", "module", "spec", "origin", "loader", "locations",
-                 "uses", "events", "sets_parent_attribute", "inputs", "plan")
+                 "uses", "events", "sets_parent_attribute", "inputs", "plan",
+                 "parent", "tail", "home")
 
     def __init__(self, name, module, spec, locations, uses, events, sets_parent_attribute,
                  inputs):
@@ -83,9 +85,17 @@ class Entry:
         self.uses = uses
         self.events = events
         self.sets_parent_attribute = sets_parent_attribute
-        # (closure names, sorted events, known modules used) as _closure,
-        # _plan and _used_known find them while _hidden is the dump's
+        # (closure names, sorted events, known modules used, closure
+        # members with inputs) as _closure, _plan and _used_known find them
+        # while _hidden is the dump's (finish_dump)
         self.plan = None
+        self.parent, _, self.tail = name.rpartition(".")
+        # the directory a path search finds it in (a package's is above
+        # its own directory)
+        self.home = None
+        if self.origin:
+            home = self.origin.rpartition("/")[0]
+            self.home = home.rpartition("/")[0] if self.locations is not None else home
 
 
 def spec_key(spec):
@@ -205,11 +215,11 @@ def _wait_for_claim(name):
 def _supersede(name, entry, why):
     # Loaded from its source this time: the frozen one is out of date, and
     # so is every hidden module that used it.
-    global _changes
+    global _only_reveals
     with _lock:
         if _hidden.get(name) is not entry:
             return
-        _changes += 1
+        _only_reveals = False
         del _hidden[name]
         _known[name] = _weakref.ref(entry.module)
         _superseded.append(entry.module)
@@ -230,12 +240,10 @@ class _Claim:
 
 
 def _claim(events):
-    global _changes
     names = {_events[seq][1] for seq in events}
     with _lock:
         if any(name not in _hidden for name in names):
             return None
-        _changes += 1
         claim = _Claim({name: _hidden.pop(name) for name in names})
         for name in names:
             _claims[name] = claim
@@ -256,32 +264,53 @@ def _plan(spec, entry):
     another one."""
     if spec_key(spec) != (entry.origin, entry.loader, entry.locations):
         return None, f"python3 would load it from {spec.origin or spec.loader!r}"
-    planned = entry.plan if _changes == 0 else None
-    if planned is not None:
-        hidden = _hidden
-        entries = {name: hidden[name] for name in planned[0]}
-    else:
-        entries = _closure(spec.name)
-    for name, used in entries.items():
-        why = _pyfreeze.inputs.first_difference(used.inputs)
+    entries, events, known, with_inputs = _current_plan(spec.name, entry)
+    differing = _pyfreeze.inputs.first_difference
+    seen = {}
+    for name in with_inputs:
+        why = differing(entries[name].inputs, seen)
         if why is not None:
             return None, why if name == spec.name else f"it used {name}, and {why}"
-    directories = {}
-    for name, used in entries.items():
-        why = _still_resolves(name, used, directories) if name != spec.name else None
-        if why is not None:
-            return None, why
-    for name in planned[2] if planned is not None else _used_known(entries):
+    why = _first_unresolved(entries, spec.name)
+    if why is not None:
+        return None, why
+    for name in known:
         if sys.modules.get(name) is not _known_module(name):
             return None, f"it used {name}, which is another module now"
-    if planned is not None:
-        events = list(planned[1])
-    else:
-        events = sorted(seq for used in entries.values() for seq in used.events)
     if _some_warning_raises(events, spec.name):
         # python3's traceback comes from the source
         return None, "a warning it issues is an error under this run's filters"
     return events, None
+
+
+def _current_plan(name, entry):
+    """(entries, events, known modules used, names of the entries with
+    inputs) to reveal NAME now: the dump's plan while nothing but the
+    reveals of whole closures changed _hidden since, less the modules those
+    revealed (they are known now: checked as such); worked out anew
+    otherwise."""
+    planned = entry.plan
+    if planned is not None and _only_reveals:
+        names, events, known, with_inputs = planned
+        hidden = _hidden
+        entries = {}
+        gone = []
+        for member in names:
+            used = hidden.get(member)
+            if used is None:
+                gone.append(member)
+            else:
+                entries[member] = used
+        if not gone:
+            return entries, list(events), known, with_inputs
+        if name in entries:
+            gone = set(gone)
+            return (entries, [seq for seq in events if _events[seq][1] not in gone],
+                    known + tuple(gone), [member for member in with_inputs if member not in gone])
+    entries = _closure(name)
+    return (entries, sorted(seq for used in entries.values() for seq in used.events),
+            tuple(dict.fromkeys(_used_known(entries))),
+            [member for member, used in entries.items() if used.inputs])
 
 
 def _closure(name):
@@ -317,20 +346,36 @@ def _used_known(entries):
             yield parent
 
 
-def _still_resolves(name, entry, directories):
-    """Would python3 load the frozen file for NAME now?  None when it
-    would, else why not."""
-    if name in sys.modules:
-        return f"{name} is in sys.modules already"
-    parent, _, _ = name.rpartition(".")
-    path = None
-    if parent:
-        path = getattr(frozen_module(parent), "__path__", None)
-        if path is None:
-            return f"{parent} is not a package now"
-    meta_path = directories.get(None)
-    if meta_path is None:
-        meta_path = directories[None] = _MetaPath()
+def _first_unresolved(entries, requested):
+    """Why python3 would not load one of ENTRIES (but REQUESTED, which its
+    search just found) from the frozen file now, or None when it would."""
+    modules = sys.modules
+    meta_path = _MetaPath()
+    directories = {}
+    paths = {}
+    for name, entry in entries.items():
+        if name == requested:
+            continue
+        if name in modules:
+            return f"{name} is in sys.modules already"
+        parent = entry.parent
+        path = None
+        if parent:
+            # a program's finder, asked below, may change a package's path
+            path = paths.get(parent, paths) if not meta_path.new else paths
+            if path is paths:
+                path = paths[parent] = getattr(frozen_module(parent), "__path__", None)
+            if path is None:
+                return f"{parent} is not a package now"
+        why = _resolves_from(name, entry, path, meta_path, directories)
+        if why is not None:
+            return why
+    return None
+
+
+def _resolves_from(name, entry, path, meta_path, directories):
+    """Would python3's search of PATH (sys.path when None) for NAME load
+    the frozen file now?  None when it would, else why not."""
     spec = _spec_from_new_finder(name, path, entry.loader, meta_path) if meta_path.new else None
     if spec is not None:
         if spec_key(spec) == (entry.origin, entry.loader, entry.locations):
@@ -340,7 +385,7 @@ def _still_resolves(name, entry, directories):
         return None
     if not meta_path.searches_path:
         return f"{name} would not be searched for on sys.path"
-    decided = _found_first_in_frozen_directory(name, entry, path, directories)
+    decided = _found_first_in_frozen_directory(entry, path, directories)
     if decided is True:
         return None
     if decided is None:
@@ -384,17 +429,15 @@ def _spec_from_new_finder(name, path, loader, meta_path):
     return None
 
 
-def _found_first_in_frozen_directory(name, entry, path, directories):
+def _found_first_in_frozen_directory(entry, path, directories):
     """A shortcut through PathFinder's search, for the common case: True
     when no directory searched before the module's own holds anything of
     that name and no directory involved changed since its listing was
     cached; False when one does; None when this cannot tell."""
-    if not entry.origin:
+    home = entry.home
+    if home is None:
         return None
-    home = entry.origin.rpartition("/")[0]
-    if entry.locations is not None:
-        home = home.rpartition("/")[0]
-    tail = name.rpartition(".")[2]
+    tail = entry.tail
     for item in sys.path if path is None else path:
         if not isinstance(item, str):
             continue
@@ -438,11 +481,11 @@ def _replay(events, requested, claim):
     except BaseException:
         # As in python3: the modules whose code was running leave
         # sys.modules, the ones not reached yet stay hidden.
-        global _changes
+        global _only_reveals
         for name in started:
             sys.modules.pop(name, None)
         with _lock:
-            _changes += 1
+            _only_reveals = False
             for name, entry in entries.items():
                 if name not in sys.modules and name not in started:
                     _hidden[name] = entry
@@ -829,8 +872,48 @@ def hide(recording, keep, native_holders=None):
     _FILE_LOADERS.update((_cpython.SourceFileLoader, _cpython.SourcelessFileLoader,
                           _cpython.ExtensionFileLoader))
     _meta_path[:] = sys.meta_path
+
+
+def _copy(text):
+    """A new string equal to TEXT."""
+    return text if not text else (text + ".")[:-1]
+
+
+def _repack():
+    copies = {}
+    def fresh(text):
+        return copies.setdefault(text, _copy(text)) if type(text) is str else text
+    moved = {}
+    events = {}
+    for key in sorted(_events):
+        kind, name, payload = _events[key]
+        moved[key] = (key[0], key[1])
+        events[moved[key]] = (kind, fresh(name), payload)
+    hidden = {}
+    for name, entry in _hidden.items():
+        copy = Entry.__new__(Entry)
+        for slot in Entry.__slots__:
+            setattr(copy, slot, getattr(entry, slot))
+        for slot in ("name", "parent", "tail", "home", "origin"):
+            setattr(copy, slot, fresh(getattr(entry, slot)))
+        copy.events = [moved[key] for key in entry.events]
+        hidden[copy.name] = copy
+    _events.clear()
+    _events.update(events)
+    _hidden.clear()
+    _hidden.update(hidden)
+
+
+def settle():
+    """At the end of the dump, when the recorded inputs are final: each
+    hidden module's plan for revealing it (Entry.plan), for _hidden as it
+    is now."""
+    global _only_reveals
+    _repack()
     for entry in _hidden.values():
         entries = _closure(entry.name)
         entry.plan = (tuple(entries),
                       tuple(sorted(seq for used in entries.values() for seq in used.events)),
-                      tuple(dict.fromkeys(_used_known(entries))))
+                      tuple(dict.fromkeys(_used_known(entries))),
+                      tuple(name for name, used in entries.items() if used.inputs))
+    _only_reveals = True
