@@ -468,14 +468,22 @@ def _replay(events, requested, claim):
             if kind == "start":
                 if name != requested:
                     sys.audit("import", name, None, sys.path, sys.meta_path, sys.path_hooks)
-                sys.modules[name] = entry.module
-                _known[name] = _weakref.ref(entry.module)
+                module = entry.module
+                sys.modules[name] = module
+                _known[name] = _weakref.ref(module)
                 started.append(name)
-                _renew_values(entry)
+                if name in _RENEWED:
+                    _renew_values(entry)
             elif kind == "end":
                 if name in started:
                     started.remove(name)
-                _finish(entry)
+                # _load_unlocked moves a loaded module to the end of
+                # sys.modules, and _find_and_load_unlocked binds it in its
+                # package.
+                module = sys.modules.pop(name, entry.module)
+                sys.modules[name] = module
+                if entry.sets_parent_attribute:
+                    _bind_in_parent(entry.parent, entry.tail, module)
             else:
                 _apply(kind, payload, importer, name == requested)
     except BaseException:
@@ -493,19 +501,13 @@ def _replay(events, requested, claim):
         raise
 
 
-def _finish(entry):
-    # _load_unlocked moves a loaded module to the end of sys.modules, and
-    # _find_and_load_unlocked binds it in its package.
-    module = sys.modules.pop(entry.name, entry.module)
-    sys.modules[entry.name] = module
-    parent, _, child = entry.name.rpartition(".")
-    if parent and entry.sets_parent_attribute:
-        parent_module = sys.modules.get(parent)
-        if parent_module is not None:
-            try:
-                setattr(parent_module, child, module)
-            except AttributeError:
-                pass
+def _bind_in_parent(parent, child, module):
+    parent_module = sys.modules.get(parent) if parent else None
+    if parent_module is not None:
+        try:
+            setattr(parent_module, child, module)
+        except AttributeError:
+            pass
 
 
 def _importer_frame():
@@ -780,10 +782,8 @@ def _note_renewed_values():
 
 
 def _renew_values(entry):
-    renewal = _RENEWED.get(entry.name)
-    if renewal is not None:
-        _, attribute, compute = renewal
-        setattr(entry.module, attribute, compute(entry.module))
+    _, attribute, compute = _RENEWED[entry.name]
+    setattr(entry.module, attribute, compute(entry.module))
 
 
 def _note_native_holders(holders):

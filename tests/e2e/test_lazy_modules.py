@@ -96,6 +96,46 @@ def test_a_replaced_dependency_forces_a_load_from_source(program):
     same(program, code)
 
 
+def debug_lines(program, code):
+    image, directory = program
+    report = directory / "debug-report"
+    if report.exists():
+        report.unlink()
+    run([image, "-c", code], env=clean_env(PYFREEZE_DEBUG=str(report)), cwd=directory)
+    return report.read_text()
+
+
+def test_a_dependency_replaced_after_its_own_reveal_forces_a_load_from_source(program):
+    # re is revealed first; json's reveal, planned at the dump with re in
+    # it, must then see that sys.modules holds another re.
+    code = ("import re, sys, types; fake = types.ModuleType('re'); fake.__dict__.update(re.__dict__); "
+            "sys.modules['re'] = fake; import json.decoder; print(json.decoder.re is fake)")
+    _, out, _ = same(program, code)
+    assert out == "True\n"
+    assert "module json runs from source: it used re, which is another module now" in \
+        debug_lines(program, code)
+
+
+def test_a_reveal_after_another_uses_the_modules_it_revealed(program):
+    code = ("import re, sys\nimport json.decoder\n"
+            "print(json.decoder.re is re, sorted(m for m in sys.modules if m.startswith(('re', 'json'))))")
+    _, out, _ = same(program, code)
+    assert out.startswith("True ")
+    report = debug_lines(program, code)
+    assert "warm start" in report and "runs from source" not in report, report
+
+
+def test_a_reveal_after_a_load_from_source_works_its_plan_out_again(program):
+    # threading loads from source (a replaced _weakrefset); json, revealed
+    # next, is planned anew and still comes from the image.
+    code = ("import sys, types, _weakrefset\nsys.modules['_weakrefset'] = types.ModuleType('x')\n"
+            "try:\n    import threading\nexcept Exception as e:\n    print(type(e).__name__)\n"
+            "sys.modules['_weakrefset'] = _weakrefset\nimport json\nprint(json.dumps([1]))\n")
+    same(program, code)
+    report = debug_lines(program, code)
+    assert "module threading runs from source" in report and "module json runs" not in report, report
+
+
 def test_blocking_a_module_in_sys_modules_is_honoured(program):
     same(program, "import sys; sys.modules['json'] = None\ntry:\n import json\n"
                   "except ImportError as e: print('blocked', e)")
