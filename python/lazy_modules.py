@@ -64,6 +64,9 @@ _startup_effects = []
 # hidden modules whose import changed other modules' state (name -> the
 # first such attribute): loading one from source would change it twice
 _sticky = {}
+# the top-level modules in sys.modules from the start that came from files
+# (sitecustomize, modules .pth files import...), as _KeptFile
+_kept_files = []
 
 
 class Entry:
@@ -112,6 +115,21 @@ def spec_key(spec):
     if locations is not None:
         locations = list(locations)
     return spec.origin, loader, locations
+
+
+class _KeptFile:
+    """A module in sys.modules from the start, loaded from a file: what
+    _resolves_from needs to tell whether python3 would find that file."""
+
+    __slots__ = ("name", "origin", "loader", "locations", "tail", "home")
+
+    def __init__(self, name, spec):
+        self.name = self.tail = name
+        self.origin, self.loader, self.locations = spec_key(spec)
+        self.home = None
+        if self.origin:
+            home = self.origin.rpartition("/")[0]
+            self.home = home.rpartition("/")[0] if self.locations is not None else home
 
 
 def frozen_module(name):
@@ -616,6 +634,21 @@ def startup_difference():
     return None
 
 
+def kept_module_moved():
+    """Why python3 would have imported one of the modules in sys.modules
+    from the start from another file in this run (a sitecustomize on
+    PYTHONPATH, a module of that name ahead on sys.path), or None.  Asked
+    once site has run, before sys.path[0] is there: python3 imported them
+    before it was."""
+    meta_path = _MetaPath()
+    directories = {}
+    for kept in _kept_files:
+        why = _resolves_from(kept.name, kept, None, meta_path, directories)
+        if why is not None:
+            return f"module {kept.name} is in sys.modules from the start, and {why}"
+    return None
+
+
 def apply_startup_effects():
     """The environment and sys.path changes of the modules in sys.modules
     from the start, made again on this run's."""
@@ -872,6 +905,16 @@ def hide(recording, keep, native_holders=None):
     _FILE_LOADERS.update((_cpython.SourceFileLoader, _cpython.SourcelessFileLoader,
                           _cpython.ExtensionFileLoader))
     _meta_path[:] = sys.meta_path
+    # python3's own start-up imports, not modules kept because their
+    # import had effects that cannot wait (eager), which python3 imports
+    # later, with sys.path[0]
+    eager = set(recording.eager)
+    eager.update(extra for extra, owner in recording.extras.items() if owner in eager)
+    for name, module in sys.modules.items():
+        spec = getattr(module, "__spec__", None)
+        if ("." not in name and name not in eager and spec is not None and spec.origin
+                and spec_key(spec)[1] in _FILE_LOADERS):
+            _kept_files.append(_KeptFile(name, spec))
 
 
 def _copy(text):

@@ -304,6 +304,9 @@ def restore(inherited_ignored, state):
     if config["site_import"]:
         _rerun_site(state.site_listings)
     lazy = state.lazy
+    why = lazy.kept_module_moved()
+    if why is not None:
+        _pyfreeze.step_aside(why)
     # The inputs are those of the program's imports: sys.path as python3's
     # start-up leaves it, with its first entry, which comes next.
     path0 = _pyfreeze.sys_path0()

@@ -203,3 +203,16 @@ def test_another_platlibdir_starts_cold_and_warns_once(images):
         return [line for line in stderr.splitlines() if "executable" not in line and "program name" not in line]
     assert told(image[2]) == told(stock[2])
     assert not runs_warm(images / "minimal", ["-c", "pass"], env=env)
+
+
+def test_a_module_of_the_start_up_found_elsewhere_starts_cold(images, tmp_path):
+    # site imports sitecustomize while python3 starts: one in a PYTHONPATH
+    # directory is the one that runs, not the image's (Debian's).
+    (tmp_path / "sitecustomize.py").write_text("print('the run\\'s own sitecustomize')\n")
+    env = clean_env(PYTHONPATH=str(tmp_path))
+    code = "import sitecustomize; print(sitecustomize.__file__)"
+    compare(images / "minimal", STOCK, ["-c", code], env=env)
+    assert outcome(images / "minimal", ["-c", code], env=env)[1].startswith("the run's own sitecustomize\n")
+    # a PYTHONPATH directory without one changes nothing
+    (tmp_path / "sitecustomize.py").unlink()
+    assert runs_warm(images / "minimal", ["-c", code], env=env)
