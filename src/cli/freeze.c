@@ -11,6 +11,7 @@
 #include "config.h"
 #include "learn.h"
 #include "output_file.h"
+#include "prefault_training.h"
 #include "request.h"
 
 #include <errno.h>
@@ -338,6 +339,47 @@ static int image_manifest(struct session *s, char **text, size_t *size, struct p
     return pf_manifest_write(&s->request.manifest, text, size, error);
 }
 
+static char *absolute(const char *path);
+
+/* The training run (prefault_training.h) on the image just built, run by
+ * the path it is written to, where its freeze ran; with its table filled
+ * in, the image is built again.  An image without a table is good: its
+ * start-up takes its own faults. */
+static int carry_prefault_table(struct session *s, const struct pf_options *options,
+                                const struct pf_snapshot *snapshot, struct pf_error *error)
+{
+    const Elf64_Phdr *data = &s->runtime.segments[s->runtime.data_segment];
+    uint64_t address = s->info.prefault_table;
+    if (address < data->p_vaddr || data->p_memsz < sizeof(struct pf_prefault_table) ||
+        address - data->p_vaddr > data->p_memsz - sizeof(struct pf_prefault_table))
+        return pf_fail(error, PF_EXIT_INTERNAL, "the runtime's prefault table lies outside its data");
+    char *argv0 = absolute(options->output);
+    struct pf_prefault_table *table = malloc(sizeof *table);
+    char cwd[PATH_MAX];
+    const char *directory = s->request.manifest.in_root ? "/" : getcwd(cwd, sizeof cwd);
+    if (argv0 == NULL || table == NULL || directory == NULL) {
+        free(argv0);
+        free(table);
+        return pf_fail_errno(error, PF_EXIT_INTERNAL, errno, "preparing the training run");
+    }
+    struct pf_training training = {s->image.bytes, s->image.size, argv0,
+                                   options->entry_kind == PF_ENTRY_NONE, directory, s->environment};
+    const char *why = pf_prefault_train(&training, table);
+    int rc = 0;
+    if (why != NULL) {
+        progress(options, "no start-up pages to copy ahead: %s", why);
+    } else if (table->count > 0) {
+        progress(options, "training run: the start-up writes %u pages, copied ahead in %u runs", table->pages,
+                 table->count);
+        memcpy(s->data + (address - data->p_vaddr), table, sizeof *table);
+        pf_image_free(&s->image);
+        rc = pf_image_build(&s->runtime, snapshot, &s->image, error);
+    }
+    free(table);
+    free(argv0);
+    return rc;
+}
+
 static int run_freeze(struct session *s, const struct pf_options *options, const char *runtime_path,
                       struct pf_error *error)
 {
@@ -380,6 +422,8 @@ static int run_freeze(struct session *s, const struct pf_options *options, const
         .ranges = s->ranges, .range_count = s->range_count,
     };
     int rc = pf_image_build(&s->runtime, &snapshot, &s->image, error);
+    if (rc == 0)
+        rc = carry_prefault_table(s, options, &snapshot, error);
     free(manifest);
     if (rc < 0 || pf_output_write(options->output, s->image.bytes, s->image.size, error) < 0)
         return -1;

@@ -33,6 +33,7 @@ static const char info_help[] =
 /* Everything `info` reports, gathered before anything is printed. */
 struct image_facts {
     const struct pf_image_info *info;
+    const struct pf_prefault_table *prefault;   /* NULL when damaged */
     struct pf_manifest manifest;
     char build_id[64];
     char current_build_id[64];   /* of the runtime this pyfreeze would use */
@@ -80,6 +81,10 @@ static int gather(const char *path, const struct pf_runtime_elf *elf, struct ima
     facts->file_size = elf->size;
     pf_elf_build_id(elf, facts->build_id, sizeof facts->build_id);
     check_stamps(elf, facts);
+    const struct pf_prefault_table *prefault =
+        pf_elf_bytes_at(elf, elf->info->prefault_table, sizeof *prefault);
+    if (prefault != NULL && (uintptr_t)prefault % _Alignof(struct pf_prefault_table) == 0)
+        facts->prefault = prefault;
     return 0;
 }
 
@@ -154,6 +159,11 @@ static void print_json_entry(const struct pf_manifest *manifest)
     free(text);
 }
 
+static uint32_t prefault_pages(const struct image_facts *facts)
+{
+    return facts->prefault != NULL ? facts->prefault->pages : 0;
+}
+
 static double mebibytes(uint64_t bytes)
 {
     return (double)bytes / 1048576.0;
@@ -205,6 +215,7 @@ static void print_text(const char *path, const struct image_facts *facts)
     printf("filesystem codec:  %s/%s\n", info->fs_encoding, info->fs_errors);
     printf("sizes:             image %.1f MiB, frozen heap %.1f MiB\n", mebibytes(facts->file_size),
            mebibytes(info->heap_end - info->heap_start));
+    printf("start-up pages:    %u copied ahead of the start-up's writes\n", prefault_pages(facts));
     printf("read at import:    environment ");
     print_list(&manifest->read_env, 0);
     printf("\n                   files ");
@@ -241,6 +252,7 @@ static void print_json(const char *path, const struct image_facts *facts)
     print_json_string(info->fs_encoding, strlen(info->fs_encoding));
     printf(", \"image_size\": %llu, \"heap_size\": %llu", (unsigned long long)facts->file_size,
            (unsigned long long)(info->heap_end - info->heap_start));
+    printf(", \"prefault_pages\": %u", prefault_pages(facts));
     printf(", \"read_environment\": ");
     print_list(&manifest->read_env, 1);
     printf(", \"read_files\": ");

@@ -11,7 +11,7 @@
 
 #define PF_INFO_SECTION ".pyfreeze_info"
 #define PF_INFO_MAGIC "pyfreeze-info\0\0"
-#define PF_INFO_VERSION 4u
+#define PF_INFO_VERSION 5u
 
 /* A section placed far from the rest of the runtime so the linker gives it
  * its own PT_LOAD header; the image writer re-targets that header at the
@@ -74,6 +74,26 @@ struct pf_saved_range {
     uint64_t target, size, saved;
 };
 
+/* The pages of the runtime's data and of the frozen heap that a warm start
+ * of the image writes, as runs of whole pages, in address order: a
+ * training run at the freeze finds them, and a warm start has them copied
+ * ahead of its writes (src/runtime/prefault.h).  Lives in the runtime's
+ * data; empty until the freeze fills it in. */
+#define PF_PREFAULT_RUNS 2048
+/* The training run: PYFREEZE_TRAIN=FD; it exits PF_TRAIN_COLD instead of
+ * starting cold. */
+#define PF_TRAIN_ENV "PYFREEZE_TRAIN"
+#define PF_TRAIN_COLD 8
+struct pf_prefault_run {
+    uint32_t first_page;     /* address / 4096 */
+    uint32_t pages;
+};
+struct pf_prefault_table {
+    uint32_t count;
+    uint32_t pages;          /* in all runs */
+    struct pf_prefault_run runs[PF_PREFAULT_RUNS];
+};
+
 struct pf_image_info {
     char magic[16];
     uint32_t version;
@@ -98,6 +118,7 @@ struct pf_image_info {
     uint64_t saved_ranges;    /* struct pf_saved_range[], written by the tracer */
     uint64_t inputs;          /* "env NAME\n" / "read PATH\n" lines: what the */
     uint64_t inputs_size;     /* imports read, in the heap (shown by info)  */
+    uint64_t prefault_table;  /* struct pf_prefault_table, in the data segment */
     char python_version[16];  /* PY_VERSION of the runtime */
     char fs_encoding[32];     /* filesystem encoding baked into the heap */
     char fs_errors[32];

@@ -14,6 +14,7 @@
 #include "loader_writes.h"
 #include "malloc_family.h"
 #include "phases.h"
+#include "prefault.h"
 #include "python_glue.h"
 
 #include <Python.h>
@@ -40,6 +41,7 @@ extern char **environ;
 void pf_cold_reexec(char **argv, char **saved_environ, const char *reason)
 {
     pf_debug("cold start: %s", reason);
+    pf_prefault_refuse_cold();
     pf_check_finish(reason);   /* pyfreeze info --check: report, do not start */
     if (pf_entry_program_argv != NULL)
         argv = pf_entry_program_argv;   /* the program's arguments, rewritten again */
@@ -201,6 +203,7 @@ static int reset_data_segment(uintptr_t pristine, size_t pristine_size, const ch
 
 int pf_cold_main(int argc, char **argv)
 {
+    pf_prefault_refuse_cold();
     int warned;
     if (restore_cold_variable(&warned) < 0) {
         fprintf(stderr, "pyfreeze: cold start of the image failed: restoring %s: %s\n", PF_COLD_ENV,

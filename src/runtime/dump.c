@@ -12,6 +12,7 @@
 #include "cpython311.h"
 #include "getpath_memo.h"
 #include "image_info.h"
+#include "prefault.h"
 #include "import_inputs.h"
 #include "../common/manifest.h"
 #include "malloc_family.h"
@@ -204,6 +205,7 @@ static _Noreturn void checkpoint(int allow_native)
     pf_malloc_heap_range(&start, &end);
     pf_info.heap_start = start;
     pf_info.heap_end = end;
+    pf_info.prefault_table = (uint64_t)(uintptr_t)&pf_prefault_table;
     pf_info.state = PF_STATE_CHECKPOINT;
     /* The very last write: from here on a malloc would go to glibc. */
     pf_malloc_use_libc();

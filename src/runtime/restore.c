@@ -12,6 +12,7 @@
 #include "image_info.h"
 #include "native_libraries.h"
 #include "phases.h"
+#include "prefault.h"
 #include "python_glue.h"
 #include "sys_objects.h"
 
@@ -313,6 +314,7 @@ int pf_restore_main(int argc, char **argv)
     }
     if (layout != NULL)
         pf_cold_reexec(argv, saved_environ, layout);
+    pf_prefault_start();
     const char *stale = changed_module_file();
     if (stale != NULL)
         pf_cold_reexec(argv, saved_environ, stale);
@@ -381,6 +383,7 @@ int pf_restore_main(int argc, char **argv)
         return 1;
     }
     PyConfig_Clear(&config);
+    pf_prefault_report();   /* a training run ends here */
     pf_debug("warm start");
     pf_phase("python-restore");
     pf_fast_exit_arm();
