@@ -90,15 +90,19 @@ class Entry:
         self.sets_parent_attribute = sets_parent_attribute
         # (closure names, sorted events, known modules used, closure
         # members with inputs) as _closure, _plan and _used_known find them
-        # while _hidden is the dump's (finish_dump)
+        # while _hidden is the dump's (settle)
         self.plan = None
         self.parent, _, self.tail = name.rpartition(".")
-        # the directory a path search finds it in (a package's is above
-        # its own directory)
-        self.home = None
-        if self.origin:
-            home = self.origin.rpartition("/")[0]
-            self.home = home.rpartition("/")[0] if self.locations is not None else home
+        self.home = _search_home(self.origin, self.locations)
+
+
+def _search_home(origin, locations):
+    """The directory a path search finds a module in, from its origin (a
+    package's is above its own directory), or None."""
+    if not origin:
+        return None
+    home = origin.rpartition("/")[0]
+    return home.rpartition("/")[0] if locations is not None else home
 
 
 def spec_key(spec):
@@ -126,10 +130,7 @@ class _KeptFile:
     def __init__(self, name, spec):
         self.name = self.tail = name
         self.origin, self.loader, self.locations = spec_key(spec)
-        self.home = None
-        if self.origin:
-            home = self.origin.rpartition("/")[0]
-            self.home = home.rpartition("/")[0] if self.locations is not None else home
+        self.home = _search_home(self.origin, self.locations)
 
 
 def frozen_module(name):
