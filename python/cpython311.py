@@ -286,6 +286,9 @@ def block_size(raw):
     return raw._blksize
 
 
+# atexit._ncallbacks(): how many exit callbacks are registered (site's memo
+# refuses a .pth line that registered one: a re-run registers it again)
+ATEXIT_COUNT = Global("atexit", "_ncallbacks", _CALLABLE)
 # threading._main_thread: the main Thread object (threading.main_thread()'s)
 MAIN_THREAD = Global("threading", "_main_thread")
 # threading._after_fork: threading's os.register_at_fork(after_in_child=)

@@ -393,6 +393,11 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
     del recording
     _learn_site_exec()
     restore_state.site_listings = _site_listings()
+    restore_state.site_memo, why = _pyfreeze.site_memo.rehearse(
+        recorder.Recording(), restore_state.site_listings, _pythonpath() + _pyfreeze.module_search_paths())
+    if verbose:
+        print(f"pyfreeze: site's run at start-up is memoized ({len(restore_state.site_memo[0])} inputs)" if why is None else
+              f"pyfreeze: site runs again at every start: {why}", file=sys.stderr)
     _forget_first_path(first_path)
     _fix_renewed_state(lazy.frozen_module)
     _scrub_environment()

@@ -23,6 +23,10 @@
 #                where it links to, and a regular file's size and time (the
 #                image itself counts as itself)
 #   list PATH    a directory it listed: the names in it (hashed)
+#   stamp PATH   a directory it listed, by its identity and times (site's
+#                memo, site_memo.py: cheaper than listing it again, and
+#                kept only for a directory unchanged for seconds, so that
+#                an entry added since would have moved its time)
 #   read PATH    a file it opened for reading: type, size and mtime; the
 #                kernel's files (/proc, /sys) and devices other than
 #                /dev/null and /dev/zero never match
@@ -180,6 +184,13 @@ def _listing_value(path):
     return names if type(names) is tuple else hash(tuple(sorted(names)))
 
 
+def _stamp_value(path):
+    status = _status(posix.stat, path)
+    if type(status) is tuple:
+        return status
+    return (status.st_dev, status.st_ino, status.st_mtime_ns, status.st_ctime_ns)
+
+
 def plain(value):
     """A copy of VALUE that later changes to VALUE do not reach."""
     if isinstance(value, (list, tuple)):
@@ -306,6 +317,8 @@ def current(kind, detail):
         return _file_value(detail)
     if kind == "list":
         return _listing_value(detail)
+    if kind == "stamp":
+        return _stamp_value(detail)
     if kind in ("read", "create"):
         return _contents_value(detail)
     if kind in ("write", "output", "dirfd", "clock", "random", "locale", "child", "altstack"):
@@ -328,7 +341,7 @@ def describe(kind, detail):
         "cwd": "the working directory", "tty": f"whether descriptor {detail} is a terminal",
         "host": "the host name", "ids": "the user and group ids",
         "user": f"the password entry of {detail}", "file": f"file {detail}",
-        "read": f"file {detail}", "list": f"directory {detail}",
+        "read": f"file {detail}", "list": f"directory {detail}", "stamp": f"directory {detail}",
         "create": f"file {detail} (as the freeze's import left it)",
         "write": f"writing {detail}", "sys": f"sys.{detail}", "stdio": "the standard streams",
         "output": "output on standard " + ("output" if detail == "1" else "error"),
@@ -340,6 +353,38 @@ def describe(kind, detail):
     return names.get(kind, f"{kind} {detail}")
 
 
+def _never_the_same(kind, detail, value):
+    """Why input (KIND, DETAIL) read as VALUE cannot be the same in another
+    run, or None."""
+    if kind == "write":
+        return f"its import writes {detail}"
+    if kind == "output":
+        return f"its import prints on standard {'output' if detail == '1' else 'error'}"
+    if kind == "dirfd":
+        return f"its import looked at {describe(kind, detail)}"
+    if kind in ("clock", "random"):
+        return f"its import read {describe(kind, detail)}, which differs in every run"
+    if kind == "locale":
+        return "its import sets the C library's locale, which an image does not carry"
+    if kind == "child":
+        return "its import ran another program, which python3 runs again"
+    if kind == "altstack":
+        return "its import set up fatal-signal handling (faulthandler), which an image does not carry"
+    if value == _UNREPEATABLE:
+        return f"its import read {detail}, which may read differently in every run"
+    return None
+
+
+def never_the_same(inputs):
+    """Why one of INPUTS ({(kind, detail): value}) cannot read the same in
+    another run, whatever that run is, or None."""
+    for (kind, detail), value in inputs.items():
+        why = _never_the_same(kind, detail, value)
+        if why is not None:
+            return why
+    return None
+
+
 def first_difference(inputs, seen=None):
     """The first input of INPUTS ({(kind, detail): value}) whose value in
     this run differs, described, or None when all are unchanged.  SEEN, a
@@ -347,22 +392,9 @@ def first_difference(inputs, seen=None):
     (many modules read the same variable or file)."""
     for key, value in inputs.items():
         kind, detail = key
-        if kind == "write":
-            return f"its import writes {detail}"
-        if kind == "output":
-            return f"its import prints on standard {'output' if detail == '1' else 'error'}"
-        if kind == "dirfd":
-            return f"its import looked at {describe(kind, detail)}"
-        if kind in ("clock", "random"):
-            return f"its import read {describe(kind, detail)}, which differs in every run"
-        if kind == "locale":
-            return "its import sets the C library's locale, which an image does not carry"
-        if kind == "child":
-            return "its import ran another program, which python3 runs again"
-        if kind == "altstack":
-            return "its import set up fatal-signal handling (faulthandler), which an image does not carry"
-        if value == _UNREPEATABLE:
-            return f"its import read {detail}, which may read differently in every run"
+        why = _never_the_same(kind, detail, value)
+        if why is not None:
+            return why
         if seen is None:
             now = current(kind, detail)
         else:

@@ -245,6 +245,25 @@ class Recording:
         self._stdio = None
         self._namespaces = self._namespace_copies = self._namespace_versions = None
 
+    def reads_of(self, owner, function):
+        """What FUNCTION() reads from outside the heap, noted as the inputs
+        of an import of OWNER would be: {(kind, detail): value}.  Only its
+        reads: what it changes is the caller's to judge.  Its exception
+        goes up."""
+        self._stack.append(owner)
+        self._active = True
+        self._watch_reads()
+        try:
+            function()
+        finally:
+            try:
+                self._drain_notes(owner)
+            finally:
+                self._active = False
+                self._unwatch_reads()
+                self._stack.pop()
+        return self.inputs.pop(owner, {})
+
     def _owner(self):
         return self._stack[-1] if self._stack else None
 

@@ -128,60 +128,6 @@ def _apply_warnoptions(state):
     _cpython.filters_mutated()
 
 
-class _SiteOs:
-    """What site sees as `os` while it runs again: os itself, except that
-    listing a site directory the dump listed, unchanged since (same
-    identity and times), gives back the .pth names the dump found (all
-    site keeps of a listing) instead of reading the directory again."""
-
-    def __init__(self, os, listings):
-        self._os = os
-        self._listings = listings
-
-    def __getattr__(self, name):
-        return getattr(self._os, name)
-
-    def listdir(self, path):
-        known = self._listings.get(path) if type(path) is str else None
-        if known is not None:
-            try:
-                status = self._os.stat(path)
-            except OSError:
-                status = None
-            if status is not None and known[:4] == (status.st_dev, status.st_ino,
-                                                     status.st_mtime_ns, status.st_ctime_ns):
-                return list(known[4])
-        return self._os.listdir(path)
-
-
-def _rerun_site(listings):
-    site = sys.modules.get("site")
-    if site is None:
-        import site  # noqa: F401  (runs site.main() itself)
-        return
-    # site computed these from the dump's environment: forget them.
-    site.ENABLE_USER_SITE = None
-    site.USER_SITE = None
-    site.USER_BASE = None
-    site.PREFIXES = [sys.prefix, sys.exec_prefix]
-    sys.__dict__.pop("__interactivehook__", None)
-    # site's exec(line) finds this one first: the same exec, from the same
-    # frame, with the lines compiled at the freeze (_pyfreeze.exec).
-    shadowed = "exec" not in site.__dict__
-    if shadowed:
-        site.exec = _pyfreeze.exec
-    os = site.__dict__.get("os")
-    if os is not None and listings:
-        site.os = _SiteOs(os, listings)
-    try:
-        site.main()
-    finally:
-        if shadowed:
-            site.__dict__.pop("exec", None)
-        if os is not None and listings:
-            site.os = os
-
-
 def _reseed_stdlib(state):
     module = state.lazy.frozen_module
     # multiprocessing.spawn copies sys.executable when it is imported: it
@@ -305,7 +251,7 @@ def restore(inherited_ignored, state):
     # .pth files, sitecustomize): python3 has one thread there.
     _pyfreeze.prefault_stop()
     if config["site_import"]:
-        _rerun_site(state.site_listings)
+        _pyfreeze.site_memo.start_site(state.site_memo, state.site_listings)
     lazy = state.lazy
     why = lazy.kept_module_moved()
     if why is not None:

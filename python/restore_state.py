@@ -14,7 +14,7 @@ the freeze on it).
 class RestoreState:
     __slots__ = ("lazy", "default_warning_filters", "dump_executable", "frozen_finalizers",
                  "captured_streams", "file_stamps", "module_count", "dump_tempdir",
-                 "inputs_summary", "site_listings", "null_descriptors")
+                 "inputs_summary", "site_listings", "site_memo", "null_descriptors")
 
     def __init__(self):
         # lazy_modules.py's namespace, seen as attributes (dump._Namespace):
@@ -51,6 +51,10 @@ class RestoreState:
         # its .pth names) as the dump listed it; site's re-run at restore
         # lists a directory again only when these changed.
         self.site_listings = None
+        # (inputs, sys.path, absent) or None: site's run at a warm start,
+        # memoized (site_memo.py): what it read, {(kind, detail): value},
+        # sys.path as it left it, the modules it found missing.
+        self.site_memo = None
         # list of (fd, flags), by fd: descriptors open on /dev/null that
         # frozen modules hold (IPython.utils.io keeps os.devnull open); the
         # dump closes them and the restore opens them again under the same

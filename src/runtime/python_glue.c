@@ -85,6 +85,32 @@ static PyObject *helper_config(PyObject *self, PyObject *unused)
     return result;
 }
 
+/* The module search path of this process's configuration: sys.path as
+ * the start-up leaves it for site (dump.py rehearses site from it). */
+static PyObject *helper_module_search_paths(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    const PyWideStringList *paths = &pf_py_config()->module_search_paths;
+    PyObject *result = PyList_New(paths->length);
+    for (Py_ssize_t i = 0; result != NULL && i < paths->length; i++) {
+        PyObject *item = PyUnicode_FromWideChar(paths->items[i], -1);
+        if (item == NULL)
+            Py_CLEAR(result);
+        else
+            PyList_SET_ITEM(result, i, item);
+    }
+    return result;
+}
+
+static PyObject *helper_site_memo_taken(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    pf_phase_add("site-memo", 1);
+    Py_RETURN_NONE;
+}
+
 /* A helper that takes no argument and returns `value`: the METH_NOARGS
  * boilerplate written once. */
 #define NOARGS_HELPER(name, value)                          \
@@ -464,6 +490,10 @@ static PyMethodDef helper_methods[] = {
     {"exec", (PyCFunction)(void (*)(void))helper_exec, METH_VARARGS | METH_KEYWORDS,
      "exec(), with the texts learnt at the freeze compiled already."},
     {"config", helper_config, METH_NOARGS, "The parts of this run's PyConfig the restore needs."},
+    {"module_search_paths", helper_module_search_paths, METH_NOARGS,
+     "The module search path of this process's configuration."},
+    {"site_memo_taken", helper_site_memo_taken, METH_NOARGS,
+     "Account a warm start that took site's memo, under PYFREEZE_PHASES."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -540,13 +570,16 @@ static int install_helper_module(const char *source, const char *attribute)
  * modules take CPython's internals from it.  import_inputs.py, as
  * `_pyfreeze.inputs`: the recorder, the reveal and the restore compare
  * inputs with one set of functions.  restore_state.py, as
- * `_pyfreeze.restore_state`: dump.py makes its RestoreState from it. */
+ * `_pyfreeze.restore_state`: dump.py makes its RestoreState from it.
+ * site_memo.py, as `_pyfreeze.site_memo`: dump.py rehearses site with it
+ * and restore.py runs site (or takes the memo) with it. */
 int pf_glue_install(void)
 {
     helpers = PyModule_Create(&helper_def);
     if (helpers == NULL || install_helper_module(pf_source_cpython311, "cpython311") < 0 ||
         install_helper_module(pf_source_import_inputs, "inputs") < 0 ||
-        install_helper_module(pf_source_restore_state, "restore_state") < 0)
+        install_helper_module(pf_source_restore_state, "restore_state") < 0 ||
+        install_helper_module(pf_source_site_memo, "site_memo") < 0)
         return -1;
     return 0;
 }

@@ -1,0 +1,233 @@
+# site's run at every start, and its memo.
+#
+# python3 runs site.main() at every start: it adds the site directories to
+# sys.path and runs the "import" lines of their .pth files, code of the
+# machine's (a distutils shim, namespace packages, a CA bundle patched).
+# An image runs it again on the frozen heap (rerun) for the run's own
+# environment: a millisecond and more of every start.
+#
+# Like an import, that run is a function of what it reads (DESIGN section
+# 3a): sys.flags and sys.path as start-up left them, HOME and the other
+# variables it looks at, the user ids, the directories and .pth files it
+# looks at and lists, and whatever the .pth lines read.  So the dump runs
+# it once more, as the image runs it, and notes those reads with the
+# recorder (rehearse).  A warm start in which all of them read the same
+# would do what the rehearsal did, and the rehearsal left its result in the
+# frozen heap: the run takes it (start_site) and only sets sys.path as site
+# left it.  Any difference, and site runs again as in python3.
+#
+# The rehearsal memoizes nothing when it printed, warned, wrote, ran a
+# program, read the clock or randomness, or changed anything of the process beyond
+# what site itself sets (sys.path, its own globals, builtins.help and the
+# others, sys.__interactivehook__): re-running that would do it again.
+# The modules site imports by name (sitecustomize, usercustomize) and
+# found missing are looked for again: a search is no input of the
+# recorder's, and a module put there since (on PYTHONPATH) would run.
+#
+# `_pyfreeze` (C helpers) is injected into this namespace by the runtime.
+
+import sys
+import posix
+
+_cpython = _pyfreeze.cpython311
+_OWNER = "<site>"
+# What site.main() sets of builtins at every run (new objects each time)
+_SITE_BUILTINS = frozenset(("quit", "exit", "copyright", "credits", "license", "help"))
+
+
+class _SiteOs:
+    """What site sees as `os` while it runs again: os itself, except that
+    listing a site directory the dump listed, unchanged since (same
+    identity and times), gives back the .pth names the dump found (all
+    site keeps of a listing) instead of reading the directory again."""
+
+    def __init__(self, os, listings):
+        self._os = os
+        self._listings = listings
+        # The directories site listed, from the dump's listing or read
+        # again: this module's frames are the import system's to the C
+        # library's notes (import_inputs.c), so rehearse() notes them.
+        self.served = []
+        self.listed = []
+
+    def __getattr__(self, name):
+        return getattr(self._os, name)
+
+    def listdir(self, path):
+        known = self._listings.get(path) if type(path) is str else None
+        if known is not None:
+            try:
+                status = self._os.stat(path)
+            except OSError:
+                status = None
+            if status is not None and known[:4] == (status.st_dev, status.st_ino,
+                                                     status.st_mtime_ns, status.st_ctime_ns):
+                self.served.append(path)
+                return list(known[4])
+        self.listed.append(path)
+        return self._os.listdir(path)
+
+
+def rerun(listings):
+    """Runs site.main() as python3's start does, on the frozen heap: the
+    _SiteOs it ran with (the directories it listed), or None."""
+    site = sys.modules.get("site")
+    if site is None:
+        import site  # noqa: F401  (runs site.main() itself)
+        return None
+    # site computed these from the dump's environment: forget them.
+    site.ENABLE_USER_SITE = None
+    site.USER_SITE = None
+    site.USER_BASE = None
+    site.PREFIXES = [sys.prefix, sys.exec_prefix]
+    sys.__dict__.pop("__interactivehook__", None)
+    # site's exec(line) finds this one first: the same exec, from the same
+    # frame, with the lines compiled at the freeze (_pyfreeze.exec).
+    shadowed = "exec" not in site.__dict__
+    if shadowed:
+        site.exec = _pyfreeze.exec
+    os = site.__dict__.get("os")
+    site_os = _SiteOs(os, listings) if os is not None and listings is not None else None
+    if site_os is not None:
+        site.os = site_os
+    try:
+        site.main()
+    finally:
+        if shadowed:
+            site.__dict__.pop("exec", None)
+        if site_os is not None:
+            site.os = os
+    return site_os
+
+
+# --- the memo, made by the dump --------------------------------------------------
+
+def _same_items(before, after):
+    """Whether two snapshots hold the same objects (by identity: a
+    program's object may define __eq__)."""
+    if type(before) is dict:
+        return before.keys() == after.keys() and all(after[key] is value for key, value in before.items())
+    return len(before) == len(after) and all(a is b for a, b in zip(before, after))
+
+
+def _process_state():
+    """What a re-run of site must leave as it is for the run to take the
+    rehearsal's result: name -> snapshot."""
+    import builtins
+    import _signal
+    state = {
+        "sys.modules": dict(sys.modules),
+        "sys.meta_path": list(sys.meta_path),
+        "sys.path_hooks": list(sys.path_hooks),
+        "builtins": {key: value for key, value in builtins.__dict__.items() if key not in _SITE_BUILTINS},
+        "the sys hooks": [sys.stdin, sys.stdout, sys.stderr, sys.displayhook, sys.excepthook,
+                          sys.breakpointhook, sys.unraisablehook, sys.gettrace(), sys.getprofile()],
+        "the signal handlers": [_signal.getsignal(signum) for signum in _signal.valid_signals()
+                                if signum < _signal.NSIG],
+    }
+    atexit = sys.modules.get("atexit")
+    state["atexit"] = [_cpython.ATEXIT_COUNT.get(atexit)()] if atexit is not None else []
+    warnings = sys.modules.get("warnings")
+    state["warnings filters"] = list(warnings.filters) if warnings is not None else []
+    copyreg = sys.modules.get("copyreg")
+    state["copyreg"] = dict(copyreg.dispatch_table) if copyreg is not None else {}
+    return state
+
+
+def _changed(before, after, environ, cwd):
+    for what, snapshot in before.items():
+        if not _same_items(snapshot, after[what]):
+            return what
+    if dict(posix.environ) != environ:
+        return "the environment"
+    if posix.getcwd() != cwd:
+        return "the working directory"
+    return None
+
+
+def rehearse(recording, listings, search_path):
+    """(memo, None), or (None, why not): runs site as a warm start of the
+    image runs it, from SEARCH_PATH (sys.path as the image's start-up
+    leaves it for site), noting what it reads with RECORDING (an
+    import_recorder.Recording)."""
+    site = sys.modules.get("site")
+    if site is None:
+        return None, "site is not loaded"
+    saved_path = list(sys.path)
+    environ = dict(posix.environ)
+    cwd = posix.getcwd()
+    before = _process_state()
+    warnings = sys.modules.get("warnings")
+    if warnings is None:
+        return None, "the warnings machinery is not loaded"
+    ran = []
+    sys.path[:] = search_path
+    try:
+        # Any warning counts, shown or not: the run's -W options decide
+        # whether python3 shows it, or raises it in the .pth line.
+        with warnings.catch_warnings(record=True) as issued:
+            warnings.simplefilter("always")
+            inputs = recording.reads_of(_OWNER, lambda: ran.append(rerun(listings or {})))
+    except BaseException as error:      # noqa: B902 (a .pth line may raise SystemExit)
+        return None, f"it failed: {type(error).__name__}: {error}"
+    finally:
+        path = tuple(sys.path)
+        sys.path[:] = saved_path
+    if issued:
+        return None, f"it issues a warning ({issued[0].category.__name__}: {issued[0].message})"
+    changed = _changed(before, _process_state(), environ, cwd)
+    if changed is not None:
+        return None, f"it changed {changed}"
+    why = _pyfreeze.inputs.never_the_same(inputs)
+    if why is not None:
+        return None, why.replace("its import", "it")
+    site_os = ran[0]
+    if site_os is None:
+        return None, "site has no os to list directories with"
+    current = _pyfreeze.inputs.current
+    for directory in site_os.served:
+        inputs[("stamp", directory)] = current("stamp", directory)
+    for directory in site_os.listed:
+        inputs[("list", directory)] = current("list", directory)
+    names = ("sitecustomize", "usercustomize") if site.ENABLE_USER_SITE else ("sitecustomize",)
+    absent = tuple(name for name in names if name not in sys.modules)
+    return (inputs, path, absent), None
+
+
+# --- a warm start ----------------------------------------------------------------
+
+def _found(name):
+    """Whether an import of top-level NAME would find a module now."""
+    for finder in sys.meta_path:
+        find_spec = getattr(finder, "find_spec", None)
+        if find_spec is None:
+            continue
+        with _cpython.ImportLockContext():
+            if find_spec(name, None) is not None:
+                return True
+    return False
+
+
+def _difference(memo):
+    """Why this run's site would not do what the rehearsal did, or None."""
+    inputs, _, absent = memo
+    why = _pyfreeze.inputs.first_difference(inputs)
+    if why is not None:
+        return why.replace("its import", "it").replace(" differs from the freeze", " differs")
+    for name in absent:
+        if _found(name):
+            return f"module {name} is there now"
+    return None
+
+
+def start_site(memo, listings):
+    """site's part of a warm start: the rehearsal's result when MEMO
+    holds, else site run again."""
+    if memo is not None:
+        why = _difference(memo)
+        if why is None:
+            sys.path[:] = memo[1]
+            _pyfreeze.site_memo_taken()
+            return
+        _pyfreeze.debug(f"site runs again: {why}")
+    rerun(listings)
