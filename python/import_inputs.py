@@ -389,7 +389,10 @@ def first_difference(inputs, seen=None):
     """The first input of INPUTS ({(kind, detail): value}) whose value in
     this run differs, described, or None when all are unchanged.  SEEN, a
     dict kept across calls, holds this run's values already looked up
-    (many modules read the same variable or file)."""
+    (many modules read the same variable or file).  The runtime's check
+    (inputs_check.c) answers first when it can: all the same."""
+    if _pyfreeze.inputs_hold(inputs, _may_name_executable) is True:
+        return None
     for key, value in inputs.items():
         kind, detail = key
         why = _never_the_same(kind, detail, value)

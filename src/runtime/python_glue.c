@@ -14,6 +14,7 @@
 #include "held_references.h"
 #include "process_state.h"
 #include "phases.h"
+#include "inputs_check.h"
 #include "prefault.h"
 
 #include <limits.h>
@@ -101,6 +102,16 @@ static PyObject *helper_module_search_paths(PyObject *self, PyObject *unused)
             PyList_SET_ITEM(result, i, item);
     }
     return result;
+}
+
+static PyObject *helper_inputs_hold(PyObject *self, PyObject *const *args, Py_ssize_t count)
+{
+    (void)self;
+    if (count != 2) {
+        PyErr_SetString(PyExc_TypeError, "inputs_hold() takes two arguments");
+        return NULL;
+    }
+    return pf_inputs_hold(args[0], args[1]);
 }
 
 static PyObject *helper_site_memo_taken(PyObject *self, PyObject *unused)
@@ -492,6 +503,8 @@ static PyMethodDef helper_methods[] = {
     {"config", helper_config, METH_NOARGS, "The parts of this run's PyConfig the restore needs."},
     {"module_search_paths", helper_module_search_paths, METH_NOARGS,
      "The module search path of this process's configuration."},
+    {"inputs_hold", (PyCFunction)(void (*)(void))helper_inputs_hold, METH_FASTCALL,
+     "Whether recorded inputs read the same now: True, False, or None (undecided)."},
     {"site_memo_taken", helper_site_memo_taken, METH_NOARGS,
      "Account a warm start that took site's memo, under PYFREEZE_PHASES."},
     {NULL, NULL, 0, NULL},
