@@ -247,9 +247,6 @@ def restore(inherited_ignored, state):
     digits = sys.flags.int_max_str_digits
     if digits >= 0:
         sys.set_int_max_str_digits(digits)
-    # From here on code of the run's own may look at the process (site's
-    # .pth files, sitecustomize): python3 has one thread there.
-    _pyfreeze.prefault_stop()
     if config["site_import"]:
         _pyfreeze.site_memo.start_site(state.site_memo, state.site_listings)
     lazy = state.lazy

@@ -6,15 +6,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/futex.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #ifndef MADV_POPULATE_WRITE
@@ -22,62 +18,12 @@
 #endif
 
 #define PAGE 4096u
-/* Pages populated per call: the helper looks at its stop flag in between. */
-#define CHUNK_PAGES 16u
 
 struct pf_prefault_table pf_prefault_table;
 
 /* The runtime's writable, non-RELRO data (.data and .bss): what of the
  * data segment a table may name, with the frozen heap. */
 extern char __data_start[], _end[];
-
-static char helper_stack[16 * 1024] __attribute__((aligned(64)));
-/* The helper's thread id while it lives: the kernel clears it and wakes
- * its futex when the thread exits (CLONE_CHILD_CLEARTID). */
-static volatile pid_t helper_tid;
-static volatile int stop_requested;
-
-/* madvise() without the C library: the helper shares the main thread's
- * thread pointer, so the library's errno would be the main thread's. */
-static long populate(uintptr_t start, size_t length)
-{
-#if defined(__x86_64__)
-    long result;
-    __asm__ volatile("syscall"
-                     : "=a"(result)
-                     : "0"((long)SYS_madvise), "D"(start), "S"(length), "d"((long)MADV_POPULATE_WRITE)
-                     : "rcx", "r11", "memory");
-    return result;
-#elif defined(__aarch64__)
-    register long number __asm__("x8") = SYS_madvise;
-    register long first __asm__("x0") = (long)start;
-    register long second __asm__("x1") = (long)length;
-    register long third __asm__("x2") = MADV_POPULATE_WRITE;
-    __asm__ volatile("svc 0" : "+r"(first) : "r"(number), "r"(second), "r"(third) : "memory");
-    return first;
-#else
-    (void)start;
-    (void)length;
-    return -ENOSYS;
-#endif
-}
-
-static int copy_ahead(void *unused)
-{
-    (void)unused;
-    const struct pf_prefault_table *table = &pf_prefault_table;
-    for (uint32_t i = 0; i < table->count; i++) {
-        uintptr_t start = (uintptr_t)table->runs[i].first_page * PAGE;
-        for (uint32_t done = 0; done < table->runs[i].pages; done += CHUNK_PAGES) {
-            if (stop_requested)
-                return 0;
-            uint32_t pages = table->runs[i].pages - done < CHUNK_PAGES ? table->runs[i].pages - done : CHUNK_PAGES;
-            if (populate(start + (uintptr_t)done * PAGE, (size_t)pages * PAGE) < 0)
-                return 0;   /* an older kernel, or no memory: the writes fault as usual */
-        }
-    }
-    return 0;
-}
 
 static int within(uintptr_t start, uintptr_t end, uintptr_t low, uintptr_t high)
 {
@@ -102,37 +48,17 @@ static int table_is_sound(const struct pf_prefault_table *table)
     return 1;
 }
 
-static int another_cpu(void)
+void pf_prefault_run(void)
 {
-    cpu_set_t cpus;
-    return sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) > 1;
-}
-
-void pf_prefault_start(void)
-{
-    if (pf_prefault_table.count == 0 || pf_prefault_training() || !another_cpu() ||
-        !table_is_sound(&pf_prefault_table))
+    const struct pf_prefault_table *table = &pf_prefault_table;
+    if (table->count == 0 || pf_prefault_training() || !table_is_sound(table))
         return;
-    /* The helper takes no signal: a signal sent to the process must reach
-     * the main thread, as in python3's single-threaded start-up. */
-    sigset_t all, previous;
-    sigfillset(&all);
-    if (pthread_sigmask(SIG_SETMASK, &all, &previous) != 0)
-        return;
-    int flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |
-                CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
-    pid_t *tid = (pid_t *)&helper_tid;
-    if (clone(copy_ahead, helper_stack + sizeof helper_stack, flags, NULL, tid, NULL, tid) < 0)
-        helper_tid = 0;
-    pthread_sigmask(SIG_SETMASK, &previous, NULL);
-}
-
-void pf_prefault_stop(void)
-{
-    stop_requested = 1;
-    pid_t tid;
-    while ((tid = helper_tid) != 0)
-        syscall(SYS_futex, (pid_t *)&helper_tid, FUTEX_WAIT, tid, NULL, NULL, 0);
+    for (uint32_t i = 0; i < table->count; i++) {
+        void *start = (void *)((uintptr_t)table->runs[i].first_page * PAGE);
+        /* An older kernel, or no memory: the writes fault as they would. */
+        if (madvise(start, (size_t)table->runs[i].pages * PAGE, MADV_POPULATE_WRITE) < 0)
+            return;
+    }
 }
 
 int pf_prefault_training(void)

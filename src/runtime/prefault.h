@@ -6,12 +6,17 @@
  * warm start takes hundreds before the program runs.  The freeze runs the
  * image once in a training run (PYFREEZE_TRAIN), which stops where the
  * program would start and reports which of those pages it wrote; the image
- * carries them (struct pf_prefault_table).  A warm start hands them to a
- * helper thread that makes the copies with madvise(MADV_POPULATE_WRITE) on
- * another CPU while the main thread restores, and stops it before anything
- * but pyfreeze's own start-up code runs (site's .pth files come first):
- * python3 has one thread there.  A copy made ahead of a write is a copy
- * the write would have made: nothing the process can see changes. */
+ * carries them (struct pf_prefault_table).  A warm start makes those
+ * copies first, with madvise(MADV_POPULATE_WRITE): one system call per run
+ * of pages instead of a trap per page, and often two (a read that maps the
+ * page, and its neighbours, read-only first; the write that copies it).
+ * A copy made ahead of a write is a copy the write would have made:
+ * nothing the process can see changes.
+ *
+ * A helper thread that made the copies on another processor while the
+ * main thread restored was measured slower on the machines measured: with
+ * two threads in the address space, each copy of a page already mapped
+ * read-only sends the other processor an interrupt to flush its TLB. */
 #ifndef PYFREEZE_PREFAULT_H
 #define PYFREEZE_PREFAULT_H
 
@@ -20,12 +25,9 @@
 /* The table an image carries (filled in by the freeze). */
 extern struct pf_prefault_table pf_prefault_table;
 
-/* Starts the helper thread on the image's table, when it has one, this
- * machine has another CPU for it, and this is not a training run. */
-void pf_prefault_start(void);
-
-/* Stops the helper thread, if it runs, and waits until it is gone. */
-void pf_prefault_stop(void);
+/* Copies the pages of the image's table, when it has one and this is
+ * not a training run. */
+void pf_prefault_run(void);
 
 /* Whether this run is a training run (PYFREEZE_TRAIN=FD names an open
  * descriptor above 2). */

@@ -15,7 +15,6 @@
 #include "process_state.h"
 #include "phases.h"
 #include "inputs_check.h"
-#include "prefault.h"
 
 #include <limits.h>
 #include <pwd.h>
@@ -354,14 +353,6 @@ NOARGS_HELPER(helper_debug_enabled, PyBool_FromLong(pf_debug_enabled()))
 
 NOARGS_HELPER(helper_clock, PyLong_FromLongLong(pf_phase_clock()))
 
-static PyObject *helper_prefault_stop(PyObject *self, PyObject *unused)
-{
-    (void)self;
-    (void)unused;
-    pf_prefault_stop();
-    Py_RETURN_NONE;
-}
-
 /* A reveal's duration and the modules it revealed, for PYFREEZE_PHASES. */
 static PyObject *helper_revealed(PyObject *self, PyObject *const *args, Py_ssize_t count)
 {
@@ -466,8 +457,6 @@ static PyObject *helper_exec(PyObject *self, PyObject *args, PyObject *kwargs)
 
 static PyMethodDef helper_methods[] = {
     {"clock", helper_clock, METH_NOARGS, "CLOCK_MONOTONIC in nanoseconds."},
-    {"prefault_stop", helper_prefault_stop, METH_NOARGS,
-     "Stop the thread copying ahead the pages the start-up writes, and wait for it."},
     {"revealed", (PyCFunction)(void (*)(void))helper_revealed, METH_FASTCALL,
      "Account a reveal's time and modules under PYFREEZE_PHASES."},
     {"debug", helper_debug, METH_O, "Report a decision where PYFREEZE_DEBUG says."},

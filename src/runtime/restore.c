@@ -314,10 +314,10 @@ int pf_restore_main(int argc, char **argv)
     }
     if (layout != NULL)
         pf_cold_reexec(argv, saved_environ, layout);
-    pf_prefault_start();
     const char *stale = changed_module_file();
     if (stale != NULL)
         pf_cold_reexec(argv, saved_environ, stale);
+    pf_prefault_run();
     if (recreate_pthread_keys(pf_info.pthread_keys) < 0)
         pf_cold_reexec(argv, saved_environ, "pthread keys of the frozen heap are taken");
     const char *configured = pf_native_configuration_differs();

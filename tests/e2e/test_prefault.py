@@ -1,7 +1,6 @@
 """Copying ahead the pages a warm start writes (man page, THE IMAGE): the
 freeze's training run, which never runs the program, the table the image
-carries, and the helper thread, which is gone before anything but
-pyfreeze's start-up runs."""
+carries, and a start-up that stays in one thread, as python3's."""
 
 import json
 import os
@@ -63,7 +62,7 @@ def test_a_training_run_that_would_start_cold_stops_too(script_image):
     assert not marker.exists()
 
 
-def test_the_helper_thread_is_gone_before_site_runs_user_code(minimal_image, tmp_path):
+def test_site_runs_user_code_in_one_thread(minimal_image, tmp_path):
     # a .pth file in the user's site directory is the run's own code:
     # python3 runs it with one thread, and so must the image.
     site = tmp_path / ".local" / "lib" / "python3.11" / "site-packages"
