@@ -379,7 +379,7 @@ def teardown_reason(state):
     import _weakref
     streams = _std_streams()
     files = _Files()
-    for obj in _pyfreeze.objects_in_sight():
+    for obj in _pyfreeze.finalizable_in_sight():
         if _object_needs_teardown(obj, streams, _weakref.ref, files):
             return f"a {type(obj).__qualname__} object needs finalizing"
     finalize = getattr(state.lazy.frozen_module("weakref"), "finalize", None)

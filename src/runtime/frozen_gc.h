@@ -14,9 +14,12 @@
  * originals do.  -1 with an exception set. */
 int pf_gc_unfreeze_on_first_look(PyObject *gc);
 
-/* The original gc.get_objects(): while the heap stays frozen, the objects
- * made since the restore. */
-PyObject *pf_gc_objects_in_sight(void);
+/* Of what the original gc.get_objects() gives (while the heap stays
+ * frozen, the objects made since the restore), those whose type has a
+ * __del__, and the weak references: what may need finalizing at exit
+ * (restore.py decides).  Filtered here: the run's objects are hundreds
+ * at the least, the candidates a few. */
+PyObject *pf_gc_finalizable_in_sight(void);
 
 /* Moves one frozen object back into the collector's sight: a frozen
  * object python3 would create at start (the __main__ namespace) may end

@@ -182,7 +182,7 @@ static PyObject *helper_new_mapping(PyObject *self, PyObject *unused)
     return PyUnicode_DecodeFSDefault(what);
 }
 
-NOARGS_HELPER(helper_objects_in_sight, pf_gc_objects_in_sight())
+NOARGS_HELPER(helper_finalizable_in_sight, pf_gc_finalizable_in_sight())
 
 static PyObject *helper_inputs_record(PyObject *self, PyObject *on)
 {
@@ -482,8 +482,8 @@ static PyMethodDef helper_methods[] = {
      "Which of a set of addresses are stored as words in a memory range."},
     {"new_mapping", helper_new_mapping, METH_NOARGS,
      "The first memory mapping made since start-up that an image cannot carry, or None."},
-    {"objects_in_sight", helper_objects_in_sight, METH_NOARGS,
-     "gc.get_objects() without unfreezing the heap."},
+    {"finalizable_in_sight", helper_finalizable_in_sight, METH_NOARGS,
+     "Objects made since the restore whose type has __del__, and weak references."},
     {"pyfreeze_source", helper_pyfreeze_source, METH_NOARGS, "The source of the pyfreeze module."},
     {"environ", helper_environ, METH_NOARGS, "The process environment as bytes."},
     {"learn_exec", helper_learn_exec, METH_O, "Compile a text once for exec() at the freeze."},

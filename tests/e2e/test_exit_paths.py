@@ -153,6 +153,15 @@ FINALIZERS = {
                           "g = gen()\nprint(next(g))", "generator object needs finalizing"),
     "del-in-globals": ("class A:\n    def __del__(self):\n        print('del', self.n)\n"
                        "a = A(); a.n = 1\nb = A(); b.n = 2\nprint('end')", "A object needs finalizing"),
+    # found on the MRO under a metaclass (the exit looks there without
+    # asking the class), or through a metaclass's own lookup
+    "del-under-abc": ("import abc\nclass Base(abc.ABC):\n    def __del__(self):\n        print('del')\n"
+                      "class A(Base): pass\na = A()\nprint('end')", "A object needs finalizing"),
+    "del-from-metaclass-getattr": ("class M(type):\n    def __getattr__(cls, name):\n"
+                                   "        if name == '__del__':\n            return lambda self: None\n"
+                                   "        raise AttributeError(name)\n"
+                                   "class A(metaclass=M): pass\na = A()\nprint('end')",
+                                   "A object needs finalizing"),
     "weakref-callback": ("import weakref\nclass T: pass\nt = T()\n"
                          "r = weakref.ref(t, lambda ref: print('callback'))\nprint('end')",
                          "ReferenceType object needs finalizing"),
