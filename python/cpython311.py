@@ -211,6 +211,14 @@ def file_finder_finds(finder, tail, suffixes):
     return False
 
 
+def file_finder_lists(finder, tail, suffixes):
+    """Whether FileFinder FINDER's cached listing has anything named TAIL,
+    with or without one of SUFFIXES: a module, a package or a namespace
+    portion its find_spec() may find."""
+    cache = finder._path_cache
+    return tail in cache or any(tail + suffix in cache for suffix in suffixes)
+
+
 def file_finder_listing_current(finder):
     """Whether FINDER's cached listing is the directory's now (FileFinder
     lists the directory again when its mtime moved)."""

@@ -197,14 +197,40 @@ def rehearse(recording, listings, search_path):
 # --- a warm start ----------------------------------------------------------------
 
 def _found(name):
-    """Whether an import of top-level NAME would find a module now."""
+    """Whether an import of top-level NAME may find a module now (True
+    when it cannot tell: site runs again, and python3's import decides)."""
     for finder in sys.meta_path:
+        if finder is _cpython.PathFinder:
+            if _path_may_find(name):
+                return True
+            continue
         find_spec = getattr(finder, "find_spec", None)
         if find_spec is None:
             continue
         with _cpython.ImportLockContext():
             if find_spec(name, None) is not None:
                 return True
+    return False
+
+
+def _path_may_find(name):
+    """Whether PathFinder's search of sys.path may find NAME, from the
+    listings its finders cached, where they are the directories' now
+    (a search that lists nothing again)."""
+    for item in sys.path:
+        if not isinstance(item, str):
+            return True
+        finder = _cpython.path_importer_cache(item)
+        if finder is None:
+            try:        # no finder for it at the freeze: is it still nothing?
+                posix.stat(item)
+            except OSError:
+                continue
+            return True
+        if type(finder) is not _cpython.FileFinder or not _cpython.file_finder_listing_current(finder):
+            return True
+        if _cpython.file_finder_lists(finder, name, _cpython.file_finder_suffixes(finder)):
+            return True
     return False
 
 
