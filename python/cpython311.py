@@ -234,6 +234,9 @@ def file_finder_listing_current(finder):
 # value by walking the caller's frames (the function itself, so that calling
 # it adds no frame)
 getframe = _need("sys", "_getframe")
+# posix._exit (os._exit): ends the process at once, without atexit callbacks
+# or flushing, as a child of fork() must (site's trial rehearsal)
+exit_at_once = _need("posix", "_exit")
 # sys._xoptions: the -X options; the image renews the object (sys_objects.c)
 SYS_XOPTIONS = "_xoptions"
 # sys._base_executable, sys._stdlib_dir and sys._xoptions: set from the run's

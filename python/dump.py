@@ -394,9 +394,12 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
     _learn_site_exec()
     restore_state.site_listings = _site_listings()
     restore_state.site_memo, why = _pyfreeze.site_memo.rehearse(
-        recorder.Recording(), restore_state.site_listings, _pythonpath() + _pyfreeze.module_search_paths())
+        recorder.Recording(), restore_state.site_listings, _pythonpath() + _pyfreeze.module_search_paths(),
+        lazy.kept_found_by_listings)
     if verbose:
-        print(f"pyfreeze: site's run at start-up is memoized ({len(restore_state.site_memo[0])} inputs)" if why is None else
+        print(f"pyfreeze: site's run at start-up is memoized ({len(restore_state.site_memo[0])} inputs"
+              f"{', with the search for the start-up modules' if restore_state.site_memo[3] else ''})"
+              if why is None else
               f"pyfreeze: site runs again at every start: {why}", file=sys.stderr)
     _forget_first_path(first_path)
     _fix_renewed_state(lazy.frozen_module)

@@ -635,19 +635,54 @@ def startup_difference():
     return None
 
 
-def kept_module_moved():
+def kept_module_moved(listings_unchanged=False):
     """Why python3 would have imported one of the modules in sys.modules
     from the start from another file in this run (a sitecustomize on
     PYTHONPATH, a module of that name ahead on sys.path), or None.  Asked
     once site has run, before sys.path[0] is there: python3 imported them
-    before it was."""
+    before it was.  LISTINGS_UNCHANGED: site's memo holds, and with it
+    every directory on sys.path is as at the freeze, where
+    kept_found_by_listings() said yes; then only a new meta path finder
+    could tell otherwise."""
     meta_path = _MetaPath()
+    if listings_unchanged and not meta_path.new:
+        return None
     directories = {}
     for kept in _kept_files:
         why = _resolves_from(kept.name, kept, None, meta_path, directories)
         if why is not None:
             return f"module {kept.name} is in sys.modules from the start, and {why}"
     return None
+
+
+def kept_found_by_listings():
+    """Whether the search of sys.path as it is now finds every module in
+    sys.modules from the start that was loaded from a file in its own
+    file through the path finders' cached listings alone: each listing is
+    its directory's now, and none searched before the module's own holds
+    an entry of its name (not even a directory, whose __init__ could come
+    without the listing changing).  For site's memo (site_memo.py)."""
+    meta_path = _MetaPath()
+    if meta_path.new or not meta_path.searches_path:
+        return False
+    for kept in _kept_files:
+        if kept.loader not in _FILE_LOADERS:
+            continue
+        for item in sys.path:
+            if not isinstance(item, str):
+                return False
+            finder = _cpython.path_importer_cache(item)
+            if finder is None:
+                continue
+            if type(finder) is not _cpython.FileFinder or not _cpython.file_finder_listing_current(finder):
+                return False
+            if finder.path == kept.home:
+                break
+            if _cpython.file_finder_lists(finder, kept.tail, _cpython.file_finder_suffixes(finder)):
+                return False
+        else:
+            return False
+    return True
 
 
 def apply_startup_effects():

@@ -247,10 +247,11 @@ def restore(inherited_ignored, state):
     digits = sys.flags.int_max_str_digits
     if digits >= 0:
         sys.set_int_max_str_digits(digits)
+    listings_unchanged = False
     if config["site_import"]:
-        _pyfreeze.site_memo.start_site(state.site_memo, state.site_listings)
+        listings_unchanged = _pyfreeze.site_memo.start_site(state.site_memo, state.site_listings)
     lazy = state.lazy
-    why = lazy.kept_module_moved()
+    why = lazy.kept_module_moved(listings_unchanged)
     if why is not None:
         _pyfreeze.step_aside(why)
     # The inputs are those of the program's imports: sys.path as python3's

@@ -51,9 +51,11 @@ class RestoreState:
         # its .pth names) as the dump listed it; site's re-run at restore
         # lists a directory again only when these changed.
         self.site_listings = None
-        # (inputs, sys.path, absent) or None: site's run at a warm start,
-        # memoized (site_memo.py): what it read, {(kind, detail): value},
-        # sys.path as it left it, the modules it found missing.
+        # (inputs, sys.path, absent, kept covered) or None: site's run at
+        # a warm start, memoized (site_memo.py): what it read, {(kind,
+        # detail): value}, the directories of sys.path among them; sys.path
+        # as it left it; the modules it found missing; whether the memo
+        # holding stands for the check of the modules kept in sys.modules.
         self.site_memo = None
         # list of (fd, flags), by fd: descriptors open on /dev/null that
         # frozen modules hold (IPython.utils.io keeps os.devnull open); the

@@ -137,6 +137,10 @@ def _process_state():
 def _changed(before, after, environ, cwd):
     for what, snapshot in before.items():
         if not _same_items(snapshot, after[what]):
+            if type(snapshot) is dict:
+                keys = [key for key in snapshot.keys() | after[what].keys()
+                        if snapshot.get(key, _same_items) is not after[what].get(key, _same_items)]
+                return f"{what} ({', '.join(sorted(map(str, keys))[:3])})"
             return what
     if dict(posix.environ) != environ:
         return "the environment"
@@ -145,11 +149,64 @@ def _changed(before, after, environ, cwd):
     return None
 
 
-def rehearse(recording, listings, search_path):
+def rehearse(recording, listings, search_path, kept_found):
     """(memo, None), or (None, why not): runs site as a warm start of the
     image runs it, from SEARCH_PATH (sys.path as the image's start-up
     leaves it for site), noting what it reads with RECORDING (an
-    import_recorder.Recording)."""
+    import_recorder.Recording).  KEPT_FOUND() says whether, on sys.path
+    as site leaves it, the searches of the modules kept in sys.modules
+    end in their files from the cached listings alone
+    (lazy_modules.kept_found_by_listings).
+
+    A trial in a child process comes first: a rehearsal that cannot be
+    memoized may have imported a module, or changed other state, that
+    would then be in the image from the start, while python3's site
+    makes it in every run (and the image's site again, from source).
+    Only a rehearsal the trial found memoizable runs here, where what it
+    does to the heap is what every warm start's site would redo."""
+    why = _trial(recording, listings, search_path, kept_found)
+    if why is not None:
+        return None, why
+    return _rehearse(recording, listings, search_path, kept_found)
+
+
+def _trial(recording, listings, search_path, kept_found):
+    """Why a rehearsal in a child process could not be memoized, or None."""
+    read, write = posix.pipe()
+    pid = posix.fork()
+    if pid == 0:
+        why = "the trial failed"
+        try:
+            posix.close(read)
+            # What it prints (and what the freeze had not flushed yet) is
+            # the trial's: noted as output, shown nowhere.
+            null = posix.open("/dev/null", posix.O_WRONLY)
+            posix.dup2(null, 1)
+            posix.dup2(null, 2)
+            why = _rehearse(recording, listings, search_path, kept_found)[1] or ""
+        finally:
+            try:
+                message = why.encode("utf-8", "replace")
+                while message:
+                    message = message[posix.write(write, message):]
+            finally:
+                _cpython.exit_at_once(0)
+    posix.close(write)
+    chunks = []
+    try:
+        while True:
+            chunk = posix.read(read, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        posix.close(read)
+        posix.waitpid(pid, 0)
+    text = b"".join(chunks).decode("utf-8", "replace")
+    return text or None
+
+
+def _rehearse(recording, listings, search_path, kept_found):
     site = sys.modules.get("site")
     if site is None:
         return None, "site is not loaded"
@@ -168,6 +225,7 @@ def rehearse(recording, listings, search_path):
         with warnings.catch_warnings(record=True) as issued:
             warnings.simplefilter("always")
             inputs = recording.reads_of(_OWNER, lambda: ran.append(rerun(listings or {})))
+        kept_covered = kept_found()
     except BaseException as error:      # noqa: B902 (a .pth line may raise SystemExit)
         return None, f"it failed: {type(error).__name__}: {error}"
     finally:
@@ -189,20 +247,53 @@ def rehearse(recording, listings, search_path):
         inputs[("stamp", directory)] = current("stamp", directory)
     for directory in site_os.listed:
         inputs[("list", directory)] = current("list", directory)
+    # Every directory of the search path as it is (or a file, or nothing):
+    # a run in which none changed searches it as the freeze did.
+    why = _note_search_path(inputs, path)
+    if why is not None:
+        return None, why
     names = ("sitecustomize", "usercustomize") if site.ENABLE_USER_SITE else ("sitecustomize",)
     absent = tuple(name for name in names if name not in sys.modules)
-    return (inputs, path, absent), None
+    return (inputs, path, absent, kept_covered), None
+
+
+def _note_search_path(inputs, path):
+    """Adds to INPUTS each entry of PATH not there yet: by its stamp, or,
+    for a directory changed in the last two seconds (within the clock's
+    granularity, an entry added after the stamp might not move its
+    times), by its listing.  Why the memo cannot be made, or None."""
+    import time
+    current = _pyfreeze.inputs.current
+    recent = time.time_ns() - 2_000_000_000
+    for entry in path:
+        if type(entry) is not str:
+            return "sys.path holds something other than a string"
+        if ("stamp", entry) in inputs or ("list", entry) in inputs:
+            continue
+        try:
+            status = posix.stat(entry)
+        except OSError:
+            inputs[("stamp", entry)] = current("stamp", entry)
+            continue
+        if status.st_mtime_ns < recent and status.st_ctime_ns < recent:
+            inputs[("stamp", entry)] = current("stamp", entry)
+        elif (status.st_mode & 0o170000) == 0o040000:
+            inputs[("list", entry)] = current("list", entry)
+        else:
+            return f"{entry} on sys.path changed in the last two seconds"
+    return None
 
 
 # --- a warm start ----------------------------------------------------------------
 
 def _found(name):
     """Whether an import of top-level NAME may find a module now (True
-    when it cannot tell: site runs again, and python3's import decides)."""
+    when it cannot tell: site runs again, and python3's import decides).
+    Asked once the memo's inputs hold: every directory of the search path
+    is as when the freeze's search found nothing of that name, so
+    PathFinder finds nothing; the other finders are asked."""
     for finder in sys.meta_path:
         if finder is _cpython.PathFinder:
-            if _path_may_find(name):
-                return True
             continue
         find_spec = getattr(finder, "find_spec", None)
         if find_spec is None:
@@ -213,30 +304,9 @@ def _found(name):
     return False
 
 
-def _path_may_find(name):
-    """Whether PathFinder's search of sys.path may find NAME, from the
-    listings its finders cached, where they are the directories' now
-    (a search that lists nothing again)."""
-    for item in sys.path:
-        if not isinstance(item, str):
-            return True
-        finder = _cpython.path_importer_cache(item)
-        if finder is None:
-            try:        # no finder for it at the freeze: is it still nothing?
-                posix.stat(item)
-            except OSError:
-                continue
-            return True
-        if type(finder) is not _cpython.FileFinder or not _cpython.file_finder_listing_current(finder):
-            return True
-        if _cpython.file_finder_lists(finder, name, _cpython.file_finder_suffixes(finder)):
-            return True
-    return False
-
-
 def _difference(memo):
     """Why this run's site would not do what the rehearsal did, or None."""
-    inputs, _, absent = memo
+    inputs, _, absent, _ = memo
     why = _pyfreeze.inputs.first_difference(inputs)
     if why is not None:
         return why.replace("its import", "it").replace(" differs from the freeze", " differs")
@@ -248,12 +318,15 @@ def _difference(memo):
 
 def start_site(memo, listings):
     """site's part of a warm start: the rehearsal's result when MEMO
-    holds, else site run again."""
+    holds, else site run again.  Whether the memo stands for the check
+    that the modules kept in sys.modules are found in their files
+    (lazy_modules.kept_module_moved's LISTINGS_UNCHANGED)."""
     if memo is not None:
         why = _difference(memo)
         if why is None:
             sys.path[:] = memo[1]
             _pyfreeze.site_memo_taken()
-            return
+            return memo[3]
         _pyfreeze.debug(f"site runs again: {why}")
     rerun(listings)
+    return False

@@ -116,12 +116,15 @@ def test_a_pth_line_that_prints_is_not_memoized(tmp_path):
     assert result[1].startswith("says hello\n")
 
 
-def test_a_usercustomize_put_on_the_path_runs(tmp_path):
+@pytest.mark.parametrize("age", [0, 2.5], ids=["listed", "stamped"])
+def test_a_usercustomize_put_on_the_path_runs(tmp_path, age):
     """site imports usercustomize by name and found none at the freeze:
-    one put since in a directory of sys.path (not a site directory, which
-    the memo knows by its listing) must run, as in python3."""
+    one put since in a directory of sys.path (known to the memo by its
+    listing, or by its times when older than two seconds) must run, as in
+    python3."""
     directory = tmp_path / "path"
     directory.mkdir()
+    time.sleep(age)
     image = tmp_path / "custompython"
     freeze(image, env=clean_env(PYTHONPATH=str(directory)))
     result, memo = same_as_stock(image, tmp_path, PYTHONPATH=str(directory))
@@ -147,3 +150,28 @@ def test_a_pth_line_that_warns_is_not_memoized(tmp_path):
         result, memo = same_as_stock(image, tmp_path, [*options, "-c", SHOW], HOME=str(home))
         assert not memo
     assert "Error processing line 1" in result[2]
+
+
+def test_a_module_a_pth_line_imports_is_imported_in_every_run(tmp_path):
+    """A module a .pth line imports that the freeze had not imported is
+    python3's to import in every run: the freeze's rehearsal of site must
+    not leave it in the image (it runs in a child process first), and
+    site runs again."""
+    home, site_packages = home_with_user_site(tmp_path, 0)
+    (site_packages / "startup_mod.py").write_text("print('startup_mod runs')\nWHERE = 'the user site'\n")
+    (site_packages / "imports.pth").write_text("import startup_mod\n")
+    ahead = tmp_path / "ahead"
+    ahead.mkdir()
+    env = {"HOME": str(home), "PYTHONPATH": str(ahead)}
+    image = tmp_path / "aheadpython"
+    made = run([PYFREEZE, "-v", "-o", image], env=clean_env(**env), timeout=300)
+    assert made.returncode == 0, made.stderr.decode()
+    assert b"pyfreeze: site runs again at every start: it changed sys.modules (startup_mod)\n" in made.stderr
+    show = ["-c", "import startup_mod; print(startup_mod.WHERE)"]
+    result, memo = same_as_stock(image, tmp_path, show, **env)
+    assert result[1] == "startup_mod runs\nthe user site\n"
+    # one put ahead of it since is the one python3 imports
+    (ahead / "startup_mod.py").write_text("WHERE = 'ahead'\n")
+    result, memo = same_as_stock(image, tmp_path, show, **env)
+    assert not memo
+    assert result[1] == "ahead\n"
