@@ -172,8 +172,16 @@ def rehearse(recording, listings, search_path, kept_found):
 
 def _trial(recording, listings, search_path, kept_found):
     """Why a rehearsal in a child process could not be memoized, or None."""
-    read, write = posix.pipe()
-    pid = posix.fork()
+    try:
+        read, write = posix.pipe()
+    except OSError as error:
+        return f"its trial could not start: {error}"
+    try:
+        pid = posix.fork()
+    except OSError as error:
+        posix.close(read)
+        posix.close(write)
+        return f"its trial could not start: {error}"
     if pid == 0:
         why = "the trial failed"
         try:
