@@ -23,10 +23,11 @@
 #                where it links to, and a regular file's size and time (the
 #                image itself counts as itself)
 #   list PATH    a directory it listed: the names in it (hashed)
-#   stamp PATH   a directory it listed, by its identity and times (site's
-#                memo, site_memo.py: cheaper than listing it again, and
-#                kept only for a directory unchanged for seconds, so that
-#                an entry added since would have moved its time)
+#   stamp PATH   a directory listed, or an entry of sys.path, by its
+#                identity and times, or its stat error (site's memo,
+#                site_memo.py: cheaper than listing it again, and kept only
+#                for one unchanged for seconds, so that an entry added
+#                since would have moved its time)
 #   read PATH    a file it opened for reading: type, size and mtime; the
 #                kernel's files (/proc, /sys) and devices other than
 #                /dev/null and /dev/zero never match

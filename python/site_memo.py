@@ -9,20 +9,25 @@
 # Like an import, that run is a function of what it reads (DESIGN section
 # 3a): sys.flags and sys.path as start-up left them, HOME and the other
 # variables it looks at, the user ids, the directories and .pth files it
-# looks at and lists, and whatever the .pth lines read.  So the dump runs
-# it once more, as the image runs it, and notes those reads with the
-# recorder (rehearse).  A warm start in which all of them read the same
-# would do what the rehearsal did, and the rehearsal left its result in the
-# frozen heap: the run takes it (start_site) and only sets sys.path as site
-# left it.  Any difference, and site runs again as in python3.
+# looks at and lists, and whatever the .pth lines read; every directory of
+# the search path it leaves is one too.  So the dump runs it once more, as
+# the image runs it, and notes those reads with the recorder (rehearse).
+# A warm start in which all of them read the same would do what the
+# rehearsal did, and the rehearsal left its result in the frozen heap: the
+# run takes it (start_site) and only sets sys.path as site left it.  Any
+# difference, and site runs again as in python3.
 #
 # The rehearsal memoizes nothing when it printed, warned, wrote, ran a
-# program, read the clock or randomness, or changed anything of the process beyond
-# what site itself sets (sys.path, its own globals, builtins.help and the
-# others, sys.__interactivehook__): re-running that would do it again.
-# The modules site imports by name (sitecustomize, usercustomize) and
-# found missing are looked for again: a search is no input of the
-# recorder's, and a module put there since (on PYTHONPATH) would run.
+# program, read the clock or randomness, or changed anything of the
+# process beyond what site itself sets (sys.path, its own globals,
+# builtins.help and the others, sys.__interactivehook__): re-running that
+# would do it again.  It is tried in a child process first, so that one
+# that memoizes nothing leaves nothing in the image.  The modules site
+# imports by name (sitecustomize, usercustomize) and found missing are
+# looked for again by the meta path finders other than PathFinder, whose
+# answer the directories decide; and with the directories unchanged, the
+# modules kept in sys.modules from the start are where the dump found
+# them (lazy_modules.kept_found_by_listings).
 #
 # `_pyfreeze` (C helpers) is injected into this namespace by the runtime.
 
