@@ -407,6 +407,9 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
     lazy.settle()
     gc.collect()
     gc.freeze()
+    # Last: from here on the gc functions a program calls unfreeze first.
+    # Installed once, in the image, rather than at every start.
+    _pyfreeze.watch_gc(gc)
     return None
 
 

@@ -224,9 +224,6 @@ def _adopt_threads_and_seeds(module):
 
 
 def restore(inherited_ignored, state):
-    # The frozen objects stay out of the collector's sight (no collection
-    # walks the image's pages) until the program looks at all objects.
-    _pyfreeze.watch_gc(state.lazy.frozen_module("gc"))
     _adopt_threads_and_seeds(state.lazy.frozen_module)
     config = _pyfreeze.config()
     _pyfreeze.inputs.set_executable(sys.executable)
