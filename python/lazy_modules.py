@@ -75,7 +75,7 @@ class Entry:
 
     __slots__ = ("name", "module", "spec", "origin", "loader", "locations",
                  "uses", "events", "sets_parent_attribute", "inputs", "plan",
-                 "parent", "tail", "home")
+                 "parent", "tail", "home", "extension_origin")
 
     def __init__(self, name, module, spec, locations, uses, events, sets_parent_attribute,
                  inputs):
@@ -94,6 +94,9 @@ class Entry:
         self.plan = None
         self.parent, _, self.tail = name.rpartition(".")
         self.home = _search_home(self.origin, self.locations)
+        # the file of an extension module, whose loading python3 audits
+        # (_imp.create_dynamic)
+        self.extension_origin = self.origin if self.loader is _cpython.ExtensionFileLoader else None
 
 
 def _search_home(origin, locations):
@@ -481,30 +484,18 @@ def _replay(events, requested, claim):
     entries = claim.entries
     started = []
     try:
-        for seq in events:
-            kind, name, payload = _events[seq]
-            entry = entries[name]
-            if kind == "start":
-                if name != requested:
-                    sys.audit("import", name, None, sys.path, sys.meta_path, sys.path_hooks)
-                module = entry.module
-                sys.modules[name] = module
-                _known[name] = _weakref.ref(module)
-                started.append(name)
-                if name in _RENEWED:
-                    _renew_values(entry)
-            elif kind == "end":
-                if name in started:
-                    started.remove(name)
-                # _load_unlocked moves a loaded module to the end of
-                # sys.modules, and _find_and_load_unlocked binds it in its
-                # package.
-                module = sys.modules.pop(name, entry.module)
-                sys.modules[name] = module
-                if entry.sets_parent_attribute:
-                    _bind_in_parent(entry.parent, entry.tail, module)
-            else:
-                _apply(kind, payload, importer, name == requested)
+        # For each event, in order (src/runtime/reveal_replay.c):
+        # - a start: sys.audit("import", ...) but for the module the
+        #   program asked for (importlib raised that one), and the audit of
+        #   an extension module's loading, the module into
+        #   sys.modules, known, and appended to STARTED; _renew_values for
+        #   one in _RENEWED;
+        # - an end: the module off STARTED, moved to the end of
+        #   sys.modules as _load_unlocked leaves it, and bound in its
+        #   package as _find_and_load_unlocked binds it;
+        # - any other: _apply.
+        _pyfreeze.replay(events, requested, entries, started, importer, _events, _known,
+                         _RENEWED, _renew_values, _apply)
     except BaseException:
         # As in python3: the modules whose code was running leave
         # sys.modules, the ones not reached yet stay hidden.
@@ -518,15 +509,6 @@ def _replay(events, requested, claim):
                     _hidden[name] = entry
                     _known.pop(name, None)
         raise
-
-
-def _bind_in_parent(parent, child, module):
-    parent_module = sys.modules.get(parent) if parent else None
-    if parent_module is not None:
-        try:
-            setattr(parent_module, child, module)
-        except AttributeError:
-            pass
 
 
 def _importer_frame():

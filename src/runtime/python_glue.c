@@ -15,6 +15,7 @@
 #include "process_state.h"
 #include "phases.h"
 #include "inputs_check.h"
+#include "reveal_replay.h"
 
 #include <limits.h>
 #include <pwd.h>
@@ -101,6 +102,12 @@ static PyObject *helper_module_search_paths(PyObject *self, PyObject *unused)
             PyList_SET_ITEM(result, i, item);
     }
     return result;
+}
+
+static PyObject *helper_replay(PyObject *self, PyObject *const *args, Py_ssize_t count)
+{
+    (void)self;
+    return pf_reveal_replay(args, count);
 }
 
 static PyObject *helper_inputs_hold(PyObject *self, PyObject *const *args, Py_ssize_t count)
@@ -492,6 +499,8 @@ static PyMethodDef helper_methods[] = {
     {"config", helper_config, METH_NOARGS, "The parts of this run's PyConfig the restore needs."},
     {"module_search_paths", helper_module_search_paths, METH_NOARGS,
      "The module search path of this process's configuration."},
+    {"replay", (PyCFunction)(void (*)(void))helper_replay, METH_FASTCALL,
+     "Replay the recorded events of a reveal (lazy_modules._replay)."},
     {"inputs_hold", (PyCFunction)(void (*)(void))helper_inputs_hold, METH_FASTCALL,
      "Whether recorded inputs read the same now: True, False, or None (undecided)."},
     {"site_memo_taken", helper_site_memo_taken, METH_NOARGS,

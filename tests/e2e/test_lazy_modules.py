@@ -276,3 +276,50 @@ def test_finders_are_asked_under_the_import_lock_as_python3_asks_them(program):
             "import json\nprint(json.dumps([1]))\n")
     _, out, _ = same(program, code)
     assert out == "joined while asked False\n[1]\n"
+
+
+def test_audit_hooks_see_each_import_of_a_reveal(program):
+    # python3 raises the "import" audit event for each module its search
+    # loads, the one asked for and the ones its code imports, and one more
+    # for each extension module's file (_json here); a reveal raises the
+    # same events, with python3's arguments.
+    # Not always in python3's order: a module the dump had imported
+    # before its first user comes first (issue 10's closing note).
+    code = ("import sys\n"
+            "seen = []\n"
+            "sys.addaudithook(lambda event, args: event == 'import' and seen.append("
+            "(args[0], args[1], args[2] is sys.path, args[3] is sys.meta_path, args[4] is sys.path_hooks)))\n"
+            "import json\nimport user_of_effects\n"
+            "print(*sorted(seen, key=repr), sep='\\n')\n")
+    _, out, _ = same(program, code)
+    assert "('json.decoder', None, True, True, True)" in out
+    assert "('_json', '/usr/lib/python3.11/lib-dynload/_json." in out
+    assert runs_warm(program[0], ["-c", code], cwd=program[1])
+
+
+def test_an_audit_hook_that_raises_stops_the_reveal_as_it_stops_an_import(program):
+    code = ("import sys\n"
+            "def hook(event, args):\n"
+            "    if event == 'import' and args[0] == 'json.scanner':\n"
+            "        raise RuntimeError('no scanner')\n"
+            "sys.addaudithook(hook)\n"
+            "try:\n"
+            "    import json\n"
+            "except RuntimeError as error:\n"
+            "    print('stopped:', error)\n"
+            "print(sorted(m for m in sys.modules if m.startswith('json')))\n")
+    _, out, _ = same(program, code)
+    assert out.startswith("stopped: no scanner\n")
+
+
+def test_a_revealed_submodule_is_bound_in_its_package_and_dies_when_dropped(program):
+    # The reveal keeps what it planned with, not the module: a module the
+    # program drops dies as python3's does.
+    code = ("import sys, weakref\n"
+            "import json.decoder\n"
+            "print(json.decoder is sys.modules['json.decoder'], json.scanner.__name__)\n"
+            "gone = weakref.ref(sys.modules.pop('json.decoder'))\n"
+            "del json.decoder\n"
+            "print(gone() is None)\n")
+    _, out, _ = same(program, code)
+    assert out == "True json.scanner\nTrue\n"
