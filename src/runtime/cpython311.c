@@ -66,6 +66,11 @@ size_t pf_py_small_block_size(const void *ptr)
     return ((size_t)pool_of(ptr)->szidx + 1) << 4;
 }
 
+int pf_py_small_block_alone(const void *ptr)
+{
+    return pool_of(ptr)->ref.count == 1;
+}
+
 void pf_py_forget_native_thread_id(void *frozen_tstate)
 {
     ((PyThreadState *)frozen_tstate)->native_thread_id = 0;

@@ -49,6 +49,10 @@ void pf_py_adopt_main_thread(void *tstate);
  * arenas: from the header of its pool. */
 size_t pf_py_small_block_size(const void *ptr);
 
+/* Whether the obmalloc block at `ptr`, which lies in one of its arenas,
+ * is the only one in use in its pool. */
+int pf_py_small_block_alone(const void *ptr);
+
 /* At the checkpoint: the main thread's native id (the dump's pid) out of
  * the frozen thread state; PyOS_AfterFork_Child sets it at restore. */
 void pf_py_forget_native_thread_id(void *tstate);

@@ -177,6 +177,8 @@ static int next_free_pthread_key(void)
 
 static void unwrap_domains(void);
 
+static int fill_used_pools(void);
+
 static _Noreturn void checkpoint(int allow_native)
 {
     unwrap_domains();
@@ -200,6 +202,9 @@ static _Noreturn void checkpoint(int allow_native)
      * images): its pid and its random bytes are renewed at restore. */
     pf_py_forget_native_thread_id(PyThreadState_Get());
     pf_inputs_forget_process();
+    /* After the last Python object is freed. */
+    if (fill_used_pools() < 0)
+        dump_fail(PF_FAIL_INTERNAL, "cannot fill obmalloc's used pools: out of memory");
     __libc_freeres();
     uintptr_t start, end;
     pf_malloc_heap_range(&start, &end);
@@ -265,6 +270,31 @@ static size_t small_block_size(const void *ptr)
     for (size_t i = 0; i < arena_count; i++) {
         if ((uintptr_t)ptr >= arena_ranges[i].start && (uintptr_t)ptr < arena_ranges[i].end)
             return pf_py_small_block_size(ptr);
+    }
+    return 0;
+}
+
+/* Takes every free block of the pools obmalloc has in use, for good: a
+ * run's first small allocations then come from empty pools, packed
+ * together, instead of a block here and a block there in the frozen
+ * pools, each a frozen page copied on write (20 concurrent `import cgi`
+ * runs: 2.1 MiB less).  The blocks taken are never used.  obmalloc
+ * serves a size class from its used pools while one has a free block:
+ * the first block of a pool says they are full.  0, or -1 when out of
+ * memory. */
+static int fill_used_pools(void)
+{
+    for (size_t size = 16; size <= 512; size += 16) {
+        for (;;) {
+            void *block = PyObject_Malloc(size);
+            if (block == NULL)
+                return -1;
+            /* Not obmalloc's (another allocator), or an empty pool's. */
+            if (small_block_size(block) == 0 || pf_py_small_block_alone(block)) {
+                PyObject_Free(block);
+                break;
+            }
+        }
     }
     return 0;
 }
