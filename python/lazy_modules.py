@@ -203,11 +203,11 @@ def _load_unlocked(spec):
         entry = _hidden.get(name)
         if entry is None:
             break
-        events, why = _plan(spec, entry)
+        entries, events, why = _plan(spec, entry)
         if events is None:
             _supersede(name, entry, why)
             break
-        claim = _claim(events)
+        claim = _claim(entries)
         if claim is None:
             continue        # another thread revealed some of them meanwhile
         try:
@@ -264,13 +264,14 @@ class _Claim:
         self.entries = entries
 
 
-def _claim(events):
-    names = {_events[seq][1] for seq in events}
+def _claim(entries):
+    """Takes ENTRIES, the modules of a plan (those of its events), out of
+    _hidden for one replay, or None when one of them left it meanwhile."""
     with _lock:
-        if any(name not in _hidden for name in names):
+        if any(name not in _hidden for name in entries):
             return None
-        claim = _Claim({name: _hidden.pop(name) for name in names})
-        for name in names:
+        claim = _Claim({name: _hidden.pop(name) for name in entries})
+        for name in entries:
             _claims[name] = claim
     return claim
 
@@ -294,39 +295,40 @@ def _retire(entries):
 
 
 def _plan(spec, entry):
-    """(events, None): the events of the hidden modules to reveal for SPEC,
-    in load order; or (None, why) when some module it used would now be
-    another one."""
+    """(entries, events, None): the hidden modules to reveal for SPEC and
+    their events, in load order; or (None, None, why) when some module it
+    used would now be another one."""
     if spec_key(spec) != (entry.origin, entry.loader, entry.locations):
-        return None, f"python3 would load it from {spec.origin or spec.loader!r}"
-    entries, events, known, with_inputs = _current_plan(spec.name, entry)
+        return None, None, f"python3 would load it from {spec.origin or spec.loader!r}"
+    entries, events, known, with_inputs, warns = _current_plan(spec.name, entry)
     differing = _pyfreeze.inputs.first_difference
     seen = {}
     for name in with_inputs:
         why = differing(entries[name].inputs, seen)
         if why is not None:
-            return None, why if name == spec.name else f"it used {name}, and {why}"
+            return None, None, why if name == spec.name else f"it used {name}, and {why}"
     why = _first_unresolved(entries, spec.name)
     if why is not None:
-        return None, why
+        return None, None, why
     for name in known:
         if sys.modules.get(name) is not _known_module(name):
-            return None, f"it used {name}, which is another module now"
-    if _some_warning_raises(events, spec.name):
+            return None, None, f"it used {name}, which is another module now"
+    if warns and _some_warning_raises(events, spec.name):
         # python3's traceback comes from the source
-        return None, "a warning it issues is an error under this run's filters"
-    return events, None
+        return None, None, "a warning it issues is an error under this run's filters"
+    return entries, events, None
 
 
 def _current_plan(name, entry):
     """(entries, events, known modules used, names of the entries with
-    inputs) to reveal NAME now: the dump's plan while nothing but the
-    reveals of whole closures changed _hidden since, less the modules those
-    revealed (they are known now: checked as such); worked out anew
-    otherwise."""
+    inputs, whether a warning is among the events) to reveal NAME now: the
+    dump's plan while nothing but the reveals of whole closures changed
+    _hidden since, less the modules those revealed (they are known now:
+    checked as such); worked out anew otherwise.  The events are read in C
+    (reveal_plan.c): a loop here would write to the page of each."""
     planned = entry.plan
     if planned is not None and _only_reveals:
-        names, events, known, with_inputs = planned
+        names, events, known, with_inputs, warns = planned
         hidden = _hidden
         entries = {}
         gone = []
@@ -337,15 +339,18 @@ def _current_plan(name, entry):
             else:
                 entries[member] = used
         if not gone:
-            return entries, list(events), known, with_inputs
+            return entries, events, known, with_inputs, warns
         if name in entries:
             gone = set(gone)
-            return (entries, [seq for seq in events if _events[seq][1] not in gone],
-                    known + tuple(gone), [member for member in with_inputs if member not in gone])
+            events = _pyfreeze.events_without(events, _events, gone)
+            return (entries, events, known + tuple(gone),
+                    [member for member in with_inputs if member not in gone],
+                    warns and _pyfreeze.events_have_kind(events, _events, "warning"))
     entries = _closure(name)
-    return (entries, sorted(seq for used in entries.values() for seq in used.events),
-            tuple(dict.fromkeys(_used_known(entries))),
-            [member for member, used in entries.items() if used.inputs])
+    events = sorted(seq for used in entries.values() for seq in used.events)
+    return (entries, events, tuple(dict.fromkeys(_used_known(entries))),
+            [member for member, used in entries.items() if used.inputs],
+            _pyfreeze.events_have_kind(events, _events, "warning"))
 
 
 def _closure(name):
@@ -986,8 +991,8 @@ def settle():
     _repack()
     for entry in _hidden.values():
         entries = _closure(entry.name)
-        entry.plan = (tuple(entries),
-                      tuple(sorted(seq for used in entries.values() for seq in used.events)),
-                      tuple(dict.fromkeys(_used_known(entries))),
-                      tuple(name for name, used in entries.items() if used.inputs))
+        events = tuple(sorted(seq for used in entries.values() for seq in used.events))
+        entry.plan = (tuple(entries), events, tuple(dict.fromkeys(_used_known(entries))),
+                      tuple(name for name, used in entries.items() if used.inputs),
+                      any(_events[seq][0] == "warning" for seq in events))
     _only_reveals = True

@@ -15,6 +15,7 @@
 #include "process_state.h"
 #include "phases.h"
 #include "inputs_check.h"
+#include "reveal_plan.h"
 #include "reveal_replay.h"
 
 #include <limits.h>
@@ -108,6 +109,18 @@ static PyObject *helper_replay(PyObject *self, PyObject *const *args, Py_ssize_t
 {
     (void)self;
     return pf_reveal_replay(args, count);
+}
+
+static PyObject *helper_events_without(PyObject *self, PyObject *const *args, Py_ssize_t count)
+{
+    (void)self;
+    return pf_reveal_events_without(args, count);
+}
+
+static PyObject *helper_events_have_kind(PyObject *self, PyObject *const *args, Py_ssize_t count)
+{
+    (void)self;
+    return pf_reveal_events_have_kind(args, count);
 }
 
 static PyObject *helper_inputs_hold(PyObject *self, PyObject *const *args, Py_ssize_t count)
@@ -501,6 +514,10 @@ static PyMethodDef helper_methods[] = {
      "The module search path of this process's configuration."},
     {"replay", (PyCFunction)(void (*)(void))helper_replay, METH_FASTCALL,
      "Replay the recorded events of a reveal (lazy_modules._replay)."},
+    {"events_without", (PyCFunction)(void (*)(void))helper_events_without, METH_FASTCALL,
+     "The events of a plan but those of the modules in a set."},
+    {"events_have_kind", (PyCFunction)(void (*)(void))helper_events_have_kind, METH_FASTCALL,
+     "Whether one of a plan's events is of a kind."},
     {"inputs_hold", (PyCFunction)(void (*)(void))helper_inputs_hold, METH_FASTCALL,
      "Whether recorded inputs read the same now: True, False, or None (undecided)."},
     {"site_memo_taken", helper_site_memo_taken, METH_NOARGS,

@@ -216,18 +216,19 @@ static int replay_one(PyObject *const *args, PyObject *key)
 
 PyObject *pf_reveal_replay(PyObject *const *args, Py_ssize_t count)
 {
-    if (count != ARGUMENT_COUNT || !PyList_Check(args[EVENTS]) || !PyDict_Check(args[ENTRIES]) ||
+    if (count != ARGUMENT_COUNT || !(PyList_Check(args[EVENTS]) || PyTuple_Check(args[EVENTS])) ||
+        !PyDict_Check(args[ENTRIES]) ||
         !PyList_Check(args[STARTED]) || !PyDict_Check(args[TABLE]) || !PyDict_Check(args[KNOWN]) ||
         !PyDict_Check(args[RENEWED])) {
-        PyErr_SetString(PyExc_TypeError, "replay() takes a list of events, the requested name, "
+        PyErr_SetString(PyExc_TypeError, "replay() takes a list or tuple of events, the requested name, "
                                          "the claimed entries, a list, a frame, three dicts and two functions");
         return NULL;
     }
     PyObject *events = args[EVENTS];
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(events); i++) {
-        /* Borrowed: the list is the plan's own, out of the program's
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(events); i++) {
+        /* Borrowed: the sequence is the plan's, out of the program's
          * reach, like the table and the claimed entries. */
-        if (replay_one(args, PyList_GET_ITEM(events, i)) < 0)
+        if (replay_one(args, PySequence_Fast_ITEMS(events)[i]) < 0)
             return NULL;
     }
     Py_RETURN_NONE;

@@ -11,17 +11,17 @@
 #include "cpython311.h"
 
 /* `_pyfreeze.replay(events, requested, entries, started, importer, table,
- * known, renewed, renew, apply)`: replays EVENTS (keys of TABLE, whose
- * values are (kind, name, payload)) for the module REQUESTED, with the
- * claimed ENTRIES (name -> Entry), raising the audit events python3's
- * import raises (an extension module's loading among them).  Modules
- * whose code would be running are appended to the list STARTED and taken
- * off it at their end, so that the caller can undo what an exception
- * interrupted.  KNOWN gets a
- * weak reference to each module put in sys.modules; RENEW(entry) runs for
- * a module named in RENEWED; APPLY(kind, payload, importer, requested)
- * runs for the events that are neither a start nor an end.  None, or
- * NULL with the exception the replay raised. */
+ * known, renewed, renew, apply)`: replays EVENTS (a list or tuple of keys
+ * of TABLE, whose values are (kind, name, payload)) for the module
+ * REQUESTED, with the claimed ENTRIES (name -> Entry), raising the audit
+ * events python3's import raises (an extension module's loading among
+ * them).  Modules whose code would be running are appended to the list
+ * STARTED and taken off it at their end, so that the caller can undo what
+ * an exception interrupted.  KNOWN gets a weak reference to each module
+ * put in sys.modules; RENEW(entry) runs for a module named in RENEWED;
+ * APPLY(kind, payload, importer, requested) runs for the events that are
+ * neither a start nor an end.  None, or NULL with the exception the
+ * replay raised. */
 PyObject *pf_reveal_replay(PyObject *const *args, Py_ssize_t count);
 
 #endif

@@ -1,0 +1,67 @@
+#include "reveal_plan.h"
+
+/* The record of the event KEY in TABLE (borrowed), or NULL with an
+ * exception: Python's KeyError, or a TypeError for a record that is not
+ * a (kind, name, payload) tuple. */
+static PyObject *record_of(PyObject *table, PyObject *key)
+{
+    PyObject *record = PyDict_GetItemWithError(table, key);
+    if (record == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetObject(PyExc_KeyError, key);
+        return NULL;
+    }
+    if (!PyTuple_CheckExact(record) || PyTuple_GET_SIZE(record) != 3) {
+        PyErr_SetString(PyExc_TypeError, "a recorded event is not a (kind, name, payload) tuple");
+        return NULL;
+    }
+    return record;
+}
+
+/* Whether ARGS are a list or tuple of events and a dict of records. */
+static int events_and_table(PyObject *const *args, Py_ssize_t count, Py_ssize_t wanted, const char *usage)
+{
+    if (count == wanted && (PyList_Check(args[0]) || PyTuple_Check(args[0])) && PyDict_Check(args[1]))
+        return 1;
+    PyErr_SetString(PyExc_TypeError, usage);
+    return 0;
+}
+
+PyObject *pf_reveal_events_without(PyObject *const *args, Py_ssize_t count)
+{
+    static const char usage[] = "events_without() takes events, their records and a set";
+    if (!events_and_table(args, count, 3, usage))
+        return NULL;
+    if (!PyAnySet_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, usage);
+        return NULL;
+    }
+    PyObject *events = args[0];
+    PyObject *kept = PyList_New(0);
+    for (Py_ssize_t i = 0; kept != NULL && i < PySequence_Fast_GET_SIZE(events); i++) {
+        PyObject *key = PySequence_Fast_ITEMS(events)[i];
+        PyObject *record = record_of(args[1], key);
+        int gone = record != NULL ? PySet_Contains(args[2], PyTuple_GET_ITEM(record, 1)) : -1;
+        if (gone < 0 || (!gone && PyList_Append(kept, key) < 0))
+            Py_CLEAR(kept);
+    }
+    return kept;
+}
+
+PyObject *pf_reveal_events_have_kind(PyObject *const *args, Py_ssize_t count)
+{
+    if (!events_and_table(args, count, 3, "events_have_kind() takes events, their records and a kind"))
+        return NULL;
+    PyObject *events = args[0];
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(events); i++) {
+        PyObject *record = record_of(args[1], PySequence_Fast_ITEMS(events)[i]);
+        if (record == NULL)
+            return NULL;
+        int same = PyObject_RichCompareBool(PyTuple_GET_ITEM(record, 0), args[2], Py_EQ);
+        if (same < 0)
+            return NULL;
+        if (same)
+            Py_RETURN_TRUE;
+    }
+    Py_RETURN_FALSE;
+}
