@@ -5,8 +5,10 @@
 
 import sys
 
-# What python3 has in sys.modules once it is up: every module imported
-# after this point is hidden in the image until the program imports it.
+# What python3 has in sys.modules once it is up, but for site's modules:
+# the freeze's interpreter starts without site, and run() runs it first
+# (site_memo.run_first), adding those.  Every module imported after this
+# point and not by site is hidden in the image until the program imports it.
 _STARTUP = frozenset(sys.modules)
 
 import gc
@@ -329,6 +331,10 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
         return FAIL_CPYTHON, "cannot freeze: " + problem
     lazy = _Namespace(lazy)
     recorder = _Namespace(recorder)
+    before_site = frozenset(sys.modules)
+    import site     # noqa: F401  (-S: defines site, runs nothing)
+    restore_state.site_first_run = _pyfreeze.site_memo.run_first(recorder.Recording())
+    startup = _STARTUP | (frozenset(sys.modules) - before_site)
     restore_state.default_warning_filters = _warnings_default_count()
     restore_state.dump_executable = sys.executable
     saved_path = list(sys.path)
@@ -377,7 +383,7 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
     restore_state.module_count = len(sys.modules)
     tempfile = sys.modules.get("tempfile")
     restore_state.dump_tempdir = tempfile.tempdir if tempfile is not None else None
-    keep = recording.keep(_STARTUP | set(blocks))
+    keep = recording.keep(startup | set(blocks))
     recording.settle(keep)
     lazy.hide(recording, keep, _native_holders())
     restore_state.lazy = lazy
@@ -395,12 +401,16 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
     restore_state.site_listings = _site_listings()
     restore_state.site_memo, why = _pyfreeze.site_memo.rehearse(
         recorder.Recording(), restore_state.site_listings, _pythonpath() + _pyfreeze.module_search_paths(),
-        lazy.kept_found_by_listings)
+        lazy.kept_found_by_listings, restore_state.site_first_run)
     if verbose:
         print(f"pyfreeze: site's run at start-up is memoized ({len(restore_state.site_memo[0])} inputs"
               f"{', with the search for the start-up modules' if restore_state.site_memo[3] else ''})"
               if why is None else
               f"pyfreeze: site runs again at every start: {why}", file=sys.stderr)
+        reads, missing, _ = restore_state.site_first_run
+        described = ", ".join(_pyfreeze.inputs.describe(kind, detail) for kind, detail in reads)
+        print(f"pyfreeze: site's .pth lines and sitecustomize read: {described or 'nothing'}"
+              f"{'; did not find: ' + ', '.join(missing) if missing else ''}", file=sys.stderr)
     _forget_first_path(first_path)
     _fix_renewed_state(lazy.frozen_module)
     _scrub_environment()

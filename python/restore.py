@@ -246,7 +246,8 @@ def restore(inherited_ignored, state):
         sys.set_int_max_str_digits(digits)
     listings_unchanged = False
     if config["site_import"]:
-        listings_unchanged = _pyfreeze.site_memo.start_site(state.site_memo, state.site_listings)
+        listings_unchanged = _pyfreeze.site_memo.start_site(state.site_memo, state.site_listings,
+                                                            state.site_first_run)
     lazy = state.lazy
     why = lazy.kept_module_moved(listings_unchanged)
     if why is not None:

@@ -14,7 +14,7 @@ the freeze on it).
 class RestoreState:
     __slots__ = ("lazy", "default_warning_filters", "dump_executable", "frozen_finalizers",
                  "captured_streams", "file_stamps", "module_count", "dump_tempdir",
-                 "inputs_summary", "site_listings", "site_memo", "null_descriptors")
+                 "inputs_summary", "site_listings", "site_memo", "site_first_run", "null_descriptors")
 
     def __init__(self):
         # lazy_modules.py's namespace, seen as attributes (dump._Namespace):
@@ -57,6 +57,14 @@ class RestoreState:
         # as it left it; the modules it found missing; whether the memo
         # holding stands for the check of the modules kept in sys.modules.
         self.site_memo = None
+        # (reads, missing, files): what site's .pth lines and sitecustomize
+        # read at the freeze's start, the modules they imported at import
+        # among them ({(kind, detail): value}); the top-level modules they
+        # looked for and did not find; the .pth files site ran (frozenset of
+        # paths) (site_memo.run_first).  A warm start without the memo runs
+        # site again, without those files' import lines, only when the
+        # reads hold; the missing modules must still be missing.
+        self.site_first_run = None
         # list of (fd, flags), by fd: descriptors open on /dev/null that
         # frozen modules hold (IPython.utils.io keeps os.devnull open); the
         # dump closes them and the restore opens them again under the same

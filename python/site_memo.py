@@ -29,6 +29,20 @@
 # modules kept in sys.modules from the start are where the dump found
 # them (lazy_modules.kept_found_by_listings).
 #
+# The rehearsal runs site on the freeze's heap, where the modules the .pth
+# lines and sitecustomize import are imported already: it cannot see what
+# those modules read at import.  So the freeze's interpreter starts without
+# site and runs it first thing (run_first), noting what the .pth files'
+# lines and sitecustomize read, the modules they import among them, and the
+# modules they looked for and did not find.  Those reads are inputs of the
+# memo too.  A warm start that does not take the memo (another HOME) runs
+# site again only when they read the same and those modules are still
+# missing, and then without the import lines of those .pth files: what they
+# did is in the heap, and running them on it would do it twice (a finder
+# inserted twice).  Otherwise it starts cold: python3 would run them
+# otherwise (SETUPTOOLS_USE_DISTUTILS=stdlib and setuptools'
+# distutils-precedence.pth: no distutils shim, no _distutils_hack).
+#
 # `_pyfreeze` (C helpers) is injected into this namespace by the runtime.
 
 import sys
@@ -73,9 +87,13 @@ class _SiteOs:
         return self._os.listdir(path)
 
 
-def rerun(listings):
+def rerun(listings, ran=frozenset()):
     """Runs site.main() as python3's start does, on the frozen heap: the
-    _SiteOs it ran with (the directories it listed), or None."""
+    _SiteOs it ran with (the directories it listed), or None.  The
+    "import" lines of the .pth files in RAN, which the freeze's own site
+    ran (run_first), are not run again: what they did is in the frozen
+    heap, and they would do it again where they read what they read then
+    (start_site makes sure); their other lines add their paths."""
     site = sys.modules.get("site")
     if site is None:
         import site  # noqa: F401  (runs site.main() itself)
@@ -95,6 +113,23 @@ def rerun(listings):
     site_os = _SiteOs(os, listings) if os is not None and listings is not None else None
     if site_os is not None:
         site.os = site_os
+    addpackage = site.__dict__.get("addpackage")
+
+    def addpackage_once(sitedir, name, known_paths):
+        if _pth_path(sitedir, name) not in ran:
+            return addpackage(sitedir, name, known_paths)
+        exec_now = site.__dict__.get("exec")
+        site.exec = _skip
+        try:
+            return addpackage(sitedir, name, known_paths)
+        finally:
+            if exec_now is None:
+                site.__dict__.pop("exec", None)
+            else:
+                site.exec = exec_now
+
+    if ran and addpackage is not None:
+        site.addpackage = addpackage_once
     try:
         site.main()
     finally:
@@ -102,7 +137,104 @@ def rerun(listings):
             site.__dict__.pop("exec", None)
         if site_os is not None:
             site.os = os
+        if ran and addpackage is not None:
+            site.addpackage = addpackage
     return site_os
+
+
+# --- the freeze's own run of site ------------------------------------------------
+
+_PTH_OWNER = "<site's .pth lines>"
+
+
+def run_first(recording):
+    """Runs site.main() as python3's start runs it, for the freeze's own
+    start.  (reads, missing, files): what the .pth files (their lines, and
+    the modules those import, at import) and sitecustomize read, as
+    RECORDING (an import_recorder.Recording) notes it; the top-level
+    modules they tried to import and did not find, in order; the .pth
+    files it ran."""
+    import builtins
+    site = sys.modules["site"]
+    reads = {}
+    missing = []
+    files = []
+    real_import = builtins.__import__
+
+    def noting_import(name, globals=None, locals=None, fromlist=(), level=0):
+        try:
+            return real_import(name, globals, locals, fromlist, level)
+        except ModuleNotFoundError as error:
+            if level == 0 and error.name is not None and "." not in error.name:
+                missing.append(error.name)
+            raise
+
+    def noted(function):
+        def run(*args, **kwargs):
+            result = []
+            reads.update(recording.reads_of(_PTH_OWNER, lambda: result.append(function(*args, **kwargs))))
+            return result[0]
+        return run
+
+    def addpackage(sitedir, name, known_paths):
+        files.append(_pth_path(sitedir, name))
+        return noted(saved["addpackage"])(sitedir, name, known_paths)
+
+    had_warnings = "warnings" in sys.modules
+    # The freeze's site is python3's under -s (sys.flags says otherwise:
+    # the imports see a plain run's flags).
+    site.ENABLE_USER_SITE = False
+    saved = {name: site.__dict__[name] for name in ("addpackage", "execsitecustomize")}
+    site.__dict__.update(addpackage=addpackage, execsitecustomize=noted(saved["execsitecustomize"]))
+    builtins.__import__ = noting_import
+    try:
+        site.main()
+    finally:
+        builtins.__import__ = real_import
+        site.__dict__.update(saved)
+    # importlib leaves a module at the end of sys.modules once its code ran:
+    # python3's site runs main() in its own import
+    sys.modules["site"] = sys.modules.pop("site")
+    _pyfreeze.site_ran()
+    # sys.path as site leaves it is the rehearsal's to note (_note_search_path);
+    # what a .pth line imports is found in its file, or the kept modules'
+    # check says otherwise (lazy_modules.kept_module_moved)
+    reads.pop(("sys", "path"), None)
+    if not had_warnings and "warnings" in sys.modules:
+        # warnings applies sys.warnoptions when imported; a warm start
+        # applies the run's to the frozen module (restore._apply_warnoptions)
+        reads.pop(("sys", "warnoptions"), None)
+    # A module a .pth line did not find may be found by a later one, once
+    # its directory is on sys.path (a module looked for by every site
+    # directory's copy of a .pth file).  Of those found at no time: a
+    # search of the final sys.path, which holds every path an attempt had,
+    # finds nothing now when it found nothing at the freeze.
+    return (reads, tuple(name for name in dict.fromkeys(missing) if name not in sys.modules),
+            frozenset(files))
+
+
+def _pth_path(sitedir, name):
+    # as site.addpackage() names the file
+    return sys.modules["os"].path.join(sitedir, name)
+
+
+def _skip(*args, **kwargs):
+    """exec() for the lines of the .pth files the freeze's own site ran:
+    their effects are in the frozen heap already."""
+
+
+def _found_now(names):
+    """The first of NAMES (top-level modules) that a search of the meta
+    path would find now, or None."""
+    for name in names:
+        for finder in sys.meta_path:
+            find_spec = getattr(finder, "find_spec", None)
+            if find_spec is None:
+                continue
+            with _cpython.ImportLockContext():
+                if find_spec(name, None) is not None:
+                    return name
+    return None
 
 
 # --- the memo, made by the dump --------------------------------------------------
@@ -154,14 +286,16 @@ def _changed(before, after, environ, cwd):
     return None
 
 
-def rehearse(recording, listings, search_path, kept_found):
+def rehearse(recording, listings, search_path, kept_found, first_run):
     """(memo, None), or (None, why not): runs site as a warm start of the
     image runs it, from SEARCH_PATH (sys.path as the image's start-up
     leaves it for site), noting what it reads with RECORDING (an
     import_recorder.Recording).  KEPT_FOUND() says whether, on sys.path
     as site leaves it, the searches of the modules kept in sys.modules
     end in their files from the cached listings alone
-    (lazy_modules.kept_found_by_listings).
+    (lazy_modules.kept_found_by_listings).  FIRST_RUN is what run_first
+    found: its reads are inputs of the memo, and its missing modules must
+    still be missing.
 
     A trial in a child process comes first: a rehearsal that cannot be
     memoized may have imported a module, or changed other state, that
@@ -169,13 +303,27 @@ def rehearse(recording, listings, search_path, kept_found):
     makes it in every run (and the image's site again, from source).
     Only a rehearsal the trial found memoizable runs here, where what it
     does to the heap is what every warm start's site would redo."""
-    why = _trial(recording, listings, search_path, kept_found)
+    first_reads, first_missing, first_files = first_run
+    why = _pyfreeze.inputs.never_the_same(first_reads)
+    if why is not None:
+        return None, why.replace("its import", "the .pth lines")
+    why = _trial(recording, listings, search_path, kept_found, first_files)
     if why is not None:
         return None, why
-    return _rehearse(recording, listings, search_path, kept_found)
+    memo, why = _rehearse(recording, listings, search_path, kept_found, first_files)
+    if memo is None:
+        return None, why
+    inputs, path, absent, kept_covered = memo
+    for key, value in first_reads.items():
+        kind, detail = key
+        if kind == "list" and ("stamp", detail) in inputs:
+            continue    # the stamp stands for the listing (_note_search_path)
+        if inputs.setdefault(key, value) != value:
+            return None, f"{_pyfreeze.inputs.describe(kind, detail)} read differently by the .pth lines"
+    return (inputs, path, tuple(dict.fromkeys(absent + first_missing)), kept_covered), None
 
 
-def _trial(recording, listings, search_path, kept_found):
+def _trial(recording, listings, search_path, kept_found, ran):
     """Why a rehearsal in a child process could not be memoized, or None."""
     try:
         read, write = posix.pipe()
@@ -196,7 +344,7 @@ def _trial(recording, listings, search_path, kept_found):
             null = posix.open("/dev/null", posix.O_WRONLY)
             posix.dup2(null, 1)
             posix.dup2(null, 2)
-            why = _rehearse(recording, listings, search_path, kept_found)[1] or ""
+            why = _rehearse(recording, listings, search_path, kept_found, ran)[1] or ""
         finally:
             try:
                 message = why.encode("utf-8", "replace")
@@ -219,7 +367,7 @@ def _trial(recording, listings, search_path, kept_found):
     return text or None
 
 
-def _rehearse(recording, listings, search_path, kept_found):
+def _rehearse(recording, listings, search_path, kept_found, ran):
     site = sys.modules.get("site")
     if site is None:
         return None, "site is not loaded"
@@ -230,14 +378,14 @@ def _rehearse(recording, listings, search_path, kept_found):
     warnings = sys.modules.get("warnings")
     if warnings is None:
         return None, "the warnings machinery is not loaded"
-    ran = []
+    site_oses = []
     sys.path[:] = search_path
     try:
         # Any warning counts, shown or not: the run's -W options decide
         # whether python3 shows it, or raises it in the .pth line.
         with warnings.catch_warnings(record=True) as issued:
             warnings.simplefilter("always")
-            inputs = recording.reads_of(_OWNER, lambda: ran.append(rerun(listings or {})))
+            inputs = recording.reads_of(_OWNER, lambda: site_oses.append(rerun(listings or {}, ran)))
         kept_covered = kept_found()
     except BaseException as error:      # noqa: B902 (a .pth line may raise SystemExit)
         return None, f"it failed: {type(error).__name__}: {error}"
@@ -252,7 +400,7 @@ def _rehearse(recording, listings, search_path, kept_found):
     why = _pyfreeze.inputs.never_the_same(inputs)
     if why is not None:
         return None, why.replace("its import", "it")
-    site_os = ran[0]
+    site_os = site_oses[0]
     if site_os is None:
         return None, "site has no os to list directories with"
     current = _pyfreeze.inputs.current
@@ -329,10 +477,12 @@ def _difference(memo):
     return None
 
 
-def start_site(memo, listings):
+def start_site(memo, listings, first_run):
     """site's part of a warm start: the rehearsal's result when MEMO
-    holds, else site run again.  Whether the memo stands for the check
-    that the modules kept in sys.modules are found in their files
+    holds, else site run again, when the .pth lines and sitecustomize
+    would do what they did at the freeze (FIRST_RUN, see run_first), else
+    a cold start.  Whether the memo stands for the check that the modules
+    kept in sys.modules are found in their files
     (lazy_modules.kept_module_moved's LISTINGS_UNCHANGED)."""
     if memo is not None:
         why = _difference(memo)
@@ -341,5 +491,14 @@ def start_site(memo, listings):
             _pyfreeze.site_memo_taken()
             return memo[3]
         _pyfreeze.debug(f"site runs again: {why}")
-    rerun(listings)
+    reads, missing, files = first_run
+    why = _pyfreeze.inputs.first_difference(reads)
+    if why is not None:
+        _pyfreeze.step_aside(f"site's .pth lines would not run as at the freeze: "
+                             f"{why.replace('its import', 'their run')}")
+    rerun(listings, files)
+    found = _found_now(missing)
+    if found is not None:
+        _pyfreeze.step_aside(f"module {found}, which site's .pth lines imported and did not find at "
+                             f"the freeze, is there now")
     return False

@@ -328,30 +328,38 @@ int pf_py_running_function(const char *file_suffix, const char *name)
 /* sys.flags as a plain python3 run has them, although the freeze ignores
  * the environment and the user site (-E -s): imports that read the flags
  * see what runs of the image will usually see. */
-int pf_py_plain_run_flags(void)
+/* Sets the sys.flags field NAME to 0.  -1 with an exception set. */
+static int clear_flag(const char *name)
 {
-    static const char *const plain[] = {"ignore_environment", "no_user_site"};
     PyObject *flags = PySys_GetObject("flags");
     if (flags == NULL || !PyTuple_Check(flags)) {
         PyErr_SetString(PyExc_RuntimeError, "sys.flags is missing");
         return -1;
     }
     PyMemberDef *members = Py_TYPE(flags)->tp_members;
-    for (size_t i = 0; i < sizeof plain / sizeof *plain; i++) {
-        Py_ssize_t index = 0;
-        while (members[index].name != NULL && strcmp(members[index].name, plain[i]) != 0)
-            index++;
-        if (members[index].name == NULL || index >= PyTuple_GET_SIZE(flags)) {
-            PyErr_Format(PyExc_RuntimeError, "sys.flags has no field %s", plain[i]);
-            return -1;
-        }
-        PyObject *zero = PyLong_FromLong(0);
-        if (zero == NULL)
-            return -1;
-        Py_XDECREF(PyStructSequence_GET_ITEM(flags, index));
-        PyStructSequence_SET_ITEM(flags, index, zero);
+    Py_ssize_t index = 0;
+    while (members[index].name != NULL && strcmp(members[index].name, name) != 0)
+        index++;
+    if (members[index].name == NULL || index >= PyTuple_GET_SIZE(flags)) {
+        PyErr_Format(PyExc_RuntimeError, "sys.flags has no field %s", name);
+        return -1;
     }
+    PyObject *zero = PyLong_FromLong(0);
+    if (zero == NULL)
+        return -1;
+    Py_XDECREF(PyStructSequence_GET_ITEM(flags, index));
+    PyStructSequence_SET_ITEM(flags, index, zero);
     return 0;
+}
+
+int pf_py_plain_run_flags(void)
+{
+    return clear_flag("ignore_environment") < 0 || clear_flag("no_user_site") < 0 ? -1 : 0;
+}
+
+int pf_py_site_flag_plain(void)
+{
+    return clear_flag("no_site");
 }
 
 /* Every dict has a version tag that changes whenever the dict does

@@ -113,6 +113,11 @@ int pf_py_running_function(const char *file_suffix, const char *name);
  * site).  -1 with an exception set. */
 int pf_py_plain_run_flags(void);
 
+/* Gives sys.flags.no_site the value of a plain run (0), once the dump has
+ * run site itself (the freeze's interpreter starts without it).  -1 with
+ * an exception set. */
+int pf_py_site_flag_plain(void);
+
 /* Compares the dict version tags of the namespaces of OBJECTS (a list of
  * modules and classes) with VERSIONS (a list of ints, updated in place and
  * extended for objects it has none for yet): the list of the indices

@@ -378,6 +378,9 @@ static void start_interpreter(const struct pf_manifest *manifest)
     PyConfig_InitPythonConfig(&config);
     config.use_environment = 0;
     config.user_site_directory = 0;
+    /* dump.py runs site itself, noting what the .pth lines do
+     * (site_memo.run_first). */
+    config.site_import = 0;
     config.parse_argv = 0;
     config.use_hash_seed = 1;
     config.hash_seed = manifest->hash_seed;

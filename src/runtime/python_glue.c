@@ -153,6 +153,15 @@ static PyObject *helper_site_memo_taken(PyObject *self, PyObject *unused)
 
 NOARGS_HELPER(helper_pyfreeze_source, PyUnicode_FromString(pf_source_pyfreeze))
 
+static PyObject *helper_site_ran(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    if (pf_py_site_flag_plain() < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyObject *helper_watch_gc(PyObject *self, PyObject *gc)
 {
     (void)self;
@@ -495,6 +504,8 @@ static PyMethodDef helper_methods[] = {
     {"namespace_changes", (PyCFunction)(void (*)(void))helper_namespace_changes, METH_FASTCALL,
      "Which namespaces of modules and classes changed since their versions were taken."},
     {"debug_enabled", helper_debug_enabled, METH_NOARGS, "Whether PYFREEZE_DEBUG is set."},
+    {"site_ran", helper_site_ran, METH_NOARGS,
+     "Give sys.flags.no_site a plain run's value, once the dump ran site."},
     {"watch_gc", helper_watch_gc, METH_O,
      "Make the gc module unfreeze the heap when a program looks at all objects."},
     {"thaw", helper_thaw, METH_O, "Move a frozen object into the youngest generation."},
