@@ -226,15 +226,22 @@ def _skip(*args, **kwargs):
 def _found_now(names):
     """The first of NAMES (top-level modules) that a search of the meta
     path would find now, or None."""
-    for name in names:
-        for finder in sys.meta_path:
-            find_spec = getattr(finder, "find_spec", None)
-            if find_spec is None:
-                continue
-            with _cpython.ImportLockContext():
-                if find_spec(name, None) is not None:
-                    return name
-    return None
+    return next((name for name in names if _finders_find(name)), None)
+
+
+def _finders_find(name, skipped=None):
+    """Whether a meta path finder, SKIPPED aside, finds top-level NAME now,
+    asked as importlib's _find_spec() asks them."""
+    for finder in sys.meta_path:
+        if finder is skipped:
+            continue
+        find_spec = getattr(finder, "find_spec", None)
+        if find_spec is None:
+            continue
+        with _cpython.ImportLockContext():
+            if find_spec(name, None) is not None:
+                return True
+    return False
 
 
 # --- the memo, made by the dump --------------------------------------------------
@@ -453,16 +460,7 @@ def _found(name):
     Asked once the memo's inputs hold: every directory of the search path
     is as when the freeze's search found nothing of that name, so
     PathFinder finds nothing; the other finders are asked."""
-    for finder in sys.meta_path:
-        if finder is _cpython.PathFinder:
-            continue
-        find_spec = getattr(finder, "find_spec", None)
-        if find_spec is None:
-            continue
-        with _cpython.ImportLockContext():
-            if find_spec(name, None) is not None:
-                return True
-    return False
+    return _finders_find(name, _cpython.PathFinder)
 
 
 def _difference(memo):
