@@ -5,8 +5,9 @@
  * and charged, 4 KiB copied: about 2.5 µs on the machines measured), and a
  * warm start takes hundreds before the program runs.  The freeze runs the
  * image once in a training run (PYFREEZE_TRAIN), which stops where the
- * program would start and reports which of those pages it wrote; the image
- * carries them (struct pf_prefault_table).  A warm start makes those
+ * program would start, having made the exit's decision once (restore.c),
+ * and reports which of those pages it wrote; the image carries them
+ * (struct pf_prefault_table).  A warm start makes those
  * copies first, with madvise(MADV_POPULATE_WRITE): one system call per run
  * of pages instead of a trap per page, and often two (a read that maps the
  * page, and its neighbours, read-only first; the write that copies it).

@@ -383,7 +383,11 @@ int pf_restore_main(int argc, char **argv)
         return 1;
     }
     PyConfig_Clear(&config);
-    pf_prefault_report();   /* a training run ends here */
+    /* A training run ends here, having made the exit's decision once: the
+     * pages that writes are written by nearly every run's exit. */
+    if (pf_prefault_training())
+        (void)pf_glue_teardown_reason();
+    pf_prefault_report();
     pf_debug("warm start");
     pf_phase("python-restore");
     pf_fast_exit_arm();
