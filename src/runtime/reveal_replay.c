@@ -161,12 +161,16 @@ static int replay_end(PyObject *const *args, PyObject *name, PyObject *entry)
 {
     if (forget_started(args[STARTED], name) < 0)
         return -1;
-    PyObject *modules = sys_attribute("modules");
+    /* Held: a sys.modules of the program's own kind may run code that
+     * replaces it. */
+    PyObject *modules = Py_XNewRef(sys_attribute("modules"));
     PyObject *frozen = modules != NULL ? entry_field(entry, MODULE) : NULL;
     PyObject *module = frozen != NULL ? PyObject_CallMethod(modules, "pop", "OO", name, frozen) : NULL;
     Py_XDECREF(frozen);
-    if (module == NULL)
+    if (module == NULL) {
+        Py_XDECREF(modules);
         return -1;
+    }
     int rc = PyObject_SetItem(modules, name, module);
     PyObject *binds = rc == 0 ? entry_field(entry, SETS_PARENT_ATTRIBUTE) : NULL;
     int bound = binds != NULL ? PyObject_IsTrue(binds) : -1;
@@ -176,6 +180,7 @@ static int replay_end(PyObject *const *args, PyObject *name, PyObject *entry)
     else if (bound < 0)
         rc = -1;
     Py_DECREF(module);
+    Py_DECREF(modules);
     return rc;
 }
 
