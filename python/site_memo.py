@@ -225,8 +225,10 @@ def _skip(*args, **kwargs):
 
 def _found_now(names):
     """The first of NAMES (top-level modules) that a search of the meta
-    path would find now, or None."""
-    return next((name for name in names if _finders_find(name)), None)
+    path would find now, or None.  One in sys.modules was imported again
+    by what did run (sitecustomize by site itself): python3's skipped line
+    would have found it so."""
+    return next((name for name in names if name not in sys.modules and _finders_find(name)), None)
 
 
 def _finders_find(name, skipped=None):
