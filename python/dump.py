@@ -397,7 +397,7 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
             print(f"pyfreeze: '{name}' {why}: a run in which it would "
                   f"load from source starts cold", file=sys.stderr)
     del recording
-    _learn_site_exec()
+    _learn_site_exec(restore_state.site_first_run[2])
     restore_state.site_listings = _site_listings()
     restore_state.site_memo, why = _pyfreeze.site_memo.rehearse(
         recorder.Recording(), restore_state.site_listings, _pythonpath() + _pyfreeze.module_search_paths(),
@@ -616,10 +616,12 @@ def _fix_renewed_state(module):
         _pyfreeze.wipe(config.get("authkey"))   # renewed by restore.py
 
 
-def _learn_site_exec():
+def _learn_site_exec(ran):
     """Compile, once for every run of the image, the "import" lines of the
     .pth files site runs at start-up (and the texts they pass to exec in
-    turn): restore.py re-runs site with them compiled already."""
+    turn): restore.py re-runs site with them compiled already.  Not those
+    of the files in RAN, which the freeze's own site ran: a re-run of site
+    skips their import lines (site_memo.rerun)."""
     import site
     directories = list(sys.path) + _site_directories(site)
     for directory in dict.fromkeys(directories):
@@ -628,6 +630,8 @@ def _learn_site_exec():
         except (OSError, TypeError):
             continue
         for name in names:
+            if sys.modules["os"].path.join(directory, name) in ran:
+                continue
             try:
                 with open(f"{directory}/{name}", encoding="locale") as file:
                     lines = [line for line in file if line.startswith(("import ", "import\t"))]
