@@ -347,6 +347,7 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
     sys.meta_path.append(searcher)
     for name in blocks:
         sys.modules[name] = None
+    lazy.note_freeze_search_path(sys.path)
     recording = recorder.Recording()
     recording.start()
     try:

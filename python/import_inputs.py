@@ -54,9 +54,13 @@
 #   child        another program run and waited for: the same
 #   altstack     an alternate signal stack set up (faulthandler.enable()):
 #                the same
+#   missing NAME a module it looked for and did not find (`try: import
+#                simplejson`): what a search of the meta path finds now
+#                (lazy_modules.search_finds), None for nothing
 # except where restore.py renews what the import kept (RENEWED below).  Not
 # inputs: the monotonic clocks (CPython's locks read them at every
-# acquisition), and the import system's own search.
+# acquisition), and the import system's search for what it found (the
+# image checks that the same files would load, lazy_modules.py).
 #
 # `_pyfreeze` (C helpers) is injected into this namespace by the runtime.
 
@@ -64,6 +68,9 @@ import sys
 import posix
 
 _WRITTEN = ("written",)         # equal to nothing another run computes
+# NAME -> what python3's search for module NAME would find now, or None
+# (lazy_modules.search_finds, which knows the image's packages)
+search_finds = None
 
 # (module, kind) of the clock and randomness reads whose result restore.py
 # renews in every run: logging's start time, random's seed, the main
@@ -332,6 +339,8 @@ def current(kind, detail):
         return plain(sys.__dict__.get(detail, _WRITTEN))
     if kind == "stdio":
         return tuple(_stream_value(sys.__dict__.get(name)) for name in ("stdin", "stdout", "stderr"))
+    if kind == "missing":
+        return search_finds(detail)
     return _WRITTEN
 
 
@@ -350,6 +359,7 @@ def describe(kind, detail):
         "clock": "the clock", "random": "random bytes", "umask": "the file mode creation mask",
         "rlimit": f"resource limit {detail}", "child": "another program's outcome",
         "altstack": "an alternate signal stack set up", "locale": "the C library's locale (set)",
+        "missing": f"the absence of module {detail}",
     }
     return names.get(kind, f"{kind} {detail}")
 

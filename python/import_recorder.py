@@ -37,6 +37,15 @@ def _resolve(name, globals_, level):
         return None
 
 
+def _resolve_from_package(name, package, level):
+    if not level:
+        return name
+    try:
+        return _cpython.resolve_name(name, package, level)
+    except Exception:
+        return None
+
+
 def _filter_changes(old, new):
     """(added in front, added at the back), or None when NEW is not OLD
     with filters added around it."""
@@ -165,11 +174,41 @@ def open_descriptors():
     return found
 
 
+def held_modules(name):
+    """The modules in sys.modules that the namespace of module NAME holds,
+    or whose classes and functions it holds, in its order."""
+    module = sys.modules.get(name)
+    namespace = getattr(module, "__dict__", None)
+    if type(namespace) is not dict:
+        return []
+    found = []
+    for value in list(namespace.values()):
+        if type(value) is type(sys):
+            held = getattr(value, "__name__", None)
+        else:
+            held = getattr(value, "__module__", None) if _has_own_module(value) else None
+        if type(held) is str and held != name and held in sys.modules and held not in found:
+            found.append(held)
+    return found
+
+
 class Recording:
     def __init__(self):
         self.events = []          # seq -> (kind, name, payload)
         self.events_of = {}       # name -> [seq]
         self.uses = {}            # name -> [module names it imported]
+        # name -> [where each of its uses happened, as in uses: (seq of the
+        # next event, number of the use), or -1 for a module it only
+        # holds]: where python3 would load a used module when it loads
+        # NAME alone
+        self.used_at = {}
+        # name -> {modules it imported without the "import" audit event
+        # python3's import statement raises (importlib.import_module)}
+        self.quiet_uses = {}
+        # name -> [(where, module)] for each module its import statements
+        # looked for and did not find, audited as they were (the search
+        # itself is an input: "missing")
+        self.missing_at = {}
         self.first_use = {}       # name -> seq of the first event after its first use
         self.specs = {}           # name -> spec it was loaded from
         self.locations = {}       # name -> its submodule search locations then
@@ -184,6 +223,10 @@ class Recording:
         self.descriptor_owners = {}
         self._stack = []          # names being loaded, innermost last
         self._importers = []      # the frame importing each of them
+        # whether each import call under way audits (import statements,
+        # __import__) or not (importlib's _gcd_import), innermost last
+        self._audited_calls = []
+        self._places = 0          # places taken by uses and failed imports
         self._active = False
 
     # --- hooks ---------------------------------------------------------------
@@ -289,7 +332,8 @@ class Recording:
             return self._real_load(spec)
         name = spec.name
         self._checkpoint()
-        self._use(self._owner(), name)
+        audited = self._audited_calls[-1] if self._audited_calls else False
+        self._use(self._owner(), name, "audited" if audited else "quiet")
         self.specs[name] = spec
         # A module may edit its spec while it runs (six sets
         # submodule_search_locations to []): what a finder returns for it
@@ -311,30 +355,93 @@ class Recording:
             self._stack.pop()
             self._importers.pop()
             if ok:
-                self._uses_held(name)
+                if isinstance(spec.loader, _cpython.ExtensionFileLoader):
+                    self._uses_held(name)
                 self._undone_changes(name)
                 self._add("end", name, None)
             elif name not in self._stack:
                 self.events_of.pop(name, None)
 
     def _on_import(self, name, globals=None, locals=None, fromlist=(), level=0):
-        module = self._real_import(name, globals, locals, fromlist, level)
         owner = self._owner()
-        if self._active and owner is not None:
-            absolute = _resolve(name, globals, level)
-            if absolute:
-                self._use(owner, absolute)
-                for item in fromlist or ():
-                    if isinstance(item, str) and f"{absolute}.{item}" in sys.modules:
-                        self._use(owner, f"{absolute}.{item}")
+        absolute = _resolve(name, globals, level) if self._active and owner is not None else None
+        # used before the packages above it, which it imports
+        first = absolute is not None and self._use(owner, absolute)
+        self._audited_calls.append(True)
+        at = self._place(absolute.count(".") + 1 if absolute else 1)
+        try:
+            module = self._real_import(name, globals, locals, fromlist, level)
+        except ModuleNotFoundError as error:
+            if first:
+                self._unuse(owner, absolute)
+            self._missing(error.name, absolute, at, True)
+            raise
+        finally:
+            self._audited_calls.pop()
+        if self._active and owner is not None and absolute:
+            for item in fromlist or ():
+                if isinstance(item, str) and f"{absolute}.{item}" in sys.modules:
+                    self._use(owner, f"{absolute}.{item}")
+            self._fromlist_missing(module, absolute, fromlist)
         return module
 
+    def _fromlist_missing(self, module, absolute, fromlist):
+        """`from package import name`, with no such attribute: importlib's
+        _handle_fromlist looked for submodule package.name, and said
+        nothing when it was not found."""
+        namespace = getattr(module, "__dict__", None)
+        if (not fromlist or type(namespace) is not dict or "__path__" not in namespace
+                or "__getattr__" in namespace):   # it may have answered
+            return
+        for item in fromlist:
+            submodule = f"{absolute}.{item}"
+            if (isinstance(item, str) and item != "*" and item not in namespace
+                    and sys.modules.get(submodule) is None):
+                self._missing(submodule, submodule, self._place(), True)
+
     def _on_gcd_import(self, name, package=None, level=0):
-        module = self._real_gcd_import(name, package, level)
         owner = self._owner()
+        absolute = None
         if self._active and owner is not None:
-            self._use(owner, module.__name__ if level else name)
+            absolute = _resolve_from_package(name, package, level)
+        first = absolute is not None and self._use(owner, absolute, "quiet")
+        self._audited_calls.append(False)
+        at = self._place(absolute.count(".") + 1 if absolute else 1)
+        try:
+            module = self._real_gcd_import(name, package, level)
+        except ModuleNotFoundError as error:
+            if first:
+                self._unuse(owner, absolute)
+            self._missing(error.name, absolute, at, False)
+            raise
+        finally:
+            self._audited_calls.pop()
         return module
+
+    def _missing(self, name, imported, at, audited):
+        """The module being imported looked for NAME and did not find it
+        (`try: import simplejson`): it stands for python3's import only
+        while a search finds nothing.  When AUDITED, python3's statement
+        importing IMPORTED audited it and each package above it down to
+        NAME (AT: where)."""
+        owner = self._owner()
+        if not self._active or owner is None or type(name) is not str:
+            return
+        if name not in sys.modules:
+            # else halted by None in sys.modules, not a search: put there by
+            # code that does so again (defusedxml, for a pure ElementTree),
+            # or an image's block, which stays
+            self._read(("missing", name), None)
+        if not audited or imported is None or not (imported + ".").startswith(name + "."):
+            return
+        chain = self.missing_at.setdefault(owner, [])
+        seq, place = at
+        while True:
+            chain.append(((seq, place), imported))
+            if imported == name:
+                break
+            imported = imported.rpartition(".")[0]
+            place += 1
 
     def _on_atexit(self, function, *args, **kwargs):
         owner = self._owner()
@@ -490,29 +597,49 @@ class Recording:
         self.events.append((kind, name, payload))
         self.events_of.setdefault(name, []).append(seq)
 
-    def _use(self, owner, name):
+    def _use(self, owner, name, how="audited"):
+        """OWNER used NAME: imported it HOW ("audited" by an import
+        statement, "quiet" through importlib), or only "held" it.  Whether
+        this is its first use of NAME."""
         if owner is None or name == owner:
-            return
-        used = self.uses.setdefault(owner, [])
-        if name not in used:
-            used.append(name)
+            return False
         self.first_use.setdefault(name, len(self.events))
+        used = self.uses.setdefault(owner, [])
+        if name in used:
+            return False
+        used.append(name)
+        self.used_at.setdefault(owner, []).append(-1 if how == "held" else self._place())
+        if how == "quiet":
+            self.quiet_uses.setdefault(owner, set()).add(name)
+        return True
+
+    def held_by(self, name):
+        return held_modules(name)
+
+    def _place(self, count=1):
+        """Where a use happens: (seq of the next event, a count telling
+        apart the uses between two events), with COUNT-1 places after it
+        kept for the packages above a module not found."""
+        self._places += count
+        return len(self.events), self._places - count + 1
+
+    def _unuse(self, owner, name):
+        """Takes back a use of NAME noted before its import failed."""
+        used = self.uses[owner]
+        index = used.index(name)
+        del used[index]
+        del self.used_at[owner][index]
+        self.quiet_uses.get(owner, set()).discard(name)
 
     def _uses_held(self, name):
-        """Modules the namespace of NAME holds, or whose classes and
-        functions it holds: imports made from C (a mypyc-compiled module
-        imports through the C API) never pass the import hooks above."""
-        module = sys.modules.get(name)
-        namespace = getattr(module, "__dict__", None)
-        if type(namespace) is not dict:
-            return
-        for value in list(namespace.values()):
-            if type(value) is type(sys):
-                held = getattr(value, "__name__", None)
-            else:
-                held = getattr(value, "__module__", None) if _has_own_module(value) else None
-            if type(held) is str and held != name and held in sys.modules:
-                self._use(name, held)
+        """Modules the namespace of extension module NAME holds, or whose
+        classes and functions it holds: imports made from C (a
+        mypyc-compiled module imports through the C API) never pass the
+        import hooks above.  Not a Python module's: what it imports passes
+        them, and what it holds says little (_collections_abc's classes
+        say they are collections.abc's)."""
+        for held in held_modules(name):
+            self._use(name, held, "held")
 
     def _importer_frame(self):
         frame = _cpython.getframe(2)
@@ -663,7 +790,8 @@ class Recording:
             self._add("sys_path", owner, (index, item))
 
     def _extras(self, owner):
-        for name in set(sys.modules) - self._modules:
+        # in sys.modules' order, which a replay makes again
+        for name in [name for name in sys.modules if name not in self._modules]:
             if name not in self.specs and name not in self.extras:
                 self.extras[name] = owner
                 self._add("extra", owner, [name, None])

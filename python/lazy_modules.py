@@ -69,6 +69,11 @@ _sticky = {}
 # the top-level modules in sys.modules from the start that came from files
 # (sitecustomize, modules .pth files import...), as _KeptFile
 _kept_files = []
+# the entries of sys.path while the freeze imported, and those of them that
+# this run's sys.path has as they were (site's memo taken, its stamps the
+# same): a module not found in one then is not found there now
+_searched_at_freeze = frozenset()
+_unchanged_directories = frozenset()
 
 
 class Entry:
@@ -76,11 +81,12 @@ class Entry:
     imported while it ran and the events of its load."""
 
     __slots__ = ("name", "module", "spec", "origin", "loader", "locations",
-                 "uses", "events", "sets_parent_attribute", "inputs", "plan",
-                 "parent", "tail", "home", "extension_origin")
+                 "uses", "used_at", "quiet_uses", "missing_at", "events",
+                 "sets_parent_attribute", "inputs", "plan", "parent", "tail", "home",
+                 "extension_origin")
 
-    def __init__(self, name, module, spec, locations, uses, events, sets_parent_attribute,
-                 inputs):
+    def __init__(self, name, module, spec, locations, uses, used_at, quiet_uses, missing_at,
+                 events, sets_parent_attribute, inputs):
         self.name = name
         self.inputs = inputs
         self.module = module
@@ -88,9 +94,16 @@ class Entry:
         self.origin, self.loader, _ = spec_key(spec)
         self.locations = locations
         self.uses = uses
+        # where in its own events it first used each of USES, and those
+        # it imported without an "import" audit event
+        self.used_at = used_at
+        self.quiet_uses = quiet_uses
+        # the keys of the "audit" events of the modules it looked for and
+        # did not find, (seq of the next event, number of the place)
+        self.missing_at = missing_at
         self.events = events
         self.sets_parent_attribute = sets_parent_attribute
-        # (closure names, sorted events, known modules used, closure
+        # (closure names, events in load order, known modules used, closure
         # members with inputs) as _closure, _plan and _used_known find them
         # while _hidden is the dump's (settle)
         self.plan = None
@@ -347,7 +360,7 @@ def _current_plan(name, entry):
                     [member for member in with_inputs if member not in gone],
                     warns and _pyfreeze.events_have_kind(events, _events, "warning"))
     entries = _closure(name)
-    events = sorted(seq for used in entries.values() for seq in used.events)
+    events = _load_order(name, entries, {})
     return (entries, events, tuple(dict.fromkeys(_used_known(entries))),
             [member for member, used in entries.items() if used.inputs],
             _pyfreeze.events_have_kind(events, _events, "warning"))
@@ -371,6 +384,60 @@ def _closure(name):
     return found
 
 
+def _load_order(name, entries, timelines):
+    """The events of ENTRIES, NAME's closure, in the order python3 makes
+    them importing NAME: each module's own events and, at its first use
+    of a module of ENTRIES not loaded yet, that module's (its package's
+    first), after the name of the module when an import statement audits
+    it.  Not the dump's order where the dump had loaded a module before
+    its user here did (linecache imports re, json then uses it).
+    TIMELINES caches _timeline."""
+    order = []
+    started = set()
+    rest = sorted((member for member in entries if member != name),
+                  key=lambda member: entries[member].events[:1])
+    stack = [iter([(name, False)] + [(member, False) for member in rest])]
+    while stack:
+        item = next(stack[-1], None)
+        if item is None:
+            stack.pop()
+            continue
+        used, audited = item
+        if type(used) is not str:
+            order.append(item)      # an event's key, (seq, number)
+        elif used in entries and used not in started:
+            if audited:
+                order.append(used)
+            parent = entries[used].parent
+            if parent in entries and parent not in started:
+                # imported through the same function: audited alike
+                stack.append(iter(((parent, audited), (used, False))))
+                continue
+            started.add(used)
+            timeline = timelines.get(used)
+            if timeline is None:
+                timeline = timelines[used] = _timeline(entries[used])
+            stack.append(iter(timeline))
+    return tuple(order)
+
+
+def _timeline(entry):
+    """ENTRY's events and the names it used, in the order of its load: a
+    use comes before the event recorded next after it.  A module it only
+    holds has no place: it loads after the rest, if nothing imports it."""
+    if entry.events and entry.events[0][1] < 0:
+        # loaded before the recording (hide): it imported its uses
+        start, end = entry.events
+        return [start, *((used, True) for used in entry.uses), end]
+    marks = [((seq, 1, number), (seq, number)) for seq, number in entry.events]
+    quiet = entry.quiet_uses
+    marks += [((at[0], 0, at[1]), (used, used not in quiet))
+              for used, at in zip(entry.uses, entry.used_at) if at != -1]
+    marks += [((seq, 0, place), (seq, place)) for seq, place in entry.missing_at]
+    marks.sort(key=lambda mark: mark[0])
+    return [item for _, item in marks]
+
+
 def _known_module(name):
     ref = _known.get(name)
     return ref() if ref is not None else None
@@ -384,6 +451,78 @@ def _used_known(entries):
         parent = name.rpartition(".")[0]
         if parent and parent not in _hidden and parent in _known:
             yield parent
+
+
+def search_finds(name):
+    """What python3's import of NAME, a module an import looked for at the
+    freeze and did not find, would find now: None for nothing, else
+    where.  The meta path is searched as importlib searches it, with the
+    path of NAME's package in the image; the finders the freeze had found
+    nothing then (memoized, as in _spec_from_new_finder), and PathFinder
+    is asked only when a current directory listing has the name."""
+    modules = sys.modules
+    if name in modules:
+        return None if modules[name] is None else "a module in sys.modules"
+    parent = name.rpartition(".")[0]
+    path = None
+    if parent:
+        package = frozen_module(parent)
+        if package is None:
+            return f"a search in package {parent}, gone from sys.modules"
+        path = getattr(package, "__path__", None)
+        if path is None:
+            return None
+    for finder in sys.meta_path:
+        if finder is _cpython.PathFinder:
+            if _path_search_finds(name, path):
+                return "a file on the search path"
+            continue
+        if any(finder is frozen for frozen in _meta_path):
+            continue
+        find_spec = getattr(finder, "find_spec", None)
+        if find_spec is None:
+            continue
+        with _cpython.ImportLockContext():
+            spec = find_spec(name, path)
+        if spec is not None:
+            return spec.origin or repr(spec.loader)
+    return None
+
+
+def note_freeze_search_path(path):
+    global _searched_at_freeze
+    _searched_at_freeze = frozenset(item for item in path if type(item) is str)
+
+
+def note_unchanged_directories(path):
+    global _unchanged_directories
+    _unchanged_directories = _searched_at_freeze.intersection(path)
+
+
+def _path_search_finds(name, path):
+    """Whether PathFinder.find_spec(NAME, PATH) finds something: no
+    when each directory of the path is one unchanged since the freeze
+    searched it, or a current listing of it has nothing of that name (a
+    system call, as FileFinder's)."""
+    tail = name.rpartition(".")[2]
+    unchanged = _unchanged_directories
+    for item in sys.path if path is None else path:
+        if type(item) is not str:
+            if isinstance(item, bytes):
+                return _cpython.PathFinder.find_spec(name, path) is not None
+            continue
+        if item in unchanged:
+            continue
+        finder = _cpython.path_importer_cache(item)
+        if finder is None:
+            continue
+        if (type(finder) is not _cpython.FileFinder or not _cpython.file_finder_listing_current(finder)
+                or _cpython.file_finder_lists(finder, tail, _cpython.file_finder_suffixes(finder))):
+            return _cpython.PathFinder.find_spec(name, path) is not None
+    return False
+
+
+_pyfreeze.inputs.search_finds = search_finds
 
 
 def _first_unresolved(entries, requested):
@@ -720,6 +859,8 @@ def _some_warning_raises(events, requested):
     filters = list(_cpython.warning_filters())
     importer = _importer_frame()
     for seq in events:
+        if type(seq) is str:
+            continue        # an audit
         kind, name, payload = _events[seq]
         if kind == "filter":
             _add_filter(filters, *payload)
@@ -821,7 +962,9 @@ def _note_shared_changes(shared):
             if target is None:
                 _sticky.setdefault(name, f"changed {where} at import")
             elif changed != name and name not in target.uses:
+                # python3 would load it after TARGET: it changed TARGET
                 target.uses = list(target.uses) + [name]
+                target.used_at = list(target.used_at) + [_after_end(target)]
 
 
 def _renew_original_dir(module):
@@ -868,6 +1011,8 @@ def _note_native_holders(holders):
             continue
         added = [name for name in sorted(held) if name in _hidden and name not in entry.uses]
         entry.uses = list(entry.uses) + added
+        end = entry.events[-1][0] if entry.events else 0
+        entry.used_at = list(entry.used_at) + [(end, 0)] * len(added)
         why = f"holds modules in its native code ({', '.join(sorted(held)[:3])}"
         _sticky.setdefault(holder, why + (", ...)" if len(held) > 3 else ")"))
         for name in held:
@@ -877,6 +1022,11 @@ def _note_native_holders(holders):
             # mypyc's compiled modules run the holder's code when they load
             if holder in user.uses and name != holder and (user.origin or "").endswith(".so"):
                 _sticky.setdefault(name, f"uses native module {holder}, which holds modules")
+
+
+def _after_end(entry):
+    """The place (_timeline) just after the last event of ENTRY's load."""
+    return (entry.events[-1][0] + 1 if entry.events else 0), 0
 
 
 def _detach(parent_module, child, module):
@@ -910,19 +1060,30 @@ def hide(recording, keep, native_holders=None):
             locations = recording.locations.get(name, spec.submodule_search_locations)
             hidden[name] = (module, spec, None if locations is None else list(locations))
     # Modules pyfreeze itself loaded before the recording started come just
-    # before the first module that used them.
+    # before the first module that used them, and import what they hold
+    # of each other (opcode, _opcode's function).
     for seq, event in enumerate(recording.events):
         _events[seq, 0] = event
+    for owner, missing in recording.missing_at.items():
+        for key, name in missing:
+            _events[key] = ("audit", owner, name)
+    unrecorded = {name for name in hidden if not recording.events_of.get(name)}
     for number, name in enumerate(hidden):
         module, spec, locations = hidden[name]
         events = [(seq, 0) for seq in recording.events_of.get(name, ())]
+        uses = recording.uses.get(name, ())
+        used_at = recording.used_at.get(name, ())
         if not events:
             first = recording.first_use.get(name, -1)
             events = [(first, -2 * len(hidden) + 2 * number + k) for k in (0, 1)]
             _events[events[0]] = ("start", name, None)
             _events[events[1]] = ("end", name, None)
-        _hidden[name] = Entry(name, module, spec, locations, recording.uses.get(name, ()), events,
-                              False, recording.inputs.get(name, {}))
+            uses = [held for held in recording.held_by(name) if held in unrecorded]
+            used_at = [(first, 0)] * len(uses)
+        _hidden[name] = Entry(name, module, spec, locations, uses, used_at,
+                              frozenset(recording.quiet_uses.get(name, ())),
+                              tuple(key for key, _ in recording.missing_at.get(name, ())),
+                              events, False, recording.inputs.get(name, {}))
     _startup_inputs.update((name, inputs) for name, inputs in recording.inputs.items()
                            if name in keep)
     _note_shared_changes(recording.shared)
@@ -976,6 +1137,7 @@ def _repack():
         for slot in ("name", "parent", "tail", "home", "origin"):
             setattr(copy, slot, fresh(getattr(entry, slot)))
         copy.events = [moved[key] for key in entry.events]
+        copy.missing_at = tuple(moved[key] for key in entry.missing_at)
         hidden[copy.name] = copy
     _events.clear()
     _events.update(events)
@@ -989,10 +1151,11 @@ def settle():
     is now."""
     global _only_reveals
     _repack()
+    timelines = {}
     for entry in _hidden.values():
         entries = _closure(entry.name)
-        events = tuple(sorted(seq for used in entries.values() for seq in used.events))
+        events = _load_order(entry.name, entries, timelines)
         entry.plan = (tuple(entries), events, tuple(dict.fromkeys(_used_known(entries))),
                       tuple(name for name, used in entries.items() if used.inputs),
-                      any(_events[seq][0] == "warning" for seq in events))
+                      _pyfreeze.events_have_kind(events, _events, "warning"))
     _only_reveals = True

@@ -245,10 +245,12 @@ def restore(inherited_ignored, state):
     if digits >= 0:
         sys.set_int_max_str_digits(digits)
     listings_unchanged = False
-    if config["site_import"]:
-        listings_unchanged = _pyfreeze.site_memo.start_site(state.site_memo, state.site_listings,
-                                                            state.site_first_run)
     lazy = state.lazy
+    if config["site_import"]:
+        memo_taken, listings_unchanged = _pyfreeze.site_memo.start_site(
+            state.site_memo, state.site_listings, state.site_first_run)
+        if memo_taken:
+            lazy.note_unchanged_directories(sys.path)
     why = lazy.kept_module_moved(listings_unchanged)
     if why is not None:
         _pyfreeze.step_aside(why)

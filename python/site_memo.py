@@ -481,15 +481,16 @@ def start_site(memo, listings, first_run):
     """site's part of a warm start: the rehearsal's result when MEMO
     holds, else site run again, when the .pth lines and sitecustomize
     would do what they did at the freeze (FIRST_RUN, see run_first), else
-    a cold start.  Whether the memo stands for the check that the modules
-    kept in sys.modules are found in their files
-    (lazy_modules.kept_module_moved's LISTINGS_UNCHANGED)."""
+    a cold start.  (whether the memo was taken, and with it every entry
+    of sys.path is as at the freeze; whether it stands for the check that
+    the modules kept in sys.modules are found in their files
+    (lazy_modules.kept_module_moved's LISTINGS_UNCHANGED))."""
     if memo is not None:
         why = _difference(memo)
         if why is None:
             sys.path[:] = memo[1]
             _pyfreeze.site_memo_taken()
-            return memo[3]
+            return True, memo[3]
         _pyfreeze.debug(f"site runs again: {why}")
     reads, missing, files = first_run
     why = _pyfreeze.inputs.first_difference(reads)
@@ -501,4 +502,4 @@ def start_site(memo, listings, first_run):
     if found is not None:
         _pyfreeze.step_aside(f"module {found}, which site's .pth lines imported and did not find at "
                              f"the freeze, is there now")
-    return False
+    return False, False

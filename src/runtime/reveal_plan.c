@@ -39,9 +39,11 @@ PyObject *pf_reveal_events_without(PyObject *const *args, Py_ssize_t count)
     PyObject *events = args[0];
     PyObject *kept = PyList_New(0);
     for (Py_ssize_t i = 0; kept != NULL && i < PySequence_Fast_GET_SIZE(events); i++) {
+        /* an event's key, or the name of a module whose import is audited */
         PyObject *key = PySequence_Fast_ITEMS(events)[i];
-        PyObject *record = record_of(args[1], key);
-        int gone = record != NULL ? PySet_Contains(args[2], PyTuple_GET_ITEM(record, 1)) : -1;
+        PyObject *record = PyUnicode_CheckExact(key) ? NULL : record_of(args[1], key);
+        PyObject *name = record != NULL ? PyTuple_GET_ITEM(record, 1) : PyUnicode_CheckExact(key) ? key : NULL;
+        int gone = name != NULL ? PySet_Contains(args[2], name) : -1;
         if (gone < 0 || (!gone && PyList_Append(kept, key) < 0))
             Py_CLEAR(kept);
     }
@@ -54,7 +56,10 @@ PyObject *pf_reveal_events_have_kind(PyObject *const *args, Py_ssize_t count)
         return NULL;
     PyObject *events = args[0];
     for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(events); i++) {
-        PyObject *record = record_of(args[1], PySequence_Fast_ITEMS(events)[i]);
+        PyObject *key = PySequence_Fast_ITEMS(events)[i];
+        if (PyUnicode_CheckExact(key))
+            continue;       /* an audit */
+        PyObject *record = record_of(args[1], key);
         if (record == NULL)
             return NULL;
         int same = PyObject_RichCompareBool(PyTuple_GET_ITEM(record, 0), args[2], Py_EQ);

@@ -67,7 +67,8 @@ static int is_requested(PyObject *name, PyObject *requested)
 }
 
 /* sys.audit("import", name, None, sys.path, sys.meta_path,
- * sys.path_hooks), as importlib's _find_and_load raises it. */
+ * sys.path_hooks), as an import statement raises it for a module not in
+ * sys.modules (the plan puts the name where python3's statement would). */
 static int audit_import(PyObject *name)
 {
     PyObject *path = sys_attribute("path");
@@ -93,8 +94,7 @@ static int audit_extension(PyObject *name, PyObject *entry)
 
 static int replay_start(PyObject *const *args, PyObject *name, PyObject *entry)
 {
-    int requested = is_requested(name, args[REQUESTED]);
-    if (requested < 0 || (!requested && audit_import(name) < 0) || audit_extension(name, entry) < 0)
+    if (audit_extension(name, entry) < 0)
         return -1;
     PyObject *modules = sys_attribute("modules");
     PyObject *module = modules != NULL ? entry_field(entry, MODULE) : NULL;
@@ -195,8 +195,11 @@ static int replay_other(PyObject *const *args, PyObject *kind, PyObject *name, P
     return result != NULL ? 0 : -1;
 }
 
+/* KEY: an event's key in TABLE, or the name of a module to audit. */
 static int replay_one(PyObject *const *args, PyObject *key)
 {
+    if (PyUnicode_CheckExact(key))
+        return audit_import(key);
     PyObject *record = item_of(args[TABLE], key);
     if (record == NULL)
         return -1;
@@ -216,6 +219,9 @@ static int replay_one(PyObject *const *args, PyObject *key)
         return replay_start(args, name, entry);
     if (PyUnicode_Check(kind) && PyUnicode_CompareWithASCIIString(kind, "end") == 0)
         return replay_end(args, name, entry);
+    /* a module its import statement looked for and did not find */
+    if (PyUnicode_Check(kind) && PyUnicode_CompareWithASCIIString(kind, "audit") == 0)
+        return audit_import(PyTuple_GET_ITEM(record, 2));
     return replay_other(args, kind, name, PyTuple_GET_ITEM(record, 2));
 }
 

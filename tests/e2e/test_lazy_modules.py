@@ -24,6 +24,12 @@ MODULES = {
                         "os.environ['PF_EAGER'] = 'eager'\n"),
     # puts an alias into sys.modules, as typing does for typing.io
     "aliaser.py": "import sys, types\nsys.modules['aliaser_alias'] = types.ModuleType('aliaser_alias')\n",
+    # imports through importlib (no audit event in python3) and looks for
+    # a package that is not there (three events), then uses json, which
+    # the freeze had loaded before
+    "quiet_importer.py": ("import importlib\n"
+                          "try:\n    from absent_package.sub import thing\nexcept ImportError:\n    pass\n"
+                          "importlib.import_module('aliaser')\nimport json\n"),
 }
 
 
@@ -33,8 +39,8 @@ def program(tmp_path_factory):
     for name, text in MODULES.items():
         (directory / name).write_text(text)
     image = directory / "img"
-    freeze(image, "user_of_effects", "path_and_environ", "eager_signal", "aliaser", "json", "threading",
-           cwd=directory)
+    freeze(image, "json", "user_of_effects", "path_and_environ", "eager_signal", "aliaser", "threading",
+           "quiet_importer", cwd=directory)
     return image, directory
 
 
@@ -278,19 +284,23 @@ def test_finders_are_asked_under_the_import_lock_as_python3_asks_them(program):
     assert out == "joined while asked False\n[1]\n"
 
 
-def test_audit_hooks_see_each_import_of_a_reveal(program):
-    # python3 raises the "import" audit event for each module its search
-    # loads, the one asked for and the ones its code imports, and one more
-    # for each extension module's file (_json here); a reveal raises the
-    # same events, with python3's arguments.
-    # Not always in python3's order: a module the dump had imported
-    # before its first user comes first (issue 10's closing note).
+@pytest.mark.parametrize("imports", ["import json\nimport user_of_effects", "import quiet_importer",
+                                     "import importlib\nimportlib.import_module('json.decoder')"])
+def test_audit_hooks_see_each_import_of_a_reveal_in_order(program, imports):
+    # python3 raises the "import" audit event for each module an import
+    # statement looks for (not importlib.import_module), found or not, and
+    # one more for each extension module's file (_json here); a reveal
+    # raises the same events in python3's order, with its arguments, and
+    # fills sys.modules in its order.  The freeze had loaded re (for
+    # linecache) before json used it, and json before quiet_importer.
     code = ("import sys\n"
             "seen = []\n"
+            "before = set(sys.modules)\n"
             "sys.addaudithook(lambda event, args: event == 'import' and seen.append("
             "(args[0], args[1], args[2] is sys.path, args[3] is sys.meta_path, args[4] is sys.path_hooks)))\n"
-            "import json\nimport user_of_effects\n"
-            "print(*sorted(seen, key=repr), sep='\\n')\n")
+            f"{imports}\n"
+            "print(*seen, sep='\\n')\n"
+            "print([name for name in sys.modules if name not in before])\n")
     _, out, _ = same(program, code)
     assert "('json.decoder', None, True, True, True)" in out
     assert "('_json', '/usr/lib/python3.11/lib-dynload/_json." in out

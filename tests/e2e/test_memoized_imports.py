@@ -442,3 +442,81 @@ def test_a_file_that_reads_differently_never_matches(tmp_path, path, mode):
     report = report_of(image, ["-c", code], clean_env(), tmp_path, tmp_path)
     assert f"module reads_kernel runs from source: its import read {path}" in report, report
     assert len({run([image, "-c", code], cwd=tmp_path).stdout for _ in range(2)}) == 2
+
+
+OPTIONAL = '''\
+try:
+    import fastjson_accel
+except ImportError:
+    fastjson_accel = None
+try:
+    from . import _speedups
+except ImportError:
+    _speedups = None
+def which():
+    return ("fast" if fastjson_accel else "slow", "sped up" if _speedups else "plain")
+'''
+
+
+@pytest.fixture()
+def optional_image(tmp_path):
+    package = tmp_path / "optional"
+    package.mkdir()
+    (package / "__init__.py").write_text(OPTIONAL)
+    freeze(tmp_path / "img", "optional", cwd=tmp_path)
+    (tmp_path / "extra").mkdir()
+    return tmp_path / "img", tmp_path
+
+
+@pytest.mark.parametrize("where", ["none", "pythonpath", "working directory", "package"])
+def test_a_module_not_found_at_the_freeze_is_an_input(optional_image, where):
+    # `try: import simplejson except ImportError`: the frozen module took
+    # the fallback; once the search finds the module, python3 takes it.
+    image, work = optional_image
+    env = clean_env()
+    if where == "pythonpath":
+        (work / "extra" / "fastjson_accel.py").write_text("")
+        env["PYTHONPATH"] = str(work / "extra")
+    elif where == "working directory":
+        (work / "fastjson_accel.py").write_text("")
+    elif where == "package":
+        (work / "optional" / "_speedups.py").write_text("")
+    code = "import optional; print(*optional.which())"
+    _, out, _ = assert_same_as_stock(image, ["-c", code], cwd=work, env=env)
+    assert out == {"none": "slow plain\n", "pythonpath": "fast plain\n",
+                   "working directory": "fast plain\n", "package": "slow sped up\n"}[where]
+    report = report_of(image, ["-c", code], env, work, work)
+    assert ("module optional runs from source" in report) == (where != "none")
+    if where != "none":
+        assert "the absence of module" in report
+
+
+def test_a_module_not_found_is_searched_for_by_the_programs_finders(optional_image):
+    # A meta path finder of the program's that finds it is honoured.
+    image, work = optional_image
+    (work / "extra" / "accel_source.py").write_text("KIND = 'from the finder'\n")
+    code = ("import sys, importlib.util\n"
+            "class Finder:\n"
+            "    def find_spec(self, name, path, target=None):\n"
+            "        if name == 'fastjson_accel':\n"
+            "            return importlib.util.spec_from_file_location(name, 'extra/accel_source.py')\n"
+            "sys.meta_path.insert(0, Finder())\n"
+            "import optional\n"
+            "print(*optional.which(), optional.fastjson_accel.KIND)\n")
+    _, out, _ = assert_same_as_stock(image, ["-c", code], cwd=work)
+    assert out == "fast plain from the finder\n"
+
+
+def test_a_module_halted_by_none_in_sys_modules_is_no_input(tmp_path):
+    # defusedxml imports a pure ElementTree with sys.modules['_elementtree']
+    # = None: the module it did not get is there, and the frozen module is
+    # still python3's (its code blocks it again).
+    image = image_of(tmp_path, "blocker", (
+        "import sys\n"
+        "sys.modules['csv'] = None\n"
+        "try:\n    import csv\n    HAVE_CSV = True\nexcept ImportError:\n    HAVE_CSV = False\n"
+        "del sys.modules['csv']\n"))
+    code = "import blocker, sys; print(blocker.HAVE_CSV, 'csv' in sys.modules)"
+    _, out, _ = assert_same_as_stock(image, ["-c", code], cwd=tmp_path)
+    assert out == "False False\n"
+    assert "runs from source" not in report_of(image, ["-c", code], clean_env(), tmp_path, tmp_path)
