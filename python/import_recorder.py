@@ -365,19 +365,8 @@ class Recording:
     def _on_import(self, name, globals=None, locals=None, fromlist=(), level=0):
         owner = self._owner()
         absolute = _resolve(name, globals, level) if self._active and owner is not None else None
-        # used before the packages above it, which it imports
-        first = absolute is not None and self._use(owner, absolute)
-        self._audited_calls.append(True)
-        at = self._place(absolute.count(".") + 1 if absolute else 1)
-        try:
-            module = self._real_import(name, globals, locals, fromlist, level)
-        except ModuleNotFoundError as error:
-            if first:
-                self._unuse(owner, absolute)
-            self._missing(error.name, absolute, at, True)
-            raise
-        finally:
-            self._audited_calls.pop()
+        module = self._noted_import(self._real_import, (name, globals, locals, fromlist, level),
+                                    owner, absolute, "audited")
         if self._active and owner is not None and absolute:
             for item in fromlist or ():
                 if isinstance(item, str) and f"{absolute}.{item}" in sys.modules:
@@ -404,19 +393,24 @@ class Recording:
         absolute = None
         if self._active and owner is not None:
             absolute = _resolve_from_package(name, package, level)
-        first = absolute is not None and self._use(owner, absolute, "quiet")
-        self._audited_calls.append(False)
+        return self._noted_import(self._real_gcd_import, (name, package, level), owner, absolute, "quiet")
+
+    def _noted_import(self, call, args, owner, absolute, how):
+        """CALL(*ARGS), OWNER's import of ABSOLUTE (None: not noted) HOW
+        ("audited", "quiet"): a use, noted before the packages above it
+        that the import loads, or a module not found."""
+        first = absolute is not None and self._use(owner, absolute, how)
+        self._audited_calls.append(how == "audited")
         at = self._place(absolute.count(".") + 1 if absolute else 1)
         try:
-            module = self._real_gcd_import(name, package, level)
+            return call(*args)
         except ModuleNotFoundError as error:
             if first:
                 self._unuse(owner, absolute)
-            self._missing(error.name, absolute, at, False)
+            self._missing(error.name, absolute, at, how == "audited")
             raise
         finally:
             self._audited_calls.pop()
-        return module
 
     def _missing(self, name, imported, at, audited):
         """The module being imported looked for NAME and did not find it
