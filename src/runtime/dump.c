@@ -10,6 +10,7 @@
 #include "dump.h"
 
 #include "cpython311.h"
+#include "frozen_gc.h"
 #include "getpath_memo.h"
 #include "image_info.h"
 #include "prefault.h"
@@ -460,5 +461,8 @@ int pf_dump_main(int argc, char **argv)
         fail_from_python("counting the frozen modules failed");
     pf_info.module_count = (uint32_t)module_count;
     snprintf(pf_info.python_version, sizeof pf_info.python_version, "%s", PY_VERSION);
+    /* After the last Python object the dump makes. */
+    if (pf_gc_freeze_all() < 0)
+        fail_from_python("handing the dump's last objects to the permanent generation failed");
     checkpoint(allow_native);
 }

@@ -179,6 +179,17 @@ PyObject *pf_gc_finalizable_in_sight(void)
     return found;
 }
 
+int pf_gc_freeze_all(void)
+{
+    if (originals[GC_FREEZE] == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "gc is not watched");
+        return -1;
+    }
+    PyObject *result = PyObject_CallNoArgs(originals[GC_FREEZE]);
+    Py_XDECREF(result);
+    return result != NULL ? 0 : -1;
+}
+
 int pf_gc_unfrozen(void)
 {
     return unfrozen;

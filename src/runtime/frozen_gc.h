@@ -26,6 +26,14 @@ PyObject *pf_gc_finalizable_in_sight(void);
  * in a reference cycle that must be collected as python3 collects it. */
 void pf_gc_thaw(PyObject *object);
 
+/* At the very end of the dump: hands the objects made since the dump's
+ * gc.freeze() (the getpath memo's, the gc stand-ins...) to the permanent
+ * generation too, with the original gc.freeze.  Left young, they are in
+ * the image all the same, and a run's first collection walks them and
+ * writes the frozen page of each (about 40 for a cgi image).  -1 with an
+ * exception set. */
+int pf_gc_freeze_all(void);
+
 /* Whether the program made the frozen objects visible to the collector. */
 int pf_gc_unfrozen(void);
 
