@@ -211,6 +211,11 @@ def file_finder_finds(finder, tail, suffixes):
     return False
 
 
+def file_finder_listing(finder):
+    """The cached listing FINDER searches (a set of names)."""
+    return finder._path_cache
+
+
 def file_finder_lists(finder, tail, suffixes):
     """Whether FileFinder FINDER's cached listing has anything named TAIL,
     with or without one of SUFFIXES: a module, a package or a namespace

@@ -320,12 +320,19 @@ def _plan(spec, entry):
         why = differing(entries[name].inputs, seen)
         if why is not None:
             return None, None, why if name == spec.name else f"it used {name}, and {why}"
-    why = _first_unresolved(entries, spec.name)
+    meta_path = _MetaPath()
+    why = NotImplemented
+    if meta_path.searches_path and not meta_path.new:
+        why = _pyfreeze.first_unresolved(entries, spec.name, _hidden, _FILE_LOADERS, _directory)
+    if why is NotImplemented:
+        why = _first_unresolved(entries, spec.name, meta_path)
     if why is not None:
         return None, None, why
-    for name in known:
-        if sys.modules.get(name) is not _known_module(name):
-            return None, None, f"it used {name}, which is another module now"
+    changed = _pyfreeze.first_changed_known(known, _known)
+    if changed is NotImplemented:
+        changed = next((name for name in known if sys.modules.get(name) is not _known_module(name)), None)
+    if changed is not None:
+        return None, None, f"it used {changed}, which is another module now"
     if warns and _some_warning_raises(events, spec.name):
         # python3's traceback comes from the source
         return None, None, "a warning it issues is an error under this run's filters"
@@ -342,6 +349,9 @@ def _current_plan(name, entry):
     planned = entry.plan
     if planned is not None and _only_reveals:
         names, events, known, with_inputs, warns = planned
+        entries = _pyfreeze.plan_entries(names, _hidden)
+        if entries is not None:
+            return entries, events, known, with_inputs, warns
         hidden = _hidden
         entries = {}
         gone = []
@@ -351,8 +361,6 @@ def _current_plan(name, entry):
                 gone.append(member)
             else:
                 entries[member] = used
-        if not gone:
-            return entries, events, known, with_inputs, warns
         if name in entries:
             gone = set(gone)
             events = _pyfreeze.events_without(events, _events, gone)
@@ -376,7 +384,7 @@ def _closure(name):
         entry = _hidden.get(current)
         if current in found or entry is None:
             continue
-        found[current] = entry
+        found[entry.name] = entry       # the dump's packed copy of the name
         pending.extend(entry.uses)
         parent = current.rpartition(".")[0]
         if parent:
@@ -525,11 +533,12 @@ def _path_search_finds(name, path):
 _pyfreeze.inputs.search_finds = search_finds
 
 
-def _first_unresolved(entries, requested):
+def _first_unresolved(entries, requested, meta_path):
     """Why python3 would not load one of ENTRIES (but REQUESTED, which its
-    search just found) from the frozen file now, or None when it would."""
+    search just found) from the frozen file now, or None when it would.
+    _pyfreeze.first_unresolved (reveal_resolution.c) decides the common
+    case without writing to the entries' pages; this is the whole check."""
     modules = sys.modules
-    meta_path = _MetaPath()
     directories = {}
     paths = {}
     for name, entry in entries.items():
@@ -606,6 +615,20 @@ def _spec_from_new_finder(name, path, loader, meta_path):
         if spec is not None:
             return spec
     return None
+
+
+def _directory(item):
+    """What the C check of _first_unresolved needs of path entry ITEM's
+    finder: None for none, False when it cannot tell (not a FileFinder,
+    or one whose listing is out of date), else (directory, listing,
+    suffixes)."""
+    finder = _cpython.path_importer_cache(item)
+    if finder is None:
+        return None
+    if type(finder) is not _cpython.FileFinder or not _cpython.file_finder_listing_current(finder):
+        return False
+    return (finder.path, _cpython.file_finder_listing(finder),
+            tuple(_cpython.file_finder_suffixes(finder)))
 
 
 def _found_first_in_frozen_directory(entry, path, directories):
@@ -858,10 +881,7 @@ def _some_warning_raises(events, requested):
     """Would this run's filters turn a replayed warning into an exception?"""
     filters = list(_cpython.warning_filters())
     importer = _importer_frame()
-    for seq in events:
-        if type(seq) is str:
-            continue        # an audit
-        kind, name, payload = _events[seq]
+    for kind, name, payload in _pyfreeze.events_of_kinds(events, _events, ("filter", "warning")):
         if kind == "filter":
             _add_filter(filters, *payload)
         elif kind == "warning":

@@ -17,6 +17,7 @@
 #include "inputs_check.h"
 #include "reveal_plan.h"
 #include "reveal_replay.h"
+#include "reveal_resolution.h"
 
 #include <limits.h>
 #include <pwd.h>
@@ -121,6 +122,30 @@ static PyObject *helper_events_have_kind(PyObject *self, PyObject *const *args, 
 {
     (void)self;
     return pf_reveal_events_have_kind(args, count);
+}
+
+static PyObject *helper_events_of_kinds(PyObject *self, PyObject *const *args, Py_ssize_t count)
+{
+    (void)self;
+    return pf_reveal_events_of_kinds(args, count);
+}
+
+static PyObject *helper_plan_entries(PyObject *self, PyObject *const *args, Py_ssize_t count)
+{
+    (void)self;
+    return pf_reveal_plan_entries(args, count);
+}
+
+static PyObject *helper_first_changed_known(PyObject *self, PyObject *const *args, Py_ssize_t count)
+{
+    (void)self;
+    return pf_reveal_first_changed_known(args, count);
+}
+
+static PyObject *helper_first_unresolved(PyObject *self, PyObject *const *args, Py_ssize_t count)
+{
+    (void)self;
+    return pf_reveal_first_unresolved(args, count);
 }
 
 static PyObject *helper_inputs_hold(PyObject *self, PyObject *const *args, Py_ssize_t count)
@@ -529,6 +554,14 @@ static PyMethodDef helper_methods[] = {
      "The events of a plan but those of the modules in a set."},
     {"events_have_kind", (PyCFunction)(void (*)(void))helper_events_have_kind, METH_FASTCALL,
      "Whether one of a plan's events is of a kind."},
+    {"events_of_kinds", (PyCFunction)(void (*)(void))helper_events_of_kinds, METH_FASTCALL,
+     "The records of a plan's events of some kinds."},
+    {"plan_entries", (PyCFunction)(void (*)(void))helper_plan_entries, METH_FASTCALL,
+     "The hidden entries of a plan's modules, or None when one is no longer hidden."},
+    {"first_changed_known", (PyCFunction)(void (*)(void))helper_first_changed_known, METH_FASTCALL,
+     "The first module a plan used that sys.modules no longer holds, or None."},
+    {"first_unresolved", (PyCFunction)(void (*)(void))helper_first_unresolved, METH_FASTCALL,
+     "Why a plan's module would not load from its frozen file, None, or NotImplemented."},
     {"inputs_hold", (PyCFunction)(void (*)(void))helper_inputs_hold, METH_FASTCALL,
      "Whether recorded inputs read the same now: True, False, or None (undecided)."},
     {"site_memo_taken", helper_site_memo_taken, METH_NOARGS,

@@ -70,3 +70,70 @@ PyObject *pf_reveal_events_have_kind(PyObject *const *args, Py_ssize_t count)
     }
     Py_RETURN_FALSE;
 }
+
+PyObject *pf_reveal_events_of_kinds(PyObject *const *args, Py_ssize_t count)
+{
+    if (!events_and_table(args, count, 3, "events_of_kinds() takes events, their records and a tuple of kinds"))
+        return NULL;
+    if (!PyTuple_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "events_of_kinds() takes events, their records and a tuple of kinds");
+        return NULL;
+    }
+    PyObject *events = args[0];
+    PyObject *records = PyList_New(0);
+    for (Py_ssize_t i = 0; records != NULL && i < PySequence_Fast_GET_SIZE(events); i++) {
+        PyObject *key = PySequence_Fast_ITEMS(events)[i];
+        if (PyUnicode_CheckExact(key))
+            continue;       /* an audit */
+        PyObject *record = record_of(args[1], key);
+        int wanted = record != NULL ? PySequence_Contains(args[2], PyTuple_GET_ITEM(record, 0)) : -1;
+        if (wanted < 0 || (wanted && PyList_Append(records, record) < 0))
+            Py_CLEAR(records);
+    }
+    return records;
+}
+
+PyObject *pf_reveal_plan_entries(PyObject *const *args, Py_ssize_t count)
+{
+    if (count != 2 || !(PyList_Check(args[0]) || PyTuple_Check(args[0])) || !PyDict_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "plan_entries() takes a list or tuple of names and a dict");
+        return NULL;
+    }
+    PyObject *names = args[0];
+    PyObject *entries = PyDict_New();
+    for (Py_ssize_t i = 0; entries != NULL && i < PySequence_Fast_GET_SIZE(names); i++) {
+        PyObject *name = PySequence_Fast_ITEMS(names)[i];
+        PyObject *entry = PyDict_GetItemWithError(args[1], name);
+        if (entry == NULL) {
+            Py_CLEAR(entries);
+            if (!PyErr_Occurred())
+                Py_RETURN_NONE;
+        } else if (PyDict_SetItem(entries, name, entry) < 0) {
+            Py_CLEAR(entries);
+        }
+    }
+    return entries;
+}
+
+PyObject *pf_reveal_first_changed_known(PyObject *const *args, Py_ssize_t count)
+{
+    if (count != 2 || !(PyList_Check(args[0]) || PyTuple_Check(args[0])) || !PyDict_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "first_changed_known() takes a list or tuple of names and a dict");
+        return NULL;
+    }
+    PyObject *modules = PySys_GetObject("modules");
+    if (modules == NULL || !PyDict_CheckExact(modules))
+        Py_RETURN_NOTIMPLEMENTED;       /* a program's own kind: its get() may run code */
+    PyObject *names = args[0];
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(names); i++) {
+        PyObject *name = PySequence_Fast_ITEMS(names)[i];
+        PyObject *present = PyDict_GetItemWithError(modules, name);
+        PyObject *reference = present != NULL || !PyErr_Occurred() ? PyDict_GetItemWithError(args[1], name) : NULL;
+        if (PyErr_Occurred())
+            return NULL;
+        PyObject *known = reference != NULL && PyWeakref_Check(reference) ? PyWeakref_GET_OBJECT(reference) : Py_None;
+        if ((present != NULL ? present : Py_None) != known)
+            return Py_NewRef(name);
+    }
+    Py_RETURN_NONE;
+}

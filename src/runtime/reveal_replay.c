@@ -1,5 +1,7 @@
 #include "reveal_replay.h"
 
+#include "entry_slots.h"
+
 enum replay_argument {
     EVENTS,
     REQUESTED,
@@ -14,32 +16,13 @@ enum replay_argument {
     ARGUMENT_COUNT
 };
 
-/* The Entry attributes the replay reads (python/lazy_modules.py). */
-enum entry_field {
-    MODULE,
-    PARENT,
-    TAIL,
-    SETS_PARENT_ATTRIBUTE,
-    EXTENSION_ORIGIN,
-    FIELD_COUNT
-};
-
-static const char *const field_names[FIELD_COUNT] = {
-    [MODULE] = "module",
-    [PARENT] = "parent",
-    [TAIL] = "tail",
-    [SETS_PARENT_ATTRIBUTE] = "sets_parent_attribute",
-    [EXTENSION_ORIGIN] = "extension_origin",
-};
-
-/* New reference to ENTRY.FIELD, or NULL with an exception. */
-static PyObject *entry_field(PyObject *entry, enum entry_field field)
-{
-    static PyObject *names[FIELD_COUNT];
-    if (names[field] == NULL && (names[field] = PyUnicode_InternFromString(field_names[field])) == NULL)
-        return NULL;
-    return PyObject_GetAttr(entry, names[field]);
-}
+/* The Entry slots the replay reads (python/lazy_modules.py), borrowed:
+ * the claimed entries stay unchanged while their replay runs. */
+static struct pf_slot slot_module = {"module", NULL, 0};
+static struct pf_slot slot_parent = {"parent", NULL, 0};
+static struct pf_slot slot_tail = {"tail", NULL, 0};
+static struct pf_slot slot_sets_parent_attribute = {"sets_parent_attribute", NULL, 0};
+static struct pf_slot slot_extension_origin = {"extension_origin", NULL, 0};
 
 /* sys.NAME as `sys.NAME` reads it in Python: borrowed, or NULL with
  * python3's AttributeError. */
@@ -84,12 +67,10 @@ static int audit_import(PyObject *name)
  * never loaded the file in this run. */
 static int audit_extension(PyObject *name, PyObject *entry)
 {
-    PyObject *origin = entry_field(entry, EXTENSION_ORIGIN);
+    PyObject *origin = pf_slot_get(entry, &slot_extension_origin);
     if (origin == NULL)
         return -1;
-    int rc = origin == Py_None ? 0 : PySys_Audit("import", "OOOOO", name, origin, Py_None, Py_None, Py_None);
-    Py_DECREF(origin);
-    return rc;
+    return origin == Py_None ? 0 : PySys_Audit("import", "OOOOO", name, origin, Py_None, Py_None, Py_None);
 }
 
 static int replay_start(PyObject *const *args, PyObject *name, PyObject *entry)
@@ -97,7 +78,8 @@ static int replay_start(PyObject *const *args, PyObject *name, PyObject *entry)
     if (audit_extension(name, entry) < 0)
         return -1;
     PyObject *modules = sys_attribute("modules");
-    PyObject *module = modules != NULL ? entry_field(entry, MODULE) : NULL;
+    /* Held: a sys.modules of the program's own kind runs code. */
+    PyObject *module = modules != NULL ? Py_XNewRef(pf_slot_get(entry, &slot_module)) : NULL;
     if (module == NULL)
         return -1;
     int rc = PyObject_SetItem(modules, name, module);
@@ -131,21 +113,19 @@ static int forget_started(PyObject *started, PyObject *name)
  * AttributeError ignored, as _find_and_load_unlocked binds a submodule. */
 static int bind_in_parent(PyObject *modules, PyObject *entry, PyObject *module)
 {
-    PyObject *parent = entry_field(entry, PARENT);
+    PyObject *parent = pf_slot_get(entry, &slot_parent);
     if (parent == NULL)
         return -1;
     int has_parent = PyObject_IsTrue(parent);
     PyObject *parent_module = has_parent > 0 ? PyObject_CallMethod(modules, "get", "O", parent) : NULL;
-    Py_DECREF(parent);
     if (has_parent <= 0)
         return has_parent;
     if (parent_module == NULL)
         return -1;
     int rc = 0;
     if (parent_module != Py_None) {
-        PyObject *tail = entry_field(entry, TAIL);
+        PyObject *tail = pf_slot_get(entry, &slot_tail);
         rc = tail != NULL ? PyObject_SetAttr(parent_module, tail, module) : -1;
-        Py_XDECREF(tail);
         if (rc < 0 && PyErr_ExceptionMatches(PyExc_AttributeError)) {
             PyErr_Clear();
             rc = 0;
@@ -164,17 +144,15 @@ static int replay_end(PyObject *const *args, PyObject *name, PyObject *entry)
     /* Held: a sys.modules of the program's own kind may run code that
      * replaces it. */
     PyObject *modules = Py_XNewRef(sys_attribute("modules"));
-    PyObject *frozen = modules != NULL ? entry_field(entry, MODULE) : NULL;
+    PyObject *frozen = modules != NULL ? pf_slot_get(entry, &slot_module) : NULL;
     PyObject *module = frozen != NULL ? PyObject_CallMethod(modules, "pop", "OO", name, frozen) : NULL;
-    Py_XDECREF(frozen);
     if (module == NULL) {
         Py_XDECREF(modules);
         return -1;
     }
     int rc = PyObject_SetItem(modules, name, module);
-    PyObject *binds = rc == 0 ? entry_field(entry, SETS_PARENT_ATTRIBUTE) : NULL;
+    PyObject *binds = rc == 0 ? pf_slot_get(entry, &slot_sets_parent_attribute) : NULL;
     int bound = binds != NULL ? PyObject_IsTrue(binds) : -1;
-    Py_XDECREF(binds);
     if (bound > 0)
         rc = bind_in_parent(modules, entry, module);
     else if (bound < 0)

@@ -182,6 +182,24 @@ def test_script_directory_shadows_a_module_a_frozen_one_uses(unblocked_cgi_image
     assert "the script directory calendar" in result[1]
 
 
+@pytest.mark.parametrize("package", [False, True], ids=["namespace portion", "package"])
+def test_script_directory_with_a_directory_named_as_a_used_module(unblocked_cgi_image, tmp_path, package):
+    # A calendar/ directory next to the script: without __init__.py a
+    # namespace portion, which python3 passes over for the standard
+    # library's calendar.py (the frozen one serves); with one, the package
+    # python3 takes instead.
+    (tmp_path / "calendar").mkdir()
+    if package:
+        (tmp_path / "calendar" / "__init__.py").write_text("print('the script directory package')\ntimegm = None\n")
+    (tmp_path / "main.py").write_text("import email.utils, email._parseaddr as parseaddr\n"
+                                      "print(parseaddr.calendar.__spec__.origin)\n")
+    result = assert_same_as_stock(unblocked_cgi_image, [tmp_path / "main.py"], cwd=tmp_path)
+    assert result[0] == 0 and result[1].endswith("/calendar/__init__.py\n" if package else "/calendar.py\n")
+    debug = run([unblocked_cgi_image, tmp_path / "main.py"], cwd=tmp_path,
+                env=clean_env(PYFREEZE_DEBUG="1")).stderr
+    assert (b"module calendar runs from source" in debug or b"calendar would now come from elsewhere" in debug) == package
+
+
 def test_a_removed_module_is_imported_afresh(cgi_image):
     code = ("import sys, json; first = json; del sys.modules['json']; import json; "
             "print(json is first, json.dumps([1]))")
