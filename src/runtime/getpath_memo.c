@@ -64,16 +64,97 @@ static int names_hold(PyObject *names, PyObject *namespace)
     return 1;
 }
 
-static int config_reads_hold(PyObject *reads, PyObject *config)
+/* NAMESPACE[NAME] if it is a str, borrowed, else NULL. */
+static PyObject *namespace_text(PyObject *namespace, const char *name)
+{
+    PyObject *value = PyDict_GetItemString(namespace, name);
+    return value != NULL && PyUnicode_CheckExact(value) ? value : NULL;
+}
+
+/* NAMESPACE[FUNCTION](ARGUMENT, ...) (getpath.c's file-system functions),
+ * or NULL with the exception cleared. */
+static PyObject *namespace_call(PyObject *namespace, const char *function, PyObject *first, PyObject *second)
+{
+    PyObject *callable = PyDict_GetItemString(namespace, function);
+    PyObject *result = callable == NULL ? NULL
+                       : second == NULL ? PyObject_CallOneArg(callable, first)
+                       : PyObject_CallFunctionObjArgs(callable, first, second, NULL);
+    if (result == NULL)
+        PyErr_Clear();
+    return result;
+}
+
+/* The executable getpath.py works out from program name NAME where it
+ * reads argv[0] ("CALCULATE executable", the two branches a POSIX command
+ * line takes): abspath(NAME) for a path, else the first file of that
+ * name on PATH that isxfile() accepts.  A new reference, or NULL when
+ * there is none or a call failed (python3's own computation then tells). */
+static PyObject *executable_of(PyObject *namespace, PyObject *name)
+{
+    /* getpath.py's SEP and DELIM for os_name "posix", and no EXE_SUFFIX */
+    PyObject *os_name = namespace_text(namespace, "os_name");
+    PyObject *suffix = PyDict_GetItemString(namespace, "EXE_SUFFIX");
+    if (os_name == NULL || PyUnicode_CompareWithASCIIString(os_name, "posix") != 0 ||
+        (suffix != Py_None && !(suffix != NULL && PyUnicode_CheckExact(suffix) && PyUnicode_GET_LENGTH(suffix) == 0)) ||
+        PyUnicode_GET_LENGTH(name) == 0)
+        return NULL;
+    if (PyUnicode_FindChar(name, '/', 0, PyUnicode_GET_LENGTH(name), 1) >= 0)
+        return namespace_call(namespace, "abspath", name, NULL);
+    PyObject *path = namespace_text(namespace, "ENV_PATH");
+    PyObject *delimiter = path != NULL && PyUnicode_GET_LENGTH(path) > 0 ? PyUnicode_FromString(":") : NULL;
+    PyObject *entries = delimiter != NULL ? PyUnicode_Split(path, delimiter, -1) : NULL;
+    Py_XDECREF(delimiter);
+    PyObject *found = NULL;
+    for (Py_ssize_t i = 0; entries != NULL && found == NULL && i < PyList_GET_SIZE(entries); i++) {
+        PyObject *candidate = namespace_call(namespace, "joinpath", PyList_GET_ITEM(entries, i), name);
+        PyObject *accepted = candidate != NULL ? namespace_call(namespace, "isxfile", candidate, NULL) : NULL;
+        int is_file = accepted != NULL ? PyObject_IsTrue(accepted) : -1;
+        Py_XDECREF(accepted);
+        if (is_file > 0)
+            found = Py_NewRef(candidate);
+        Py_XDECREF(candidate);
+        if (is_file < 0)
+            break;
+    }
+    Py_XDECREF(entries);
+    PyErr_Clear();
+    return found;
+}
+
+/* Whether getpath.py, given program name NOW where the rehearsal had
+ * RECORDED (the image's path), works out the same executable: all it
+ * computes from there on is then the same, but the program name it
+ * outputs.  A run as `./image` or as `image` on PATH takes the memo so. */
+static int same_executable(PyObject *namespace, PyObject *now, PyObject *recorded)
+{
+    if (!PyUnicode_CheckExact(now) || !PyUnicode_CheckExact(recorded))
+        return 0;
+    PyObject *ours = executable_of(namespace, now);
+    PyObject *rehearsed = ours != NULL ? executable_of(namespace, recorded) : NULL;
+    int equal = rehearsed != NULL && PyUnicode_Compare(ours, rehearsed) == 0;
+    Py_XDECREF(ours);
+    Py_XDECREF(rehearsed);
+    PyErr_Clear();
+    return equal;
+}
+
+/* *PROGRAM_NAME gets argv[0] when it differs from the rehearsal's but
+ * names the same executable (see same_executable). */
+static int config_reads_hold(PyObject *reads, PyObject *config, PyObject *namespace, PyObject **program_name)
 {
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(reads); i++) {
         PyObject *read = PyTuple_GET_ITEM(reads, i);
         PyObject *now = get_or_missing(config, PyTuple_GET_ITEM(read, 0));
         if (now == NULL)
             return -1;
-        if (PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(read, 1), "first") == 0)
+        int first = PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(read, 1), "first") == 0;
+        if (first)
             now = PyList_CheckExact(now) && PyList_GET_SIZE(now) > 0 ? PyList_GET_ITEM(now, 0) : missing;
         int equal = same(now, PyTuple_GET_ITEM(read, 2));
+        if (equal == 0 && first && same_executable(namespace, now, PyTuple_GET_ITEM(read, 2))) {
+            *program_name = now;
+            equal = 1;
+        }
         if (equal != 1)
             return equal;
     }
@@ -126,14 +207,20 @@ static int calls_hold(PyObject *calls, PyObject *namespace)
  * 0 when it does not hold, -1 with an exception set. */
 static int take_memo(PyObject *memo, PyObject *namespace, PyObject *config)
 {
+    PyObject *program_name = NULL;
     int holds = names_hold(PyTuple_GET_ITEM(memo, 0), namespace);
     if (holds == 1)
-        holds = config_reads_hold(PyTuple_GET_ITEM(memo, 1), config);
+        holds = config_reads_hold(PyTuple_GET_ITEM(memo, 1), config, namespace, &program_name);
     if (holds == 1)
         holds = calls_hold(PyTuple_GET_ITEM(memo, 2), namespace);
     if (holds != 1)
         return holds;
-    return PyDict_Update(config, PyTuple_GET_ITEM(memo, 3)) < 0 ? -1 : 1;
+    Py_XINCREF(program_name);   /* the config's argv list holds it, and the update may drop that */
+    int rc = PyDict_Update(config, PyTuple_GET_ITEM(memo, 3));
+    if (rc == 0 && program_name != NULL)
+        rc = PyDict_SetItemString(config, "program_name", program_name);
+    Py_XDECREF(program_name);
+    return rc < 0 ? -1 : 1;
 }
 
 static PyObject *replay_or_run(PyObject *code, PyObject *namespace)

@@ -2,8 +2,10 @@
 the path it was written to, with everything getpath.py reads unchanged,
 takes the configuration the freeze computed; any change to what it reads
 and it computes it again, as python3 does.  Either way the run sees the
-same sys.prefix, sys.executable and sys.path that getpath.py gives (an
-image run as ./NAME from its directory computes it: argv[0] differs)."""
+same sys.prefix, sys.executable and sys.path that getpath.py gives: a cold
+start of the same command (PYFREEZE_COLD=1) is python3's computation.  An
+image run as ./NAME from its directory, or as NAME found on PATH, is the
+same executable to getpath.py, and takes the memo too."""
 
 import os
 import shutil
@@ -36,13 +38,18 @@ def run_reporting(argv, tmp_path, cwd, **env):
 
 def both_ways(image, tmp_path, *options, **env):
     """The image by its path (the memo's argv[0]) and as ./NAME from its
-    directory (never the memo's): their outputs must be the same."""
+    directory, each the same as a cold start of the same command; both
+    take the memo or neither does."""
     by_path, memo = run_reporting([image, *options, "-c", SHOW], tmp_path, tmp_path, **env)
+    cold, _ = run_reporting([image, *options, "-c", SHOW], tmp_path, tmp_path, PYFREEZE_COLD="1", **env)
     relative, relative_memo = run_reporting(["./" + image.name, *options, "-c", SHOW], tmp_path,
                                             image.parent, **env)
-    assert not relative_memo
+    relative_cold, _ = run_reporting(["./" + image.name, *options, "-c", SHOW], tmp_path,
+                                     image.parent, PYFREEZE_COLD="1", **env)
+    assert relative_memo == memo
     assert by_path.returncode == relative.returncode == 0, by_path.stderr.decode()
-    assert (by_path.stdout, by_path.stderr) == (relative.stdout, relative.stderr)
+    assert (by_path.stdout, by_path.stderr) == (cold.stdout, cold.stderr)
+    assert (relative.stdout, relative.stderr) == (relative_cold.stdout, relative_cold.stderr)
     return by_path, memo
 
 
@@ -97,3 +104,28 @@ def test_the_image_by_another_path_computes_it(image, tmp_path, how):
     assert not memo
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout.split()[0] == str(other).encode()
+
+
+def test_the_image_found_on_path_takes_the_memo(image, tmp_path):
+    """A bare NAME: getpath.py finds the image on PATH, the same executable."""
+    path = f"{tmp_path}:{image.parent}:/usr/bin:/bin"
+    result, memo = run_reporting([image.name, "-c", SHOW], tmp_path, tmp_path, PATH=path)
+    cold, _ = run_reporting([image.name, "-c", SHOW], tmp_path, tmp_path, PATH=path, PYFREEZE_COLD="1")
+    assert memo
+    assert result.returncode == 0, result.stderr.decode()
+    assert (result.stdout, result.stderr) == (cold.stdout, cold.stderr)
+    assert result.stdout.split()[0] == str(image).encode()
+
+
+def test_a_path_to_the_image_through_another_directory_computes_it(image, tmp_path):
+    """../DIR/NAME: abspath() keeps the .., so python3's sys.executable is
+    another string than the memo's."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    argv0 = os.path.join("..", os.path.relpath(image, tmp_path))
+    result, memo = run_reporting([argv0, "-c", SHOW], tmp_path, elsewhere)
+    cold, _ = run_reporting([argv0, "-c", SHOW], tmp_path, elsewhere, PYFREEZE_COLD="1")
+    assert not memo
+    assert result.returncode == 0, result.stderr.decode()
+    assert (result.stdout, result.stderr) == (cold.stdout, cold.stderr)
+    assert b"/../" in result.stdout.split()[0]
