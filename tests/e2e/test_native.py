@@ -4,10 +4,14 @@ when a library cannot be put back where it was, and children keep ASLR."""
 
 import json
 import os
+import struct
 
 import pytest
 
-from conftest import PYFREEZE, STOCK, assert_same_as_stock, clean_env, freeze, run, runs_warm, terminal_session
+from conftest import (PYFREEZE, RUNTIME, STOCK, assert_same_as_stock, clean_env, freeze, run, runs_warm,
+                      terminal_session)
+
+PT_INTERP = 3
 
 SSL_MODULE = "import ssl\nCONTEXT = ssl.create_default_context()\n"
 
@@ -87,6 +91,53 @@ def test_children_get_aslr_back(native_image):
     code = ("import subprocess\nprint(open('/proc/self/personality').read().strip(),"
             " subprocess.run(['cat', '/proc/self/personality'], capture_output=True, text=True).stdout.strip())")
     assert run([native_image, "-c", code]).stdout == b"00000000 00000000\n"
+
+
+def phase_lines(image, tmp_path, args, prefix=(), **env):
+    """The PYFREEZE_PHASES lines of one run of IMAGE (after PREFIX)."""
+    phases = tmp_path / "phases"
+    if phases.exists():
+        phases.unlink()
+    result = run([*prefix, image, *args], env=clean_env(PYFREEZE_PHASES=str(phases), **env))
+    assert result.returncode == 0, result.stderr.decode()
+    return phases.read_text().splitlines() if phases.exists() else []
+
+
+def test_the_runtime_hides_its_loader_from_the_kernel():
+    """The kernel starts the runtime at its stub; ld.so finds the PT_INTERP
+    the stub counts back in, right after the visible program headers."""
+    data = RUNTIME.read_bytes()
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    entsize, count = struct.unpack_from("<HH", data, 0x36)
+    types = [struct.unpack_from("<I", data, phoff + i * entsize)[0] for i in range(count + 1)]
+    assert PT_INTERP not in types[:count] and types[count] == PT_INTERP
+    assert run([RUNTIME, "-c", "import sys; print(sys.version_info[:2])"]).stdout == b"(3, 11)\n"
+
+
+def test_an_image_with_libraries_re_executes_before_its_loader(native_image, tmp_path):
+    """With randomisation on, the first execution stops at the stub (its
+    "main" mark) and the second runs; already off, or for a cold start, it
+    does not re-execute.  Either way the libraries land in place (warm)."""
+    code = ["-c", "import json, hashlib"]
+    assert [line.split()[0] for line in phase_lines(native_image, tmp_path, code)][:3] == \
+        ["main", "main", "libraries"]
+    assert [line.split()[0] for line in phase_lines(native_image, tmp_path, code, ["setarch", "-R"])][:2] == \
+        ["main", "libraries"]
+    assert phase_lines(native_image, tmp_path, code, PYFREEZE_COLD="1") == []
+    assert runs_warm(native_image, code)
+
+
+def test_a_console_script_image_run_from_path_sees_the_path_the_kernel_ran(tmp_path):
+    """The stub re-executes through AT_EXECFN, so a console script image
+    found on PATH gets that path as sys.argv[0], as from its shebang."""
+    tool = tmp_path / "bin" / "jtool"
+    tool.parent.mkdir()
+    (tmp_path / "jtoolmain.py").write_text("import sys, json, hashlib\ndef main():\n    print(sys.argv[0])\n")
+    freeze(tool, "--entry", "jtoolmain:main", "--path", tmp_path, cwd=tmp_path)
+    result = run(["jtool"], env=clean_env(PATH=f"{tool.parent}:/usr/bin:/bin", PYFREEZE_DEBUG="1"))
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout == f"{tool}\n".encode()
+    assert b"pyfreeze: cold start" not in result.stderr
 
 
 def test_library_moved_means_cold_start(native_image):
