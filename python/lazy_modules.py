@@ -1171,6 +1171,7 @@ def settle():
     is now."""
     global _only_reveals
     _repack()
+    _pyfreeze.prepare_reveal(Entry)
     timelines = {}
     for entry in _hidden.values():
         entries = _closure(entry.name)

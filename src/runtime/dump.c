@@ -17,6 +17,7 @@
 #include "import_inputs.h"
 #include "../common/manifest.h"
 #include "malloc_family.h"
+#include "module_zone.h"
 #include "native_libraries.h"
 #include "process_state.h"
 #include "python_glue.h"
@@ -311,7 +312,8 @@ static PyMemAllocatorEx wrapped_obj, wrapped_mem;
 static void *wiping_malloc(void *context, size_t size)
 {
     PyMemAllocatorEx *inner = context;
-    return inner->malloc(inner->ctx, size);
+    void *module = inner == &wrapped_obj ? pf_module_zone_take(size) : NULL;
+    return module != NULL ? module : inner->malloc(inner->ctx, size);
 }
 
 static void *wiping_calloc(void *context, size_t count, size_t size)
@@ -323,6 +325,8 @@ static void *wiping_calloc(void *context, size_t count, size_t size)
 static void *wiping_realloc(void *context, void *ptr, size_t size)
 {
     PyMemAllocatorEx *inner = context;
+    if (pf_module_zone_owns(ptr))
+        return NULL;    /* a module object is never resized */
     size_t old_size = ptr != NULL ? small_block_size(ptr) : 0;
     void *moved = inner->realloc(inner->ctx, ptr, size);
     if (moved != NULL && moved != ptr && old_size > sizeof(void *))
@@ -333,6 +337,8 @@ static void *wiping_realloc(void *context, void *ptr, size_t size)
 static void wiping_free(void *context, void *ptr)
 {
     PyMemAllocatorEx *inner = context;
+    if (pf_module_zone_owns(ptr))
+        return;         /* never reused (module_zone.h) */
     size_t size = ptr != NULL ? small_block_size(ptr) : 0;
     if (size > 0)
         memset(ptr, 0, size);
@@ -431,6 +437,7 @@ int pf_dump_main(int argc, char **argv)
         fail_from_python("setting sys.flags failed");
     if (pf_glue_install() < 0)
         fail_from_python("installing the pyfreeze helpers failed");
+    pf_module_zone_open();
     PyObject *outcome = pf_glue_run_dump(&manifest);
     int allow_native = manifest.native;
     /* Nothing of it may stay in the image. */
@@ -461,6 +468,7 @@ int pf_dump_main(int argc, char **argv)
         fail_from_python("counting the frozen modules failed");
     pf_info.module_count = (uint32_t)module_count;
     snprintf(pf_info.python_version, sizeof pf_info.python_version, "%s", PY_VERSION);
+    pf_module_zone_close();
     /* After the last Python object the dump makes. */
     if (pf_gc_freeze_all() < 0)
         fail_from_python("handing the dump's last objects to the permanent generation failed");

@@ -21,6 +21,11 @@ static int locate(PyTypeObject *type, struct pf_slot *slot)
     return found ? 0 : -1;
 }
 
+int pf_slot_prepare(struct pf_slot *slot, PyTypeObject *type)
+{
+    return slot->owner == type ? 0 : locate(type, slot);
+}
+
 PyObject *pf_slot_get(PyObject *object, struct pf_slot *slot)
 {
     if (slot->owner != Py_TYPE(object) && locate(Py_TYPE(object), slot) < 0)

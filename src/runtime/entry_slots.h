@@ -15,6 +15,11 @@ struct pf_slot {
     Py_ssize_t offset;
 };
 
+/* Finds where SLOT lies in TYPE's instances.  Called at the dump for the
+ * slots a reveal reads, so that a run does not look them up (the lookup
+ * writes the frozen descriptors' pages).  -1 with an exception. */
+int pf_slot_prepare(struct pf_slot *slot, PyTypeObject *type);
+
 /* OBJECT.NAME for the slot SLOT names, borrowed; NULL with an exception
  * when OBJECT's class has no such object slot or it is unset. */
 PyObject *pf_slot_get(PyObject *object, struct pf_slot *slot);

@@ -93,9 +93,24 @@ void *malloc(size_t size)
     return heap_alloc(size, 0);
 }
 
+/* Blocks handed out from inside a block of the brk heap (module_zone.c),
+ * which free() and realloc() must leave alone. */
+static int (*kept_blocks)(const void *ptr);
+
+void pf_malloc_keep_blocks_of(int (*owns)(const void *ptr))
+{
+    kept_blocks = owns;
+}
+
+static int kept(const void *ptr)
+{
+    return kept_blocks != NULL && kept_blocks(ptr);
+}
+
 void free(void *ptr)
 {
-    if (ptr == NULL)
+    /* obmalloc hands the raw domain what it did not allocate */
+    if (ptr == NULL || kept(ptr))
         return;
     if (heap_mode == PF_HEAP_LIBC) {
         if (!is_frozen(ptr))
@@ -145,6 +160,8 @@ void *realloc(void *ptr, size_t size)
 {
     if (ptr == NULL)
         return malloc(size);
+    if (kept(ptr))
+        return NULL;    /* never resized */
     if (heap_mode == PF_HEAP_LIBC) {
         if (!is_frozen(ptr))
             return __libc_realloc(ptr, size);

@@ -10,4 +10,9 @@ void pf_malloc_use_libc(void);
 /* The brk heap's extent: what an image must carry. */
 void pf_malloc_heap_range(uintptr_t *start, uintptr_t *end);
 
+/* Makes free() and realloc() leave alone the blocks OWNS says are
+ * another allocator's, carved out of brk-heap blocks (module_zone.c): a
+ * free of one is ignored, a realloc fails. */
+void pf_malloc_keep_blocks_of(int (*owns)(const void *ptr));
+
 #endif

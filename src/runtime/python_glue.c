@@ -148,6 +148,19 @@ static PyObject *helper_first_unresolved(PyObject *self, PyObject *const *args, 
     return pf_reveal_first_unresolved(args, count);
 }
 
+static PyObject *helper_prepare_reveal(PyObject *self, PyObject *entry_type)
+{
+    (void)self;
+    if (!PyType_Check(entry_type)) {
+        PyErr_SetString(PyExc_TypeError, "prepare_reveal() takes the Entry class");
+        return NULL;
+    }
+    if (pf_reveal_resolution_prepare((PyTypeObject *)entry_type) < 0 ||
+        pf_reveal_replay_prepare((PyTypeObject *)entry_type) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyObject *helper_inputs_hold(PyObject *self, PyObject *const *args, Py_ssize_t count)
 {
     (void)self;
@@ -560,6 +573,8 @@ static PyMethodDef helper_methods[] = {
      "The hidden entries of a plan's modules, or None when one is no longer hidden."},
     {"first_changed_known", (PyCFunction)(void (*)(void))helper_first_changed_known, METH_FASTCALL,
      "The first module a plan used that sys.modules no longer holds, or None."},
+    {"prepare_reveal", helper_prepare_reveal, METH_O,
+     "At the dump: find the Entry slots the C parts of a reveal read."},
     {"first_unresolved", (PyCFunction)(void (*)(void))helper_first_unresolved, METH_FASTCALL,
      "Why a plan's module would not load from its frozen file, None, or NotImplemented."},
     {"inputs_hold", (PyCFunction)(void (*)(void))helper_inputs_hold, METH_FASTCALL,

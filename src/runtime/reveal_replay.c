@@ -24,6 +24,17 @@ static struct pf_slot slot_tail = {"tail", NULL, 0};
 static struct pf_slot slot_sets_parent_attribute = {"sets_parent_attribute", NULL, 0};
 static struct pf_slot slot_extension_origin = {"extension_origin", NULL, 0};
 
+int pf_reveal_replay_prepare(PyTypeObject *entry_type)
+{
+    struct pf_slot *slots[] = {&slot_module, &slot_parent, &slot_tail, &slot_sets_parent_attribute,
+                               &slot_extension_origin};
+    for (size_t i = 0; i < sizeof slots / sizeof *slots; i++) {
+        if (pf_slot_prepare(slots[i], entry_type) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* sys.NAME as `sys.NAME` reads it in Python: borrowed, or NULL with
  * python3's AttributeError. */
 static PyObject *sys_attribute(const char *name)

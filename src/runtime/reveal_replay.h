@@ -24,4 +24,8 @@
  * replay raised. */
 PyObject *pf_reveal_replay(PyObject *const *args, Py_ssize_t count);
 
+/* At the dump: finds the Entry slots the replay reads (pf_slot_prepare).
+ * -1 with an exception. */
+int pf_reveal_replay_prepare(PyTypeObject *entry_type);
+
 #endif

@@ -22,6 +22,16 @@ static struct pf_slot slot_loader = {"loader", NULL, 0};
 static struct pf_slot slot_home = {"home", NULL, 0};
 static struct pf_slot slot_tail = {"tail", NULL, 0};
 
+int pf_reveal_resolution_prepare(PyTypeObject *entry_type)
+{
+    struct pf_slot *slots[] = {&slot_module, &slot_parent, &slot_loader, &slot_home, &slot_tail};
+    for (size_t i = 0; i < sizeof slots / sizeof *slots; i++) {
+        if (pf_slot_prepare(slots[i], entry_type) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* The image's module NAME, hidden or not (lazy_modules.frozen_module),
  * borrowed; Py_None when there is none. */
 static PyObject *frozen_module(struct resolution *r, PyObject *name)

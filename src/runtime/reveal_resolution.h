@@ -23,4 +23,8 @@
  * module of no known home, a directory of its name ahead of its own). */
 PyObject *pf_reveal_first_unresolved(PyObject *const *args, Py_ssize_t count);
 
+/* At the dump: finds the Entry slots the check reads (pf_slot_prepare).
+ * -1 with an exception. */
+int pf_reveal_resolution_prepare(PyTypeObject *entry_type);
+
 #endif

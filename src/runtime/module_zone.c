@@ -1,0 +1,84 @@
+#include "module_zone.h"
+
+#include "malloc_family.h"
+
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#define ZONE_RUN (64 * 1024)
+#define ZONE_RUNS 64
+
+static struct zone_run {
+    uintptr_t start, used, end;
+} runs[ZONE_RUNS];
+static int run_count;
+static int open_zone;
+/* Set while ModuleType's tp_new runs: its first object allocation is the
+ * module object (_PyType_AllocNoTrack), taken by pf_module_zone_take. */
+static int module_pending;
+static newfunc cpython_new;
+
+static PyObject *zone_new(PyTypeObject *type, PyObject *args, PyObject *keywords)
+{
+    module_pending = open_zone;
+    PyObject *module = cpython_new(type, args, keywords);
+    module_pending = 0;
+    return module;
+}
+
+void pf_module_zone_open(void)
+{
+    if (open_zone)
+        return;
+    cpython_new = PyModule_Type.tp_new;
+    PyModule_Type.tp_new = zone_new;
+    pf_malloc_keep_blocks_of(pf_module_zone_owns);
+    open_zone = 1;
+}
+
+void pf_module_zone_close(void)
+{
+    if (!open_zone)
+        return;
+    PyModule_Type.tp_new = cpython_new;
+    open_zone = 0;
+    module_pending = 0;
+}
+
+/* A run with room for SIZE bytes: the last one, or a new one. */
+static struct zone_run *run_with_room(size_t size)
+{
+    if (run_count > 0 && runs[run_count - 1].end - runs[run_count - 1].used >= size)
+        return &runs[run_count - 1];
+    if (run_count == ZONE_RUNS || size > ZONE_RUN)
+        return NULL;
+    void *memory = malloc(ZONE_RUN);
+    if (memory == NULL)
+        return NULL;
+    runs[run_count] = (struct zone_run){(uintptr_t)memory, (uintptr_t)memory, (uintptr_t)memory + ZONE_RUN};
+    return &runs[run_count++];
+}
+
+void *pf_module_zone_take(size_t size)
+{
+    if (!module_pending)
+        return NULL;
+    module_pending = 0;
+    size = (size + 15) & ~(size_t)15;
+    struct zone_run *run = run_with_room(size);
+    if (run == NULL)
+        return NULL;
+    void *block = (void *)run->used;
+    run->used += size;
+    return block;
+}
+
+int pf_module_zone_owns(const void *ptr)
+{
+    for (int i = 0; i < run_count; i++) {
+        if ((uintptr_t)ptr >= runs[i].start && (uintptr_t)ptr < runs[i].end)
+            return 1;
+    }
+    return 0;
+}
