@@ -19,6 +19,11 @@ static int open_zone;
 static int module_pending;
 static newfunc cpython_new;
 
+/* importlib's ModuleSpec, whose instances a reveal's end writes too, and
+ * the tp_alloc it had. */
+static PyTypeObject *spec_type;
+static allocfunc cpython_alloc;
+
 static PyObject *zone_new(PyTypeObject *type, PyObject *args, PyObject *keywords)
 {
     module_pending = open_zone;
@@ -27,12 +32,37 @@ static PyObject *zone_new(PyTypeObject *type, PyObject *args, PyObject *keywords
     return module;
 }
 
+static PyObject *zone_alloc(PyTypeObject *type, Py_ssize_t items)
+{
+    module_pending = open_zone;
+    PyObject *object = cpython_alloc(type, items);
+    module_pending = 0;
+    return object;
+}
+
+/* importlib._bootstrap.ModuleSpec, new reference, or NULL (no exception). */
+static PyTypeObject *module_spec_type(void)
+{
+    PyObject *bootstrap = PyImport_ImportModule("_frozen_importlib");
+    PyObject *type = bootstrap != NULL ? PyObject_GetAttrString(bootstrap, "ModuleSpec") : NULL;
+    Py_XDECREF(bootstrap);
+    PyErr_Clear();
+    if (type != NULL && !PyType_Check(type))
+        Py_CLEAR(type);
+    return (PyTypeObject *)type;
+}
+
 void pf_module_zone_open(void)
 {
     if (open_zone)
         return;
     cpython_new = PyModule_Type.tp_new;
     PyModule_Type.tp_new = zone_new;
+    spec_type = module_spec_type();
+    if (spec_type != NULL) {
+        cpython_alloc = spec_type->tp_alloc;
+        spec_type->tp_alloc = zone_alloc;
+    }
     pf_malloc_keep_blocks_of(pf_module_zone_owns);
     open_zone = 1;
 }
@@ -42,6 +72,9 @@ void pf_module_zone_close(void)
     if (!open_zone)
         return;
     PyModule_Type.tp_new = cpython_new;
+    if (spec_type != NULL)
+        spec_type->tp_alloc = cpython_alloc;
+    Py_CLEAR(spec_type);
     open_zone = 0;
     module_pending = 0;
 }

@@ -7,7 +7,9 @@
  * reveal wrote some thirty pages for its modules' objects alone.  While
  * the dump imports, the objects of the modules importlib creates
  * (ModuleType's tp_new) come from a zone of their own instead, a few
- * 64 KiB runs of the brk heap, one after the other in creation order.
+ * 64 KiB runs of the brk heap, one after the other in creation order; so
+ * do their specs (importlib's ModuleSpec), whose count a reveal's end
+ * writes as well. 
  *
  * A zone block is never reused: freeing one leaves it (the dump's
  * object-domain wrapper asks pf_module_zone_owns first, and the runtime's

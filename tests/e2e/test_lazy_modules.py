@@ -336,11 +336,13 @@ def test_a_revealed_submodule_is_bound_in_its_package_and_dies_when_dropped(prog
 
 
 def test_the_revealed_modules_objects_share_a_few_pages(cgi_image):
-    """Module objects the freeze made sit together (module_zone.c): a
-    reveal's references to them write a few pages, not one each."""
+    """Module objects the freeze made, and their specs, sit together
+    (module_zone.c): a reveal's references to them write a few pages, not
+    one each."""
     code = ("import sys\nbefore = set(sys.modules)\nimport cgi\n"
             "made = [m for n, m in sys.modules.items() if n not in before and getattr(m, '__file__', '') "
             "and m.__file__.endswith('.py')]\n"
-            "print(len(made) >= 30, len({id(m) // 4096 for m in made}) <= 3)")
+            "print(len(made) >= 30, len({id(m) // 4096 for m in made}) <= 3,"
+            " len({id(m.__spec__) // 4096 for m in made}) <= 3)")
     result = run([cgi_image, "-W", "ignore", "-c", code])
-    assert result.stdout == b"True True\n", result.stderr.decode()
+    assert result.stdout == b"True True True\n", result.stderr.decode()
