@@ -280,20 +280,16 @@ class _Claim:
 def _claim(entries):
     """Takes ENTRIES, the modules of a plan (those of its events), out of
     _hidden for one replay, or None when one of them left it meanwhile."""
+    claim = _Claim(entries)
     with _lock:
-        if any(name not in _hidden for name in entries):
+        if not _pyfreeze.claim_entries(entries, _hidden, _claims, claim):
             return None
-        claim = _Claim({name: _hidden.pop(name) for name in entries})
-        for name in entries:
-            _claims[name] = claim
     return claim
 
 
 def _release(claim):
     with _lock:
-        for name, entry in claim.entries.items():
-            if _claims.get(name) is claim:
-                del _claims[name]
+        _pyfreeze.release_claims(claim.entries, _claims, claim)
     claim.done.release()
 
 
@@ -302,8 +298,7 @@ def _retire(entries):
     spec (which must die when python3's would): freeing an entry would
     free the plan, inputs and names only it holds, writing to each one's
     frozen page for nothing."""
-    for entry in entries.values():
-        entry.module = entry.spec = None
+    _pyfreeze.retire_entries(entries)
     _retired.append(entries)
 
 

@@ -16,6 +16,7 @@
 #include "phases.h"
 #include "inputs_check.h"
 #include "reveal_plan.h"
+#include "reveal_claim.h"
 #include "reveal_replay.h"
 #include "reveal_resolution.h"
 
@@ -156,9 +157,28 @@ static PyObject *helper_prepare_reveal(PyObject *self, PyObject *entry_type)
         return NULL;
     }
     if (pf_reveal_resolution_prepare((PyTypeObject *)entry_type) < 0 ||
-        pf_reveal_replay_prepare((PyTypeObject *)entry_type) < 0)
+        pf_reveal_replay_prepare((PyTypeObject *)entry_type) < 0 ||
+        pf_reveal_claim_prepare((PyTypeObject *)entry_type) < 0)
         return NULL;
     Py_RETURN_NONE;
+}
+
+static PyObject *helper_claim_entries(PyObject *self, PyObject *const *args, Py_ssize_t count)
+{
+    (void)self;
+    return pf_reveal_claim_entries(args, count);
+}
+
+static PyObject *helper_release_claims(PyObject *self, PyObject *const *args, Py_ssize_t count)
+{
+    (void)self;
+    return pf_reveal_release_claims(args, count);
+}
+
+static PyObject *helper_retire_entries(PyObject *self, PyObject *entries)
+{
+    (void)self;
+    return pf_reveal_retire_entries(entries);
 }
 
 static PyObject *helper_inputs_hold(PyObject *self, PyObject *const *args, Py_ssize_t count)
@@ -573,6 +593,11 @@ static PyMethodDef helper_methods[] = {
      "The hidden entries of a plan's modules, or None when one is no longer hidden."},
     {"first_changed_known", (PyCFunction)(void (*)(void))helper_first_changed_known, METH_FASTCALL,
      "The first module a plan used that sys.modules no longer holds, or None."},
+    {"claim_entries", (PyCFunction)(void (*)(void))helper_claim_entries, METH_FASTCALL,
+     "Take a plan's entries out of the hidden ones for a replay, or False."},
+    {"release_claims", (PyCFunction)(void (*)(void))helper_release_claims, METH_FASTCALL,
+     "Forget a replay's claims on its entries."},
+    {"retire_entries", helper_retire_entries, METH_O, "Drop revealed entries' module and spec."},
     {"prepare_reveal", helper_prepare_reveal, METH_O,
      "At the dump: find the Entry slots the C parts of a reveal read."},
     {"first_unresolved", (PyCFunction)(void (*)(void))helper_first_unresolved, METH_FASTCALL,
