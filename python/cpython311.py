@@ -182,6 +182,28 @@ BOOTSTRAP_FILES = (BOOTSTRAP_FILE, "<frozen importlib._bootstrap_external>")
 FROZEN_IMPORTLIB_PREFIX = "<frozen importlib."
 
 
+# A module's namespace as ModuleType keeps it.  A module class of a
+# library's own may make reading any attribute, __dict__ included, import
+# things (apipkg's lazy modules in `py`, which pytest and tox import):
+# python3's import system reads neither, and pyfreeze must not either.
+_MODULE_DICT = type(sys).__dict__["__dict__"]
+
+
+def module_namespace(module):
+    """The namespace dict of what sys.modules holds, or None.  A module
+    object's is read without running any code of its class; another
+    object's __dict__ is asked for (a proxy that stands in for a module,
+    as twisted's does, forwards it)."""
+    if type(sys) in type(module).__mro__:
+        namespace = _MODULE_DICT.__get__(module)
+    else:
+        try:
+            namespace = getattr(module, "__dict__", None)
+        except Exception:
+            return None
+    return namespace if type(namespace) is dict else None
+
+
 # FileFinder's instance attributes (check() looks at a FileFinder made for
 # "/"): _path_cache, the directory's listing it searches, taken when
 # _path_mtime, the directory's mtime then, differs from the directory's; and

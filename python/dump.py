@@ -55,8 +55,11 @@ def _native_modules():
     """Extension modules loaded from shared objects, by name."""
     found = {}
     for name, module in list(sys.modules.items()):
-        spec = getattr(module, "__spec__", None)
-        origin = getattr(spec, "origin", None) or getattr(module, "__file__", None)
+        namespace = _cpython.module_namespace(module)
+        if namespace is None:
+            continue
+        spec = namespace.get("__spec__")
+        origin = getattr(spec, "origin", None) or namespace.get("__file__")
         if isinstance(origin, str) and origin.endswith(".so"):
             found[name] = origin
     return found

@@ -286,9 +286,12 @@ def keeps_time(namespace, times):
             pending.extend((item, depth - 1) for item in list(value.values())[:10000])
         else:
             # the generic lookup: a proxy's own __getattr__ (a lazy module
-            # that would import) does not run
+            # that would import) does not run, nor a module class's own
+            # __dict__ (apipkg's imports everything)
             try:
-                attributes = object.__getattribute__(value, "__dict__")
+                attributes = (_pyfreeze.cpython311.module_namespace(value)
+                              if isinstance(value, type(sys))
+                              else object.__getattribute__(value, "__dict__"))
             except Exception:
                 continue
             if type(attributes) is dict or type(attributes).__name__ == "mappingproxy":

@@ -135,7 +135,8 @@ _BYTECODE = _bytecode()
 
 def _namespace_of(watched):
     """A copy of the namespace of a module or class."""
-    return dict(object.__getattribute__(watched, "__dict__"))
+    namespace = _cpython.module_namespace(watched)
+    return dict(namespace if namespace is not None else object.__getattribute__(watched, "__dict__"))
 
 
 # Caches filled on first use, from the same inputs each time (or renewed at
@@ -177,9 +178,8 @@ def open_descriptors():
 def held_modules(name):
     """The modules in sys.modules that the namespace of module NAME holds,
     or whose classes and functions it holds, in its order."""
-    module = sys.modules.get(name)
-    namespace = getattr(module, "__dict__", None)
-    if type(namespace) is not dict:
+    namespace = _cpython.module_namespace(sys.modules.get(name))
+    if namespace is None:
         return []
     found = []
     for value in list(namespace.values()):
@@ -321,10 +321,9 @@ class Recording:
                 continue
             for key in reads:
                 del inputs[key]
-            module = sys.modules.get(owner)
-            namespace = getattr(module, "__dict__", None)
+            namespace = _cpython.module_namespace(sys.modules.get(owner))
             times = [float(detail) for _, detail in reads]
-            if type(namespace) is not dict or _inputs.keeps_time(namespace, times):
+            if namespace is None or _inputs.keeps_time(namespace, times):
                 inputs[("clock", "")] = _inputs.current("clock", "")
 
     def _on_load(self, spec):
@@ -378,8 +377,8 @@ class Recording:
         """`from package import name`, with no such attribute: importlib's
         _handle_fromlist looked for submodule package.name, and said
         nothing when it was not found."""
-        namespace = getattr(module, "__dict__", None)
-        if (not fromlist or type(namespace) is not dict or "__path__" not in namespace
+        namespace = _cpython.module_namespace(module) if fromlist else None
+        if (namespace is None or "__path__" not in namespace
                 or "__getattr__" in namespace):   # it may have answered
             return
         for item in fromlist:
@@ -705,13 +704,12 @@ class Recording:
         """Watch the namespaces of the modules loaded so far, and of the
         classes they define."""
         for name, module in list(sys.modules.items()):
-            if name in self._watched_modules or not isinstance(module, type(sys)):
+            if name in self._watched_modules:
                 continue
+            namespace = _cpython.module_namespace(module)
+            if namespace is None:
+                continue        # not a module, or one without a dict
             self._watched_modules.add(name)
-            try:
-                namespace = object.__getattribute__(module, "__dict__")
-            except AttributeError:
-                continue        # a module type of an extension's own
             objects = [module] + [value for value in list(namespace.values())
                                   if isinstance(value, type) and value.__dict__.get("__module__") == name]
             for watched in objects:

@@ -929,8 +929,8 @@ def release_main(main):
     if main is None:
         return
     for module in [entry.module for entry in _hidden.values()] + _superseded:
-        namespace = getattr(module, "__dict__", None)
-        if type(namespace) is dict:
+        namespace = _cpython.module_namespace(module)
+        if namespace is not None:
             for key in [key for key, value in namespace.items() if value is main]:
                 del namespace[key]
     # the aliases hidden modules would put into sys.modules when revealed
@@ -1055,8 +1055,8 @@ def _detach(parent_module, child, module):
         return
     except (AttributeError, TypeError):
         pass
-    namespace = getattr(parent_module, "__dict__", None)
-    if isinstance(namespace, dict) and namespace.get(child) is module:
+    namespace = _cpython.module_namespace(parent_module)
+    if namespace is not None and namespace.get(child) is module:
         del namespace[child]
         return
     raise RuntimeError(f"cannot hide module {module.__name__!r}: its parent, a "

@@ -46,3 +46,50 @@ def test_a_package_replaced_by_a_proxy_without_delattr_freezes(proxy_package):
     assert result.returncode == 0, result.stderr.decode()
     assert_same_as_stock(image, ["-c", CODE], cwd=proxy_package)
     assert runs_warm(image, ["-c", CODE], cwd=proxy_package)
+
+
+# Like apipkg's ApiModule (vendored by `py`, which pytest and tox import):
+# a module class whose __dict__ is a property that imports every attribute,
+# one of which imports the package again.  python3's import system reads
+# neither __dict__ nor any attribute through the class.  The freeze did,
+# recursed and failed: pytest and tox could not be frozen.
+LAZY_PACKAGE = '''\
+import sys
+from types import ModuleType
+
+class ApiModule(ModuleType):
+    def __getattr__(self, name):
+        if name == "heavy":
+            import lazypkg._heavy
+            return lazypkg._heavy
+        raise AttributeError(name)
+
+    @property
+    def __dict__(self):
+        print("lazypkg: __dict__ read", file=sys.stderr)
+        import lazypkg
+        self.heavy
+        return ModuleType.__dict__["__dict__"].__get__(self)
+
+module = ApiModule(__name__)
+module.__file__ = __file__
+module.__path__ = __path__
+module.__spec__ = __spec__
+module.VERSION = "1.0"
+sys.modules[__name__] = module
+'''
+
+LAZY_CODE = ("import sys, lazypkg; from lazypkg import VERSION; "
+             "print(VERSION, 'lazypkg._heavy' in sys.modules)")
+
+
+def test_a_module_class_with_a_dict_property_is_never_asked_for_it(tmp_path):
+    (tmp_path / "lazypkg").mkdir()
+    (tmp_path / "lazypkg" / "__init__.py").write_text(LAZY_PACKAGE)
+    (tmp_path / "lazypkg" / "_heavy.py").write_text("print('heavy imported')\n")
+    image = tmp_path / "img"
+    result = freeze(image, "lazypkg", cwd=tmp_path, check=False)
+    assert result.returncode == 0, result.stderr.decode()
+    assert b"__dict__ read" not in result.stderr
+    assert_same_as_stock(image, ["-c", LAZY_CODE], cwd=tmp_path)
+    assert runs_warm(image, ["-c", LAZY_CODE], cwd=tmp_path)
