@@ -189,6 +189,24 @@ FROZEN_IMPORTLIB_PREFIX = "<frozen importlib."
 _MODULE_DICT = type(sys).__dict__["__dict__"]
 
 
+# A class's namespace as type keeps it: None for a static type an
+# extension module has not readied yet (_socket.socket), where reading
+# cls.__dict__ would ready it, and add it to object.__subclasses__()
+# earlier than python3 does.
+_TYPE_DICT = type.__dict__["__dict__"]
+
+
+def class_namespace(cls):
+    """The mapping proxy of class CLS's namespace, or None when it has none
+    yet; nothing of CLS is readied."""
+    return _TYPE_DICT.__get__(cls)
+
+
+def importlib_class(cls):
+    """Whether CLS is one of importlib._bootstrap's own classes."""
+    return vars(_bootstrap).get(cls.__name__) is cls
+
+
 def module_namespace(module):
     """The namespace dict of what sys.modules holds, or None.  A module
     object's is read without running any code of its class; another

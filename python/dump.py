@@ -420,6 +420,7 @@ def run(modules, blocks, first_path, search_paths, restore_state, allow_native, 
     _scrub_environment()
     lazy.settle()
     gc.collect()
+    lazy.hide_subclasses()
     gc.freeze()
     # Last: from here on the gc functions a program calls unfreeze first.
     # Installed once, in the image, rather than at every start.

@@ -133,6 +133,12 @@ def _bytecode():
 _BYTECODE = _bytecode()
 
 
+def _defined_in(cls, name):
+    """Whether class CLS says it belongs to module NAME."""
+    namespace = _cpython.class_namespace(cls)
+    return namespace is not None and namespace.get("__module__") == name
+
+
 def _namespace_of(watched):
     """A copy of the namespace of a module or class."""
     namespace = _cpython.module_namespace(watched)
@@ -221,17 +227,22 @@ class Recording:
         # "file descriptor N (PATH)" -> the module whose code opened it (the
         # dump refuses one still open at the checkpoint, naming that module)
         self.descriptor_owners = {}
+        # whether it notes the classes each load made (_pyfreeze.note_types)
+        self.noting_types = False
         self._stack = []          # names being loaded, innermost last
         self._importers = []      # the frame importing each of them
         # whether each import call under way audits (import statements,
         # __import__) or not (importlib's _gcd_import), innermost last
         self._audited_calls = []
         self._places = 0          # places taken by uses and failed imports
+        self._uses_before = []    # _places when each import under way began
         self._active = False
 
     # --- hooks ---------------------------------------------------------------
 
     def start(self):
+        self.noting_types = True
+        _pyfreeze.new_types()           # the classes there are already
         self._warnings = None
         self._namespaces = []         # modules and their classes, watched
         self._namespace_names = []    # the module each belongs to
@@ -330,7 +341,8 @@ class Recording:
         if not self._active:
             return self._real_load(spec)
         name = spec.name
-        self._checkpoint()
+        # the classes made before the import statement that loads it
+        self._checkpoint(self._uses_before[-1] if self._uses_before else None)
         audited = self._audited_calls[-1] if self._audited_calls else False
         self._use(self._owner(), name, "audited" if audited else "quiet")
         self.specs[name] = spec
@@ -398,9 +410,15 @@ class Recording:
         """CALL(*ARGS), OWNER's import of ABSOLUTE (None: not noted) HOW
         ("audited", "quiet"): a use, noted before the packages above it
         that the import loads, or a module not found."""
+        before = self._places
+        if absolute is not None and absolute in sys.modules:
+            # no load, so no checkpoint: the classes made before this
+            # import and those made after it are told apart here
+            self._classes_made(owner, before)
         first = absolute is not None and self._use(owner, absolute, how)
         self._audited_calls.append(how == "audited")
         at = self._place(absolute.count(".") + 1 if absolute else 1)
+        self._uses_before.append(before)
         try:
             return call(*args)
         except ModuleNotFoundError as error:
@@ -410,6 +428,7 @@ class Recording:
             raise
         finally:
             self._audited_calls.pop()
+            self._uses_before.pop()
 
     def _missing(self, name, imported, at, audited):
         """The module being imported looked for NAME and did not find it
@@ -674,10 +693,12 @@ class Recording:
         self._sys_path = list(sys.path)
         self._state = self._process_state()
 
-    def _checkpoint(self):
+    def _checkpoint(self, uses=None):
         """Give what changed since the last checkpoint to the module whose
-        code was running meanwhile."""
+        code was running meanwhile (the classes it made, as made after
+        USES uses; default: all so far)."""
         owner = self._owner()
+        self._classes_made(owner, uses)
         if owner is not None:
             self._extras(owner)
             self._filters_added(owner)
@@ -698,6 +719,16 @@ class Recording:
         self._drain_notes(owner)
         self._snapshot()
 
+    def _classes_made(self, owner, uses=None):
+        """The classes made since the last checkpoint, noted as OWNER's,
+        before the event recorded next and after the uses so far (_place):
+        python3 has them once it has imported OWNER, and __subclasses__()
+        shows them from then on.
+        lazy_modules.hide makes them "types" events; until then they are
+        kept out of the heap the modules' objects are on."""
+        if self.noting_types:
+            _pyfreeze.note_types(owner, self.events, self._places if uses is None else uses)
+
     # --- what a load changed in other modules' namespaces --------------------
 
     def _watch_namespaces(self):
@@ -711,7 +742,7 @@ class Recording:
                 continue        # not a module, or one without a dict
             self._watched_modules.add(name)
             objects = [module] + [value for value in list(namespace.values())
-                                  if isinstance(value, type) and value.__dict__.get("__module__") == name]
+                                  if isinstance(value, type) and _defined_in(value, name)]
             for watched in objects:
                 self._namespaces.append(watched)
                 self._namespace_names.append(name)

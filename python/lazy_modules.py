@@ -74,6 +74,14 @@ _kept_files = []
 # same): a module not found in one then is not found there now
 _searched_at_freeze = frozenset()
 _unchanged_directories = frozenset()
+# id -> the Entry of the hidden module whose import made the class, the
+# name of the module it belongs to (_made_for_another), or None for one
+# python3 would never have (pyfreeze's own, the dump's): type.__subclasses__
+# leaves the class out while the Entry is hidden, the name is not in
+# sys.modules, or for good (hide_subclasses)
+_type_owners = {}
+# the recording's classes, until hide_subclasses
+_classes_recorded = None
 
 
 class Entry:
@@ -261,7 +269,19 @@ def _supersede(name, entry, why):
         del _hidden[name]
         _known[name] = _weakref.ref(entry.module)
         _superseded.append(entry.module)
+        _never_in_sight(entry)
     _pyfreeze.debug(f"module {name} runs from source: {why}")
+
+
+def _never_in_sight(entry):
+    """The classes of ENTRY's frozen module: python3 only has those its
+    load from source makes."""
+    for key in entry.events:
+        kind, _, payload = _events[key]
+        if kind == "types":
+            for _, classes, _ in payload[1]:
+                for cls in classes:
+                    _type_owners[id(cls)] = None
 
 
 class _Claim:
@@ -432,7 +452,10 @@ def _timeline(entry):
         # loaded before the recording (hide): it imported its uses
         start, end = entry.events
         return [start, *((used, True) for used in entry.uses), end]
-    marks = [((seq, 1, number), (seq, number)) for seq, number in entry.events]
+    # the classes made before the next event, between the uses there
+    # ("types" events: after the uses they followed)
+    marks = [((seq, 0, number - _TYPES_PLACE + 0.5) if number < _TYPES_END else (seq, 1, number),
+              (seq, number)) for seq, number in entry.events]
     quiet = entry.quiet_uses
     marks += [((at[0], 0, at[1]), (used, used not in quiet))
               for used, at in zip(entry.uses, entry.used_at) if at != -1]
@@ -1083,9 +1106,12 @@ def hide(recording, keep, native_holders=None):
         for key, name in missing:
             _events[key] = ("audit", owner, name)
     unrecorded = {name for name in hidden if not recording.events_of.get(name)}
+    types_events = _note_types_events()
     for number, name in enumerate(hidden):
         module, spec, locations = hidden[name]
         events = [(seq, 0) for seq in recording.events_of.get(name, ())]
+        if events:
+            events = sorted(events + [key for key in types_events.get(name, ()) if key > events[0]])
         uses = recording.uses.get(name, ())
         used_at = recording.used_at.get(name, ())
         if not events:
@@ -1175,3 +1201,176 @@ def settle():
                       tuple(name for name, used in entries.items() if used.inputs),
                       _pyfreeze.events_have_kind(events, _events, "warning"))
     _only_reveals = True
+
+
+# --- classes out of sight ------------------------------------------------------
+
+def hide_subclasses():
+    """At the dump's very end, its classes final: keep the classes hidden
+    modules made out of __subclasses__() until they are revealed (their
+    "types" events then put them where python3 would have them in their
+    bases' lists), and pyfreeze's own and the dump's for good."""
+    global _classes_recorded
+    _classes_recorded.extend(_pyfreeze.new_types())     # the dump's, since
+    _pyfreeze.forget_types()
+    made = {}
+    belong_elsewhere = {}       # module name -> classes (_made_for_another)
+    for key, (kind, name, payload) in _events.items():
+        if kind != "types":
+            continue
+        classes = [cls for cls in (reference() for reference in payload) if cls is not None]
+        entry = _hidden.get(name)
+        if entry is None and name in sys.modules:       # kept: in sight from the start
+            classes = []
+        elif entry is not None:
+            kept = []
+            for cls in classes:
+                other = _made_for_another(cls, entry)
+                if other is None:
+                    kept.append(cls)
+                else:
+                    belong_elsewhere.setdefault(other, []).append(cls)
+            classes = kept
+        made[key] = classes
+    for module, classes in belong_elsewhere.items():
+        _to_first_types_event(module, classes, made)
+    for key, classes in made.items():
+        entry = _hidden.get(_events[key][1])
+        for cls in classes:
+            _type_owners[id(cls)] = entry
+    dump_made = {id(reference()) for reference in _classes_recorded}
+    _classes_recorded = None
+    for cls in _every_class():
+        if id(cls) in dump_made or _is_own(cls):
+            _type_owners[id(cls)] = None
+    orders = {}
+    records = {key: _reveal_records(classes, orders, _hidden.get(_events[key][1]))
+               for key, classes in made.items()}
+    # A reveal reads the records of its modules' events: made one after
+    # the other, they share a few pages rather than one page each.
+    every = []
+    _pyfreeze.pack_objects(True)
+    try:
+        for key in sorted(records):
+            kind, name, _ = _events[key]
+            packed = []
+            for base, members, followed in records[key]:
+                packed.append((base, tuple(members), followed))
+            every.extend(packed)
+            _events[key] = (kind, name, (key[0], tuple(packed)))
+    finally:
+        _pyfreeze.pack_objects(False)
+    # The records are finished at the dump's very end, with the versions of
+    # their bases' subclass dicts then (src/runtime/hidden_subclasses.c).
+    _pyfreeze.hide_subclasses(_type_owners, _hidden, every)
+
+
+# The second item of the keys of "types" events: _TYPES_PLACE plus the
+# number of uses noted before (import_recorder's _place), so below
+# _TYPES_END, apart from the keys hide() makes for modules loaded before
+# the recording.
+_TYPES_PLACE = -1_000_000_000
+_TYPES_END = _TYPES_PLACE // 2
+
+
+def _note_types_events():
+    """The classes the recording saw each load make (src/runtime/
+    hidden_subclasses.c holds them until now): "types" events, placed just
+    before the event recorded next.  The keys of each module's, by name;
+    the classes made while no module loaded go to _classes_recorded."""
+    global _classes_recorded
+    _classes_recorded = []
+    keys = {}
+    for place, uses, owner, references in _pyfreeze.noted_types():
+        if owner is None:
+            _classes_recorded.extend(references)
+            continue
+        key = (place, _TYPES_PLACE + uses)
+        if key in _events:          # two checkpoints with nothing between
+            _events[key] = ("types", owner, _events[key][2] + references)
+            continue
+        _events[key] = ("types", owner, references)
+        keys.setdefault(owner, []).append(key)
+    return keys
+
+
+def _every_class():
+    """Every class reachable from object through the subclass lists."""
+    found, pending = {}, [object]
+    while pending:
+        for cls in type.__subclasses__(pending.pop()):
+            if id(cls) not in found:
+                found[id(cls)] = cls
+                pending.append(cls)
+    return list(found.values())
+
+
+def _made_for_another(cls, entry):
+    """The module CLS belongs to when that is not ENTRY's, whose load made
+    it, nor one in sys.modules from the start, and neither uses ENTRY's
+    nor is used by it: state CPython makes on first use, whoever asks (the
+    classes of ast, made by the first compile()).  Else None."""
+    module = cls.__dict__.get("__module__")
+    if type(module) is not str or module == entry.name or module in sys.modules:
+        return None
+    other = _hidden.get(module)
+    if module in entry.plan[0] or (other is not None and entry.name in other.plan[0]):
+        return None
+    return module
+
+
+def _to_first_types_event(module, classes, made):
+    """CLASSES come into sight with MODULE: at its first "types" event,
+    ahead of its own classes, when it is hidden and has one; else while
+    sys.modules has it (without a place of their own in their bases'
+    lists)."""
+    entry = _hidden.get(module)
+    for key in entry.events if entry is not None else ():
+        if key in made:
+            made[key][:0] = classes
+            return
+    for cls in classes:
+        _type_owners[id(cls)] = module
+
+
+def _is_own(cls):
+    """Whether CLS is one of pyfreeze's classes: made by its embedded
+    scripts, or by its modules compiled under importlib's name."""
+    module = cls.__dict__.get("__module__")
+    if module == _pyfreeze.script_module:
+        return True
+    return module == "importlib._bootstrap" and not _cpython.importlib_class(cls)
+
+
+def _reveal_records(classes, orders, entry):
+    """(base, CLASSES in that base's list, whether a class in sight from
+    the start follows them there) for each base of CLASSES, ENTRY's, but
+    for bases ENTRY's module made: no class of the run's can be made on
+    those before ENTRY is revealed, and a frozen one that follows comes
+    from a module revealed after it."""
+    by_base = {}
+    for cls in classes if entry is not None else ():
+        for base in cls.__bases__:
+            if _type_owners.get(id(base)) is entry:
+                continue
+            base_order = _base_order(base, orders)
+            if id(cls) in base_order[1]:
+                by_base.setdefault(id(base), []).append(cls)
+    records = []
+    for base_id, members in by_base.items():
+        base, position, last_in_sight = orders[base_id]
+        members.sort(key=lambda cls: position[id(cls)])
+        records.append((base, members, last_in_sight > position[id(members[0])]))
+    return records
+
+
+def _base_order(base, orders):
+    """(BASE, id -> place in its subclass list, place of the last class
+    in sight from the start)."""
+    found = orders.get(id(base))
+    if found is None:
+        listed = type.__subclasses__(base)
+        last = max((place for place, cls in enumerate(listed) if id(cls) not in _type_owners),
+                   default=-1)
+        found = orders[id(base)] = (base, {id(cls): place for place, cls in enumerate(listed)}, last)
+    return found

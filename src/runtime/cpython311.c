@@ -61,6 +61,11 @@ static const struct obmalloc_pool_header *pool_of(const void *ptr)
     return (const struct obmalloc_pool_header *)((uintptr_t)ptr & ~(OBMALLOC_POOL_SIZE - 1));
 }
 
+uint64_t pf_py_dict_version(PyObject *dict)
+{
+    return ((PyDictObject *)dict)->ma_version_tag;
+}
+
 size_t pf_py_small_block_size(const void *ptr)
 {
     return ((size_t)pool_of(ptr)->szidx + 1) << 4;

@@ -53,6 +53,10 @@ size_t pf_py_small_block_size(const void *ptr);
  * is the only one in use in its pool. */
 int pf_py_small_block_alone(const void *ptr);
 
+/* The version of DICT (an exact dict): a number that changes whenever the
+ * dict does.  Relies on: PyDictObject's ma_version_tag. */
+uint64_t pf_py_dict_version(PyObject *dict);
+
 /* At the checkpoint: the main thread's native id (the dump's pid) out of
  * the frozen thread state; PyOS_AfterFork_Child sets it at restore. */
 void pf_py_forget_native_thread_id(void *tstate);

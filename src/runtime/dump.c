@@ -12,6 +12,7 @@
 #include "cpython311.h"
 #include "frozen_gc.h"
 #include "getpath_memo.h"
+#include "hidden_subclasses.h"
 #include "image_info.h"
 #include "prefault.h"
 #include "import_inputs.h"
@@ -325,8 +326,14 @@ static void *wiping_calloc(void *context, size_t count, size_t size)
 static void *wiping_realloc(void *context, void *ptr, size_t size)
 {
     PyMemAllocatorEx *inner = context;
-    if (pf_module_zone_owns(ptr))
-        return NULL;    /* a module object is never resized */
+    if (pf_module_zone_owns(ptr)) {
+        /* copied out of the zone; the block itself is never reused */
+        size_t old = pf_module_zone_size(ptr);
+        void *fresh = inner->malloc(inner->ctx, size);
+        if (fresh != NULL)
+            memcpy(fresh, ptr, old < size ? old : size);
+        return fresh;
+    }
     size_t old_size = ptr != NULL ? small_block_size(ptr) : 0;
     void *moved = inner->realloc(inner->ctx, ptr, size);
     if (moved != NULL && moved != ptr && old_size > sizeof(void *))
@@ -467,6 +474,8 @@ int pf_dump_main(int argc, char **argv)
     if (module_count < 0)
         fail_from_python("counting the frozen modules failed");
     pf_info.module_count = (uint32_t)module_count;
+    if (pf_subclasses_note_versions() < 0)
+        fail_from_python("noting the classes' places failed");
     snprintf(pf_info.python_version, sizeof pf_info.python_version, "%s", PY_VERSION);
     pf_module_zone_close();
     /* After the last Python object the dump makes. */

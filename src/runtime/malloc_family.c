@@ -96,10 +96,12 @@ void *malloc(size_t size)
 /* Blocks handed out from inside a block of the brk heap (module_zone.c),
  * which free() and realloc() must leave alone. */
 static int (*kept_blocks)(const void *ptr);
+static size_t (*kept_block_size)(const void *ptr);
 
-void pf_malloc_keep_blocks_of(int (*owns)(const void *ptr))
+void pf_malloc_keep_blocks_of(int (*owns)(const void *ptr), size_t (*size_of)(const void *ptr))
 {
     kept_blocks = owns;
+    kept_block_size = size_of;
 }
 
 static int kept(const void *ptr)
@@ -160,8 +162,14 @@ void *realloc(void *ptr, size_t size)
 {
     if (ptr == NULL)
         return malloc(size);
-    if (kept(ptr))
-        return NULL;    /* never resized */
+    if (kept(ptr)) {
+        /* copied out; the block itself is never reused */
+        size_t old = kept_block_size(ptr);
+        void *fresh = malloc(size);
+        if (fresh != NULL)
+            memcpy(fresh, ptr, old < size ? old : size);
+        return fresh;
+    }
     if (heap_mode == PF_HEAP_LIBC) {
         if (!is_frozen(ptr))
             return __libc_realloc(ptr, size);

@@ -11,9 +11,10 @@
  * do their specs (importlib's ModuleSpec), whose count a reveal's end
  * writes as well. 
  *
- * A zone block is never reused: freeing one leaves it (the dump's
- * object-domain wrapper asks pf_module_zone_owns first, and the runtime's
- * free() is told to, pf_malloc_keep_blocks_of). */
+ * A zone block is never reused: freeing one leaves it, and resizing one
+ * copies it out (the dump's object-domain wrapper asks pf_module_zone_owns
+ * first, and the runtime's free() and realloc() are told to,
+ * pf_malloc_keep_blocks_of). */
 #ifndef PYFREEZE_MODULE_ZONE_H
 #define PYFREEZE_MODULE_ZONE_H
 
@@ -27,9 +28,16 @@ void pf_module_zone_open(void);
  * again, for the image's runs. */
 void pf_module_zone_close(void);
 
+/* In the dump, while ON: every object goes to the zone, in the order
+ * made, for data a reveal reads together (lazy_modules' "types" events). */
+void pf_module_zone_pack(int on);
+
 /* For the dump's object allocator: a zone block of SIZE bytes when the
  * allocation is a module object's, else NULL (obmalloc serves it). */
 void *pf_module_zone_take(size_t size);
+
+/* The size asked for the zone block at PTR. */
+size_t pf_module_zone_size(const void *ptr);
 
 /* Whether PTR lies in the zone. */
 int pf_module_zone_owns(const void *ptr);

@@ -17,6 +17,8 @@
 #include "inputs_check.h"
 #include "reveal_plan.h"
 #include "reveal_claim.h"
+#include "hidden_subclasses.h"
+#include "module_zone.h"
 #include "reveal_replay.h"
 #include "reveal_resolution.h"
 
@@ -173,6 +175,54 @@ static PyObject *helper_release_claims(PyObject *self, PyObject *const *args, Py
 {
     (void)self;
     return pf_reveal_release_claims(args, count);
+}
+
+static PyObject *helper_new_types(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return pf_subclasses_new_types();
+}
+
+static PyObject *helper_note_types(PyObject *self, PyObject *const *args, Py_ssize_t count)
+{
+    (void)self;
+    if (count != 3) {
+        PyErr_SetString(PyExc_TypeError, "note_types() takes three arguments");
+        return NULL;
+    }
+    return pf_subclasses_note_types(args[0], args[1], args[2]);
+}
+
+static PyObject *helper_noted_types(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return pf_subclasses_noted_types();
+}
+
+static PyObject *helper_forget_types(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    pf_subclasses_forget_types();
+    Py_RETURN_NONE;
+}
+
+static PyObject *helper_hide_subclasses(PyObject *self, PyObject *const *args, Py_ssize_t count)
+{
+    (void)self;
+    return pf_subclasses_hide(args, count);
+}
+
+static PyObject *helper_pack_objects(PyObject *self, PyObject *on)
+{
+    (void)self;
+    int truth = PyObject_IsTrue(on);
+    if (truth < 0)
+        return NULL;
+    pf_module_zone_pack(truth);
+    Py_RETURN_NONE;
 }
 
 static PyObject *helper_retire_entries(PyObject *self, PyObject *entries)
@@ -598,6 +648,17 @@ static PyMethodDef helper_methods[] = {
     {"release_claims", (PyCFunction)(void (*)(void))helper_release_claims, METH_FASTCALL,
      "Forget a replay's claims on its entries."},
     {"retire_entries", helper_retire_entries, METH_O, "Drop revealed entries' module and spec."},
+    {"pack_objects", helper_pack_objects, METH_O,
+     "At the dump: while true, objects are made one after the other in a zone of their own."},
+    {"new_types", helper_new_types, METH_NOARGS,
+     "At the dump: weak references to the classes no call before found."},
+    {"forget_types", helper_forget_types, METH_NOARGS, "Forget the classes new_types found."},
+    {"note_types", (PyCFunction)(void (*)(void))helper_note_types, METH_FASTCALL,
+     "At the dump: note the classes new since the last call as a module's, at a place."},
+    {"noted_types", helper_noted_types, METH_NOARGS,
+     "At the dump: the (place, module, [weak reference]) note_types noted."},
+    {"hide_subclasses", (PyCFunction)(void (*)(void))helper_hide_subclasses, METH_FASTCALL,
+     "At the dump's end: keep hidden modules' classes out of __subclasses__()."},
     {"prepare_reveal", helper_prepare_reveal, METH_O,
      "At the dump: find the Entry slots the C parts of a reveal read."},
     {"first_unresolved", (PyCFunction)(void (*)(void))helper_first_unresolved, METH_FASTCALL,
@@ -647,7 +708,7 @@ static PyObject *run_named_script(const char *source, const char *path, const ch
 
 static PyObject *run_script(const char *source, const char *path)
 {
-    return run_named_script(source, path, "_pyfreeze_script");
+    return run_named_script(source, path, PF_SCRIPT_MODULE);
 }
 
 /* The hooks that sit inside the import system carry its file and module
@@ -688,7 +749,8 @@ static int install_helper_module(const char *source, const char *attribute)
 int pf_glue_install(void)
 {
     helpers = PyModule_Create(&helper_def);
-    if (helpers == NULL || install_helper_module(pf_source_cpython311, "cpython311") < 0 ||
+    if (helpers == NULL || PyModule_AddStringConstant(helpers, "script_module", PF_SCRIPT_MODULE) < 0 ||
+        install_helper_module(pf_source_cpython311, "cpython311") < 0 ||
         install_helper_module(pf_source_import_inputs, "inputs") < 0 ||
         install_helper_module(pf_source_restore_state, "restore_state") < 0 ||
         install_helper_module(pf_source_site_memo, "site_memo") < 0)

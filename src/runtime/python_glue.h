@@ -8,6 +8,10 @@
 #include <signal.h>
 #include <stdint.h>
 
+/* The module name pyfreeze's embedded scripts run under (their classes'
+ * __module__). */
+#define PF_SCRIPT_MODULE "_pyfreeze_script"
+
 /* Creates the `_pyfreeze` helpers the embedded scripts call. */
 int pf_glue_install(void);
 

@@ -1,6 +1,7 @@
 #include "reveal_replay.h"
 
 #include "entry_slots.h"
+#include "hidden_subclasses.h"
 
 enum replay_argument {
     EVENTS,
@@ -211,6 +212,9 @@ static int replay_one(PyObject *const *args, PyObject *key)
     /* a module its import statement looked for and did not find */
     if (PyUnicode_Check(kind) && PyUnicode_CompareWithASCIIString(kind, "audit") == 0)
         return audit_import(PyTuple_GET_ITEM(record, 2));
+    /* the classes its import made come into sight */
+    if (PyUnicode_Check(kind) && PyUnicode_CompareWithASCIIString(kind, "types") == 0)
+        return pf_subclasses_reveal(PyTuple_GET_ITEM(record, 2));
     return replay_other(args, kind, name, PyTuple_GET_ITEM(record, 2));
 }
 
