@@ -202,6 +202,14 @@ def class_namespace(cls):
     return _TYPE_DICT.__get__(cls)
 
 
+def module_spec(module):
+    """The __spec__ a module in sys.modules has in its namespace, or None:
+    read as module_namespace reads, so that a lazy module (apipkg's alias
+    of py.test) does not import what it stands for."""
+    namespace = module_namespace(module)
+    return namespace.get("__spec__") if namespace is not None else None
+
+
 def importlib_class(cls):
     """Whether CLS is one of importlib._bootstrap's own classes."""
     return vars(_bootstrap).get(cls.__name__) is cls

@@ -506,7 +506,7 @@ def _file_stamps(program=None):
         status = os.stat(program)
         stamps[program] = (program, status.st_mtime_ns, status.st_size)
     for module in list(sys.modules.values()):
-        spec = getattr(module, "__spec__", None)
+        spec = _cpython.module_spec(module)
         origin = getattr(spec, "origin", None)
         if not getattr(spec, "has_location", False) or not isinstance(origin, str):
             continue

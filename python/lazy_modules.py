@@ -1093,7 +1093,7 @@ def hide(recording, keep, native_holders=None):
         module = sys.modules[name]
         if name in keep or module is None:
             continue
-        spec = recording.specs.get(name) or getattr(module, "__spec__", None)
+        spec = recording.specs.get(name) or _cpython.module_spec(module)
         if spec is not None:
             locations = recording.locations.get(name, spec.submodule_search_locations)
             hidden[name] = (module, spec, None if locations is None else list(locations))
@@ -1149,7 +1149,7 @@ def hide(recording, keep, native_holders=None):
     eager = set(recording.eager)
     eager.update(extra for extra, owner in recording.extras.items() if owner in eager)
     for name, module in sys.modules.items():
-        spec = getattr(module, "__spec__", None)
+        spec = _cpython.module_spec(module)
         if ("." not in name and name not in eager and spec is not None and spec.origin
                 and spec_key(spec)[1] in _FILE_LOADERS):
             _kept_files.append(_KeptFile(name, spec))

@@ -50,7 +50,8 @@ def test_a_package_replaced_by_a_proxy_without_delattr_freezes(proxy_package):
 
 # Like apipkg's ApiModule (vendored by `py`, which pytest and tox import):
 # a module class whose __dict__ is a property that imports every attribute,
-# one of which imports the package again.  python3's import system reads
+# one of which imports the package again, and an alias module whose every
+# attribute read imports its target.  python3's import system reads
 # neither __dict__ nor any attribute through the class.  The freeze did,
 # recursed and failed: pytest and tox could not be frozen.
 LAZY_PACKAGE = '''\
@@ -71,12 +72,20 @@ class ApiModule(ModuleType):
         self.heavy
         return ModuleType.__dict__["__dict__"].__get__(self)
 
+class AliasModule(ModuleType):
+    """Like apipkg's AliasModule (py.test for pytest): every attribute,
+    __spec__ included, is the target's, imported on first read."""
+    def __getattribute__(self, name):
+        import lazypkg._heavy
+        return getattr(lazypkg._heavy, name)
+
 module = ApiModule(__name__)
 module.__file__ = __file__
 module.__path__ = __path__
 module.__spec__ = __spec__
 module.VERSION = "1.0"
 sys.modules[__name__] = module
+sys.modules["lazypkg.alias"] = AliasModule("lazypkg.alias")
 '''
 
 LAZY_CODE = ("import sys, lazypkg; from lazypkg import VERSION; "
@@ -93,3 +102,5 @@ def test_a_module_class_with_a_dict_property_is_never_asked_for_it(tmp_path):
     assert b"__dict__ read" not in result.stderr
     assert_same_as_stock(image, ["-c", LAZY_CODE], cwd=tmp_path)
     assert runs_warm(image, ["-c", LAZY_CODE], cwd=tmp_path)
+    # the alias's target was not imported at the freeze: its import prints
+    assert_same_as_stock(image, ["-c", "import lazypkg, lazypkg._heavy"], cwd=tmp_path)
