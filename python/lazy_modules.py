@@ -112,7 +112,8 @@ class Entry:
         self.events = events
         self.sets_parent_attribute = sets_parent_attribute
         # (closure names, events in load order, known modules used, closure
-        # members with inputs) as _closure, _plan and _used_known find them
+        # members with inputs, filter and warning events when one warns) as
+        # _closure, _load_order, _used_known and _warning_records find them
         # while _hidden is the dump's (settle)
         self.plan = None
         self.parent, _, self.tail = name.rpartition(".")
@@ -348,7 +349,7 @@ def _plan(spec, entry):
         changed = next((name for name in known if sys.modules.get(name) is not _known_module(name)), None)
     if changed is not None:
         return None, None, f"it used {changed}, which is another module now"
-    if warns and _some_warning_raises(events, spec.name):
+    if warns and _some_warning_raises(warns, spec.name):
         # python3's traceback comes from the source
         return None, None, "a warning it issues is an error under this run's filters"
     return entries, events, None
@@ -356,7 +357,8 @@ def _plan(spec, entry):
 
 def _current_plan(name, entry):
     """(entries, events, known modules used, names of the entries with
-    inputs, whether a warning is among the events) to reveal NAME now: the
+    inputs, the filter and warning events if a warning is among them: see
+    _warning_records) to reveal NAME now: the
     dump's plan while nothing but the reveals of whole closures changed
     _hidden since, less the modules those revealed (they are known now:
     checked as such); worked out anew otherwise.  The events are read in C
@@ -381,12 +383,20 @@ def _current_plan(name, entry):
             events = _pyfreeze.events_without(events, _events, gone)
             return (entries, events, known + tuple(gone),
                     [member for member in with_inputs if member not in gone],
-                    warns and _pyfreeze.events_have_kind(events, _events, "warning"))
+                    warns and _warning_records(events))
     entries = _closure(name)
     events = _load_order(name, entries, {})
     return (entries, events, tuple(dict.fromkeys(_used_known(entries))),
             [member for member, used in entries.items() if used.inputs],
-            _pyfreeze.events_have_kind(events, _events, "warning"))
+            _warning_records(events))
+
+
+def _warning_records(events):
+    """The records of the filter and warning events among EVENTS, in
+    order, when one of them is a warning; else ().  A reveal reads these
+    few rather than walk all its events (_some_warning_raises)."""
+    records = tuple(_pyfreeze.events_of_kinds(events, _events, ("filter", "warning")))
+    return records if any(kind == "warning" for kind, _, _ in records) else ()
 
 
 def _closure(name):
@@ -895,11 +905,12 @@ def _warn(payload, importer, requested):
     _cpython.warn_explicit(message, type(message), filename, lineno, module, registry)
 
 
-def _some_warning_raises(events, requested):
-    """Would this run's filters turn a replayed warning into an exception?"""
+def _some_warning_raises(records, requested):
+    """Would this run's filters turn a replayed warning into an exception?
+    RECORDS: a plan's filter and warning events (_warning_records)."""
     filters = list(_cpython.warning_filters())
     importer = _importer_frame()
-    for kind, name, payload in _pyfreeze.events_of_kinds(events, _events, ("filter", "warning")):
+    for kind, name, payload in records:
         if kind == "filter":
             _add_filter(filters, *payload)
         elif kind == "warning":
@@ -1199,7 +1210,7 @@ def settle():
         events = _load_order(entry.name, entries, timelines)
         entry.plan = (tuple(entries), events, tuple(dict.fromkeys(_used_known(entries))),
                       tuple(name for name, used in entries.items() if used.inputs),
-                      _pyfreeze.events_have_kind(events, _events, "warning"))
+                      _warning_records(events))
     _only_reveals = True
 
 

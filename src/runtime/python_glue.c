@@ -121,12 +121,6 @@ static PyObject *helper_events_without(PyObject *self, PyObject *const *args, Py
     return pf_reveal_events_without(args, count);
 }
 
-static PyObject *helper_events_have_kind(PyObject *self, PyObject *const *args, Py_ssize_t count)
-{
-    (void)self;
-    return pf_reveal_events_have_kind(args, count);
-}
-
 static PyObject *helper_events_of_kinds(PyObject *self, PyObject *const *args, Py_ssize_t count)
 {
     (void)self;
@@ -635,8 +629,6 @@ static PyMethodDef helper_methods[] = {
      "Replay the recorded events of a reveal (lazy_modules._replay)."},
     {"events_without", (PyCFunction)(void (*)(void))helper_events_without, METH_FASTCALL,
      "The events of a plan but those of the modules in a set."},
-    {"events_have_kind", (PyCFunction)(void (*)(void))helper_events_have_kind, METH_FASTCALL,
-     "Whether one of a plan's events is of a kind."},
     {"events_of_kinds", (PyCFunction)(void (*)(void))helper_events_of_kinds, METH_FASTCALL,
      "The records of a plan's events of some kinds."},
     {"plan_entries", (PyCFunction)(void (*)(void))helper_plan_entries, METH_FASTCALL,

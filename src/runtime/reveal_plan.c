@@ -50,27 +50,6 @@ PyObject *pf_reveal_events_without(PyObject *const *args, Py_ssize_t count)
     return kept;
 }
 
-PyObject *pf_reveal_events_have_kind(PyObject *const *args, Py_ssize_t count)
-{
-    if (!events_and_table(args, count, 3, "events_have_kind() takes events, their records and a kind"))
-        return NULL;
-    PyObject *events = args[0];
-    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(events); i++) {
-        PyObject *key = PySequence_Fast_ITEMS(events)[i];
-        if (PyUnicode_CheckExact(key))
-            continue;       /* an audit */
-        PyObject *record = record_of(args[1], key);
-        if (record == NULL)
-            return NULL;
-        int same = PyObject_RichCompareBool(PyTuple_GET_ITEM(record, 0), args[2], Py_EQ);
-        if (same < 0)
-            return NULL;
-        if (same)
-            Py_RETURN_TRUE;
-    }
-    Py_RETURN_FALSE;
-}
-
 PyObject *pf_reveal_events_of_kinds(PyObject *const *args, Py_ssize_t count)
 {
     if (!events_and_table(args, count, 3, "events_of_kinds() takes events, their records and a tuple of kinds"))

@@ -14,10 +14,6 @@
  * their order. */
 PyObject *pf_reveal_events_without(PyObject *const *args, Py_ssize_t count);
 
-/* `_pyfreeze.events_have_kind(events, table, kind)`: whether one of
- * EVENTS is of KIND (a str). */
-PyObject *pf_reveal_events_have_kind(PyObject *const *args, Py_ssize_t count);
-
 /* `_pyfreeze.events_of_kinds(events, table, kinds)`: a new list of the
  * records of EVENTS whose kind is in the tuple KINDS, in their order. */
 PyObject *pf_reveal_events_of_kinds(PyObject *const *args, Py_ssize_t count);
