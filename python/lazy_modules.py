@@ -190,15 +190,16 @@ class PyfreezeLoader:
         exec(code, module.__dict__)
 
 
-def _find_spec(name, path, target=None):
-    spec = _original_find_spec(name, path, target)
-    if spec is None:
-        entry = _hidden.get(name)
-        if entry is not None and _same_parent_path(name, path):
-            spec = entry.spec
-        elif name == "pyfreeze" and path is None:
-            spec = _cpython.ModuleSpec("pyfreeze", PyfreezeLoader, origin="<pyfreeze>/pyfreeze.py")
-    return spec
+def _not_found(name, path, target=None):
+    """The spec importlib's _find_spec did not find (it returned None): a
+    frozen module's or the pyfreeze module's, or None.  (Called by the
+    built-in hook _pyfreeze.find_spec_hook makes.)"""
+    entry = _hidden.get(name)
+    if entry is not None and _same_parent_path(name, path):
+        return entry.spec
+    if name == "pyfreeze" and path is None:
+        return _cpython.ModuleSpec("pyfreeze", PyfreezeLoader, origin="<pyfreeze>/pyfreeze.py")
+    return None
 
 
 def _same_parent_path(name, path):
@@ -210,7 +211,11 @@ def _same_parent_path(name, path):
 
 # --- revealing ---------------------------------------------------------------
 
-def _load_unlocked(spec):
+def _reveal(spec):
+    """The frozen module SPEC names, revealed, or None: importlib's
+    _load_unlocked loads it then.  (Called by the built-in hook
+    _pyfreeze.load_unlocked_hook makes, which leaves no frame: the frame
+    below this one is importlib's caller.)"""
     # An import found the module missing; _load() (pydoc.importfile) wants
     # a new module whatever sys.modules holds.  No lock is held while
     # anything of the program's runs (finders, warnings, audit hooks): the
@@ -239,7 +244,7 @@ def _load_unlocked(spec):
         _retire(claim.entries)
         _pyfreeze.revealed(_pyfreeze.clock() - started, len(claim.entries))
         return sys.modules[name]
-    return _original_load_unlocked(spec)
+    return None
 
 
 # How often a reveal is planned again when another thread changed what it
@@ -982,8 +987,8 @@ def install():
     the hooks would break every import, and dump.run says what is missing."""
     if _cpython.check() is not None:
         return
-    _cpython.FIND_SPEC.set(_find_spec)
-    _cpython.LOAD_UNLOCKED.set(_load_unlocked)
+    _cpython.FIND_SPEC.set(_pyfreeze.find_spec_hook(_original_find_spec, _not_found))
+    _cpython.LOAD_UNLOCKED.set(_pyfreeze.load_unlocked_hook(_reveal, _original_load_unlocked))
     # A child forked while another thread revealed modules must not inherit
     # the lock held or wait for its replay (CPython takes the same care of
     # the import lock).

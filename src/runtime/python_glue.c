@@ -18,6 +18,7 @@
 #include "reveal_plan.h"
 #include "reveal_claim.h"
 #include "hidden_subclasses.h"
+#include "import_hooks.h"
 #include "module_zone.h"
 #include "reveal_replay.h"
 #include "reveal_resolution.h"
@@ -169,6 +170,18 @@ static PyObject *helper_release_claims(PyObject *self, PyObject *const *args, Py
 {
     (void)self;
     return pf_reveal_release_claims(args, count);
+}
+
+static PyObject *helper_load_unlocked_hook(PyObject *self, PyObject *const *args, Py_ssize_t count)
+{
+    (void)self;
+    return pf_import_hooks_load_unlocked(args, count);
+}
+
+static PyObject *helper_find_spec_hook(PyObject *self, PyObject *const *args, Py_ssize_t count)
+{
+    (void)self;
+    return pf_import_hooks_find_spec(args, count);
 }
 
 static PyObject *helper_new_types(PyObject *self, PyObject *unused)
@@ -640,6 +653,10 @@ static PyMethodDef helper_methods[] = {
     {"release_claims", (PyCFunction)(void (*)(void))helper_release_claims, METH_FASTCALL,
      "Forget a replay's claims on its entries."},
     {"retire_entries", helper_retire_entries, METH_O, "Drop revealed entries' module and spec."},
+    {"load_unlocked_hook", (PyCFunction)(void (*)(void))helper_load_unlocked_hook, METH_FASTCALL,
+     "importlib's _load_unlocked as a built-in: reveal(spec), or original(spec) when that is None."},
+    {"find_spec_hook", (PyCFunction)(void (*)(void))helper_find_spec_hook, METH_FASTCALL,
+     "importlib's _find_spec as a built-in: original's spec, or fallback's when that is None."},
     {"pack_objects", helper_pack_objects, METH_O,
      "At the dump: while true, objects are made one after the other in a zone of their own."},
     {"new_types", helper_new_types, METH_NOARGS,

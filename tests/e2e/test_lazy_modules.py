@@ -346,3 +346,30 @@ def test_the_revealed_modules_objects_share_a_few_pages(cgi_image):
             " len({id(m.__spec__) // 4096 for m in made}) <= 3)")
     result = run([cgi_image, "-W", "ignore", "-c", code])
     assert result.stdout == b"True True True\n", result.stderr.decode()
+
+
+# pyfreeze's hooks in importlib (_find_spec, _load_unlocked) leave no frame
+# of their own: importlib.import_module() shows importlib's frames in a
+# traceback, and showed one more (pyfreeze's _load_unlocked) when the
+# module raised, warm and cold alike.
+TRACEBACK_CODES = [
+    "import importlib, sys\nsys.path.insert(0, '.')\nimportlib.import_module('raises')",
+    "import sys\n"
+    "class Finder:\n"
+    "    def find_spec(self, name, path, target=None):\n"
+    "        if name == 'boom':\n"
+    "            raise ValueError('finder')\n"
+    "sys.meta_path.insert(0, Finder())\n"
+    "import importlib\nimportlib.import_module('boom')",
+]
+
+
+@pytest.mark.parametrize("code", TRACEBACK_CODES, ids=["module raises", "finder raises"])
+def test_tracebacks_through_importlib_are_python3s(tmp_path, code):
+    (tmp_path / "raises.py").write_text("1/0\n")
+    image = tmp_path / "img"
+    freeze(image, "json", cwd=tmp_path)
+    status, _, err = assert_same_as_stock(image, ["-c", code], cwd=tmp_path)
+    assert status == 1 and "<frozen importlib._bootstrap>" in err
+    cold = clean_env(PYFREEZE_COLD="1")
+    assert outcome(image, ["-c", code], cwd=tmp_path, env=cold) == outcome(STOCK, ["-c", code], cwd=tmp_path)
