@@ -203,10 +203,16 @@ def _not_found(name, path, target=None):
 
 
 def _same_parent_path(name, path):
+    """Whether PATH, the search path importlib gives for NAME, is that of
+    the image's own package above it: not that of a package of the same
+    name loaded from elsewhere instead (a directory shadowing it), whose
+    submodules python3 looks for there only."""
     parent = name.rpartition(".")[0]
     if not parent:
         return path is None
-    return path is not None and path is getattr(frozen_module(parent), "__path__", None)
+    entry = _hidden.get(parent)
+    package = entry.module if entry is not None else _known_module(parent)
+    return path is not None and path is getattr(package, "__path__", None)
 
 
 # --- revealing ---------------------------------------------------------------

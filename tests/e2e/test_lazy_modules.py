@@ -373,3 +373,19 @@ def test_tracebacks_through_importlib_are_python3s(tmp_path, code):
     assert status == 1 and "<frozen importlib._bootstrap>" in err
     cold = clean_env(PYFREEZE_COLD="1")
     assert outcome(image, ["-c", code], cwd=tmp_path, env=cold) == outcome(STOCK, ["-c", code], cwd=tmp_path)
+
+
+@pytest.mark.parametrize("code", ["import json.decoder", "from json import decoder",
+                                  "import email.parser"])
+def test_a_package_shadowing_a_frozen_one_has_only_its_own_submodules(tmp_path, code):
+    # a json (email) package in the working directory, without the frozen
+    # package's submodules: python3 finds neither json.decoder nor
+    # email.parser there; the image loaded the frozen one's file instead
+    image = tmp_path / "img"
+    freeze(image, "json", "email.parser", cwd=tmp_path)
+    run_dir = tmp_path / "run"
+    for package in ("json", "email"):
+        (run_dir / package).mkdir(parents=True)
+        (run_dir / package / "__init__.py").write_text(f"print('shadow {package}')\n")
+    status, _, _ = assert_same_as_stock(image, ["-c", code], cwd=run_dir)
+    assert status == 1
