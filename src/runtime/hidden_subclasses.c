@@ -25,10 +25,10 @@ static PyMethodDef filtering_def;
 
 /* Every class seen so far -> a weak reference to it (an address a class
  * that died left may be taken by a new one: the reference tells them
- * apart).  The map is in memory of its own, the references are the ones
- * the subclass dicts hold, and the tuples that hand them on are made in
- * the module zone: this bookkeeping leaves the heap the modules' objects
- * are on as it would be without it. */
+ * apart).  The map is in memory of its own and the references are the
+ * ones the subclass dicts hold: this bookkeeping adds to the heap the
+ * modules' objects are on only a tuple per checkpoint that saw new
+ * classes. */
 static struct pf_pointer_map known_classes;
 
 static PyTypeObject *class_of(PyObject *reference)
@@ -101,13 +101,12 @@ static int walk(PyTypeObject *base, struct pf_pointer_map *visited, struct found
     return 0;
 }
 
-/* FOUND's references as a tuple made in the module zone (one block, out
- * of the heap the modules' objects are on); FOUND is emptied. */
+/* FOUND's references as a tuple (one block; not in the module zone, where
+ * it would sit between the module objects the zone keeps together); FOUND
+ * is emptied. */
 static PyObject *found_tuple(struct found *found)
 {
-    pf_module_zone_pack(1);
     PyObject *tuple = PyTuple_New((Py_ssize_t)found->count);
-    pf_module_zone_pack(0);
     for (size_t i = 0; i < found->count; i++) {
         if (tuple != NULL)
             PyTuple_SET_ITEM(tuple, (Py_ssize_t)i, found->references[i]);
