@@ -161,6 +161,9 @@ FrozenImporter = _need("importlib._bootstrap", "FrozenImporter", _CLASS)
 PathFinder = _need("importlib._bootstrap_external", "PathFinder", _CLASS)
 FileFinder = _need("importlib._bootstrap_external", "FileFinder", _CLASS)
 SourceFileLoader = _need("importlib._bootstrap_external", "SourceFileLoader", _CLASS)
+# importlib.util.cache_from_source: where an import writes a source
+# module's bytecode (sys.pycache_prefix counts)
+cache_from_source = _need("importlib._bootstrap_external", "cache_from_source")
 SourcelessFileLoader = _need("importlib._bootstrap_external", "SourcelessFileLoader", _CLASS)
 ExtensionFileLoader = _need("importlib._bootstrap_external", "ExtensionFileLoader", _CLASS)
 # PathFinder._path_importer_cache: sys.path_importer_cache's finder for a

@@ -82,6 +82,11 @@ _unchanged_directories = frozenset()
 _type_owners = {}
 # the recording's classes, until hide_subclasses
 _classes_recorded = None
+# name -> (the directory of its bytecode cache file, that directory's
+# stamp at the dump) for each hidden module loaded from a source file, and
+# sys.pycache_prefix then (_write_missing_bytecode)
+_bytecode_caches = {}
+_dump_pycache_prefix = None
 
 
 class Entry:
@@ -245,6 +250,7 @@ def _reveal(spec):
             continue        # another thread revealed some of them meanwhile
         try:
             _replay(events, name, claim)
+            _write_missing_bytecode(claim.entries)
         finally:
             _release(claim)
         _retire(claim.entries)
@@ -323,6 +329,57 @@ def _release(claim):
     with _lock:
         _pyfreeze.release_claims(claim.entries, _claims, claim)
     claim.done.release()
+
+
+def _write_missing_bytecode(entries):
+    """python3's import of a module from its source file writes the
+    bytecode cache file when that is missing or out of date (unless
+    sys.dont_write_bytecode): where a directory of those files changed
+    since the dump (a __pycache__ removed, a fresh copy of a program's
+    files), the reveal runs the loader's get_code() as that import does,
+    which reads, checks and writes them alike.  Otherwise the files are
+    those the dump's imports left, as python3 would find them."""
+    if sys.dont_write_bytecode:
+        return
+    moved = sys.pycache_prefix != _dump_pycache_prefix
+    stamps = {}
+    for name, entry in entries.items():
+        cache = _bytecode_caches.get(name)
+        if cache is None:
+            continue
+        directory, stamp = cache
+        if not moved:
+            now = stamps.get(directory, False)
+            if now is False:
+                now = stamps[directory] = _directory_stamp(directory)
+            if now == stamp:
+                continue
+        try:
+            entry.spec.loader.get_code(name)
+        except Exception:
+            pass        # python3's import would have raised it as it loaded; it did not
+
+
+def _directory_stamp(directory):
+    try:
+        status = posix.stat(directory)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino, status.st_mtime_ns
+
+
+def _note_bytecode_caches():
+    """At the dump's end: where each hidden module's bytecode is cached."""
+    global _dump_pycache_prefix
+    _dump_pycache_prefix = sys.pycache_prefix
+    for name, entry in _hidden.items():
+        if entry.loader is not _cpython.SourceFileLoader or not entry.origin:
+            continue
+        try:
+            directory = _cpython.cache_from_source(entry.origin).rpartition("/")[0]
+        except (NotImplementedError, ValueError):
+            continue
+        _bytecode_caches[name] = (directory, _directory_stamp(directory))
 
 
 def _retire(entries):
@@ -1214,6 +1271,7 @@ def settle():
     is now."""
     global _only_reveals
     _repack()
+    _note_bytecode_caches()
     _pyfreeze.prepare_reveal(Entry)
     timelines = {}
     for entry in _hidden.values():

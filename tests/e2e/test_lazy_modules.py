@@ -1,6 +1,8 @@
 """Frozen modules wait outside sys.modules until the program imports them;
 importing one then does what importing it does in python3."""
 
+import shutil
+
 import pytest
 
 from conftest import STOCK, assert_same_as_stock, clean_env, freeze, outcome, run, runs_warm
@@ -389,3 +391,23 @@ def test_a_package_shadowing_a_frozen_one_has_only_its_own_submodules(tmp_path, 
         (run_dir / package / "__init__.py").write_text(f"print('shadow {package}')\n")
     status, _, _ = assert_same_as_stock(image, ["-c", code], cwd=run_dir)
     assert status == 1
+
+
+def test_a_revealed_module_writes_its_missing_bytecode_as_python3_does(tmp_path):
+    # the freeze's import wrote __pycache__; a run in a fresh copy of the
+    # program's files (or after a clean-up) has none, and python3's import
+    # writes it again
+    (tmp_path / "helper.py").write_text("VALUE = 'helper'\n")
+    (tmp_path / "prog.py").write_text("import helper\nprint(helper.VALUE)\n")
+    image = tmp_path / "img"
+    freeze(image, "--script", str(tmp_path / "prog.py"), "--learn", cwd=tmp_path)
+    cache = tmp_path / "__pycache__" / "helper.cpython-311.pyc"
+    shutil.rmtree(tmp_path / "__pycache__")
+    assert run([STOCK, str(tmp_path / "prog.py")], env=clean_env()).returncode == 0
+    stock_bytes = cache.read_bytes()
+    shutil.rmtree(tmp_path / "__pycache__")
+    assert runs_warm(image, [], cwd=tmp_path)
+    assert cache.read_bytes() == stock_bytes
+    shutil.rmtree(tmp_path / "__pycache__")
+    run([image], env=clean_env(PYTHONDONTWRITEBYTECODE="1"))
+    assert not (tmp_path / "__pycache__").exists()
